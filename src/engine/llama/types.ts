@@ -1,0 +1,104 @@
+/**
+ * The engine's view of a language model runtime: token placement at explicit positions in
+ * several sequences of one KV cache. The llama.cpp adapter implements it; tests may implement it
+ * with scripted fakes. Nothing here depends on node-llama-cpp.
+ */
+
+export type Token = number;
+
+export type GpuChoice = "auto" | "cuda" | "vulkan" | "metal" | "cpu";
+export const GPU_CHOICES: readonly GpuChoice[] = ["auto", "cuda", "vulkan", "metal", "cpu"];
+
+export type KvCacheType = "f16" | "f32" | "bf16" | "q8_0" | "q4_0" | "q4_1" | "q5_0" | "q5_1";
+
+/** Tokens for one sequence in a decode batch. Positions must continue the sequence: `firstPosition = max + 1`. */
+export interface BatchItem {
+  sequence: number;
+  firstPosition: number;
+  tokens: readonly Token[];
+  /** Read next-token logits after `tokens[logitIndex]`. Default: no logits. */
+  logitIndex?: number;
+}
+
+/** Handle to logits computed by the latest decode; valid until the next decode. */
+export interface LogitsRef {
+  readonly decodeId: number;
+  readonly index: number;
+}
+
+export interface SamplerConfig {
+  /** 0 means greedy. Default 0. */
+  temperature?: number;
+  /** Default: no top-p filter. */
+  topP?: number;
+  /** Default: no top-k filter. */
+  topK?: number;
+  /** Default 0. */
+  seed?: number;
+  /** Added to the logits of these tokens before sampling (method.md uses -100 for forbidden ones). */
+  bias?: ReadonlyMap<Token, number>;
+}
+
+export interface TokenSampler {
+  readonly config: Readonly<SamplerConfig>;
+  dispose(): void;
+}
+
+/** Probabilities of the top candidates, highest first, after applying `bias`. */
+export interface CandidateProbabilities {
+  tokens: Token[];
+  probabilities: number[];
+}
+
+export interface SequencePositions {
+  /** -1 when the sequence is empty. */
+  min: number;
+  max: number;
+}
+
+export interface KvRuntime {
+  /** Cells available to each sequence. */
+  readonly contextSize: number;
+  /** Most tokens one decode may hold. */
+  readonly batchSize: number;
+  readonly sequences: number;
+  /** Decodes a batch; returns one logits handle per item with `wantLogits` (undefined otherwise). */
+  decode(items: readonly BatchItem[]): Promise<Array<LogitsRef | undefined>>;
+  sample(logits: LogitsRef, sampler: TokenSampler): Promise<Token>;
+  /** The top `k` candidates (all of the vocabulary when `k` is 0) after `bias`. */
+  candidates(logits: LogitsRef, k: number, bias?: ReadonlyMap<Token, number>): Promise<CandidateProbabilities>;
+  createSampler(config: SamplerConfig): TokenSampler;
+  /** Removes cells with positions in [start, end) (end -1 = to the end). */
+  remove(sequence: number, start: number, end: number): void;
+  /** Moves cells with positions in [start, end) by delta, re-rotating their keys at the next decode. */
+  shift(sequence: number, start: number, end: number, delta: number): void;
+  positions(sequence: number): SequencePositions;
+  clear(sequence: number): void;
+  dispose(): Promise<void>;
+}
+
+/** The tokenizer and vocabulary facts the engine needs. */
+export interface TokenizerInfo {
+  readonly vocabularySize: number;
+  /** Plain text to tokens; special-token texts stay plain text unless `special` is true. */
+  tokenize(text: string, options?: { special?: boolean }): Token[];
+  /** Tokens to text, special tokens rendered as their text. */
+  detokenize(tokens: readonly Token[]): string;
+  /** The text one token renders as (with special tokens rendered). */
+  tokenText(token: Token): string;
+  /** The id of a special token by its text (`<|im_end|>`), or undefined when the vocabulary lacks it. */
+  specialToken(text: string): Token | undefined;
+  isEndOfGeneration(token: Token): boolean;
+}
+
+export interface ModelDescription {
+  path: string;
+  architecture: string;
+  trainContextSize: number;
+  chatTemplate: string | undefined;
+  layers: number;
+  gpu: GpuChoice | false;
+  /** The KV cache key type in use. */
+  kvCacheType: KvCacheType;
+  threads: number;
+}
