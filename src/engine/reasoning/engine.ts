@@ -1,0 +1,331 @@
+import { DuetError } from "../errors.js";
+import { openLlama, type OpenLlamaOptions } from "../llama/adapter.js";
+import type { KvRuntime, ModelDescription, Token, TokenizerInfo } from "../llama/types.js";
+import type { ReasoningMode, TurnResult } from "./events.js";
+import {
+  LAYOUTS,
+  SEQUENTIAL_NOTHINKING_LAYOUT,
+  SEQUENTIAL_THINKING_LAYOUT,
+  persistentBlocks,
+  turnBlocks,
+  validateLayout,
+  type LayoutSpec,
+  type StreamName,
+} from "./layout.js";
+import { resolveReasonerOptions, type ReasonerOptions, type ResolvedReasonerOptions } from "./options.js";
+import { detectPromptFamily, familyById, type PromptFamily } from "./promptFamily.js";
+import { streamVocabulary, tokenizeMarkup, tokenizeUserText, type StreamVocabulary } from "./tokens.js";
+import { Turn, TurnRunner, type TurnEnvironment } from "./turn.js";
+import { ContextFullError, ViewCache, type CacheOperation } from "./viewCache.js";
+
+export interface TurnRequest {
+  /** The user's words (so far, when `inputOpen`). Default "". */
+  text?: string;
+  /** The user is still speaking: the thinker may start, the writer waits for `closeInput`. Default false. */
+  inputOpen?: boolean;
+  /** Default: the engine's mode ("async"). */
+  mode?: ReasoningMode;
+  /** Step budget for this turn. Default: the engine's `maxSteps`. */
+  maxSteps?: number;
+  /** Cancels the turn; the engine stays usable and keeps what was said. */
+  signal?: AbortSignal;
+}
+
+/** What the engine needs from a loaded model. `openLlama` provides it; tests may pass fakes. */
+export interface EngineBackend {
+  runtime: KvRuntime;
+  tokenizer: TokenizerInfo;
+  description: Pick<ModelDescription, "path" | "chatTemplate">;
+  dispose?(): Promise<void>;
+}
+
+export interface ReasoningEngineOptions extends ReasonerOptions {
+  /** Prompt family id; default: detected from the model's chat template. */
+  family?: string;
+}
+
+export type OpenReasoningEngineOptions = OpenLlamaOptions & ReasoningEngineOptions;
+
+interface HistoryTurn {
+  /** Tokens this turn takes in the history block. */
+  length: number;
+  /** Where its answer starts, counted from the turn's start. */
+  answerOffset: number;
+  answerLength: number;
+  user: string;
+  answer: string;
+}
+
+/**
+ * A loaded model that holds a conversation and runs turns of asynchronous reasoning (or the two
+ * baselines) on it. The KV cache is reused across turns: thoughts are dropped, the user's words
+ * and the answers stay as history. When the context fills, the oldest turns are dropped.
+ */
+export class ReasoningEngine {
+  readonly family: PromptFamily;
+  readonly options: ResolvedReasonerOptions;
+  private readonly vocabulary: StreamVocabulary;
+  private cache: ViewCache;
+  private layout: LayoutSpec | undefined;
+  private needsRebuild = true;
+  private historyTokens: Token[] = [];
+  private readonly turns: HistoryTurn[] = [];
+  private running: TurnRunner | undefined;
+  private turnCount = 0;
+  private disposed = false;
+  private cacheObserver: ((operation: CacheOperation) => void) | undefined;
+
+  /** Loads a model file and opens an engine on it (two views in one context). */
+  static async open(options: OpenReasoningEngineOptions): Promise<ReasoningEngine> {
+    const session = await openLlama({ ...options, sequences: 2 });
+    try {
+      return new ReasoningEngine(session, options);
+    } catch (error) {
+      await session.dispose();
+      throw error;
+    }
+  }
+
+  constructor(
+    private readonly backend: EngineBackend,
+    options: ReasoningEngineOptions = {},
+  ) {
+    this.options = resolveReasonerOptions(options);
+    this.family = options.family
+      ? familyById(options.family)
+      : detectPromptFamily(backend.description.chatTemplate, backend.description.path);
+    this.vocabulary = streamVocabulary(backend.tokenizer, this.family);
+    this.cache = this.newCache();
+    for (const layout of Object.values(LAYOUTS)) validateLayout(layout);
+  }
+
+  private newCache(): ViewCache {
+    return new ViewCache(this.backend.runtime, (operation) => this.cacheObserver?.(operation));
+  }
+
+  get busy(): boolean {
+    return this.running !== undefined;
+  }
+
+  /** The conversation so far, as text. */
+  get history(): ReadonlyArray<{ user: string; answer: string }> {
+    return this.turns.map(({ user, answer }) => ({ user, answer }));
+  }
+
+  get runtime(): KvRuntime {
+    return this.backend.runtime;
+  }
+
+  get tokenizer(): TokenizerInfo {
+    return this.backend.tokenizer;
+  }
+
+  private ensureIdle(action: string): void {
+    if (this.disposed) throw new DuetError("engine-disposed", "The engine has been disposed.");
+    if (this.running) throw new DuetError("engine-busy", `Cannot ${action} while a turn is running; stop it or await turn.done.`);
+  }
+
+  private layoutFor(mode: ReasoningMode): LayoutSpec {
+    if (mode === "thinking") return SEQUENTIAL_THINKING_LAYOUT;
+    if (mode === "nothinking") return SEQUENTIAL_NOTHINKING_LAYOUT;
+    return LAYOUTS[this.options.layout];
+  }
+
+  /** Starts a turn. Events stream from the returned handle; `turn.done` resolves when it has ended. */
+  startTurn(request: TurnRequest = {}): Turn {
+    this.ensureIdle("start a turn");
+    const text = request.text ?? "";
+    if (typeof text !== "string") throw new DuetError("invalid-argument", "The question must be a string.");
+    const inputOpen = request.inputOpen ?? false;
+    if (!inputOpen && text.trim() === "") throw new DuetError("invalid-argument", "The question is empty.");
+    const mode = request.mode ?? this.options.mode;
+    if (!["async", "thinking", "nothinking"].includes(mode)) {
+      throw new DuetError("invalid-argument", `Unknown mode "${String(mode)}": use async, thinking or nothinking.`);
+    }
+    const maxSteps = request.maxSteps ?? this.options.maxSteps;
+    if (!Number.isInteger(maxSteps) || maxSteps < 1) throw new DuetError("invalid-argument", "maxSteps must be a positive integer.");
+    if (request.signal?.aborted) throw new DuetError("aborted", "The turn was cancelled before it started.");
+
+    const layout = this.layoutFor(mode);
+    this.prepareCache(layout);
+    const environment: TurnEnvironment = {
+      cache: this.cache,
+      tokenizer: this.backend.tokenizer,
+      family: this.family,
+      vocabulary: this.vocabulary,
+      layout,
+      options: this.options,
+      mode,
+      maxSteps,
+      turnNumber: ++this.turnCount,
+      createSampler: (stream: StreamName) =>
+        this.backend.runtime.createSampler({ ...this.options.sampling[stream], bias: this.vocabulary.bias[stream] }),
+      sample: (logits, sampler) => this.backend.runtime.sample(logits, sampler),
+      dropOldestHistoryTurn: () => this.dropOldestTurn(),
+      setCacheObserver: (observer) => {
+        this.cacheObserver = observer;
+      },
+      now: () => performance.now(),
+    };
+    const runner = new TurnRunner(environment, text, inputOpen, request.signal);
+    this.running = runner;
+    let finished = false;
+    const done = runner.result.then(async (result) => {
+      await this.commitTurn(runner, layout, result);
+      finished = true;
+      this.running = undefined;
+      return result;
+    });
+    return new Turn(runner, done, () => finished || this.running !== runner);
+  }
+
+  /** Convenience: a complete question in one call. */
+  ask(text: string, request: Omit<TurnRequest, "text" | "inputOpen"> = {}): Turn {
+    return this.startTurn({ ...request, text });
+  }
+
+  /**
+   * After a turn ended, keeps only the first `heardTokens` tokens of its answer in the
+   * conversation (the user interrupted the speech; what was not heard was never said).
+   */
+  truncateLastAnswer(heardTokens: number): void {
+    this.ensureIdle("truncate the last answer");
+    if (!Number.isInteger(heardTokens) || heardTokens < 0) {
+      throw new DuetError("invalid-argument", `heardTokens must be a non-negative integer, got ${heardTokens}.`);
+    }
+    const last = this.turns[this.turns.length - 1];
+    if (!last || heardTokens >= last.answerLength) return;
+    const start = this.historyTokens.length - last.length;
+    const from = start + last.answerOffset + heardTokens;
+    const count = last.answerLength - heardTokens;
+    if (!this.needsRebuild) this.cache.removeRange("history", from, count);
+    this.historyTokens.splice(from, count);
+    last.length -= count;
+    last.answerLength = heardTokens;
+    const answerTokens = this.historyTokens.slice(start + last.answerOffset, start + last.answerOffset + heardTokens);
+    last.answer = this.backend.tokenizer.detokenize(answerTokens);
+  }
+
+  /** Forgets the conversation. */
+  resetConversation(): void {
+    this.ensureIdle("reset the conversation");
+    this.historyTokens = [];
+    this.turns.length = 0;
+    this.needsRebuild = true;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    if (this.running) {
+      this.running.enqueue({ kind: "stop" });
+      await this.running.result.catch(() => undefined);
+    }
+    this.disposed = true;
+    await this.backend.dispose?.();
+  }
+
+  // ---- cache and history ----
+
+  private systemContents(layout: LayoutSpec): Map<string, Token[]> {
+    const contents = new Map<string, Token[]>();
+    const promptOptions = { safety: this.options.safety, extraInstructions: this.options.extraInstructions };
+    for (const block of layout.blocks) {
+      if (block.source.kind === "prompt") {
+        contents.set(block.id, tokenizeMarkup(this.backend.tokenizer, this.family.part(block.source.part, promptOptions)));
+      }
+    }
+    return contents;
+  }
+
+  /** Makes the cache hold this layout's persistent blocks and empty turn blocks. */
+  private prepareCache(layout: LayoutSpec): void {
+    if (this.needsRebuild || this.layout !== layout) {
+      for (let s = 0; s < this.backend.runtime.sequences; s++) this.backend.runtime.clear(s);
+      this.cache = this.newCache();
+      this.needsRebuild = false;
+    }
+    this.layout = layout;
+    const contents = this.systemContents(layout);
+    for (const block of layout.blocks) {
+      const persistent = layout.views.some((v) => persistentBlocks(v).includes(block.id));
+      if (block.id === "history") this.cache.setContent("history", this.historyTokens);
+      else if (persistent) {
+        if (this.cache.tokens(block.id).length === 0) this.cache.setContent(block.id, contents.get(block.id) ?? []);
+      } else this.cache.setContent(block.id, contents.get(block.id) ?? []);
+    }
+    this.cache.setViews(layout.views);
+  }
+
+  private dropOldestTurn(): boolean {
+    const oldest = this.turns.shift();
+    if (!oldest) return false;
+    this.cache.removeRange("history", 0, oldest.length);
+    this.historyTokens.splice(0, oldest.length);
+    return true;
+  }
+
+  /** Turns the finished turn into history: thoughts and linkers leave, the user's words and the answer stay. */
+  private async commitTurn(runner: TurnRunner, layout: LayoutSpec, result: TurnResult): Promise<void> {
+    const { tokenizer } = this.backend;
+    const outcome = runner.outcome;
+    const cache = this.cache;
+    const keep = ["user_open", "user", "writer_output"];
+    // The turn's own blocks go away in every case; what stays is re-added below.
+    const dropTurnBlocks = (): void => {
+      for (const view of layout.views) {
+        for (const block of turnBlocks(view)) if (!keep.includes(block) || outcome.userTokens.length === 0) cache.dropFromView(view.id, block);
+      }
+    };
+    const userOpen = tokenizeMarkup(tokenizer, this.family.part("user_open", { safety: false }));
+    const userClose = tokenizeMarkup(tokenizer, this.family.userClose);
+    const assistantClose = tokenizeMarkup(tokenizer, this.family.assistantClose);
+    const turnTokens = [...userOpen, ...outcome.userTokens, ...userClose, ...outcome.answerTokens, ...assistantClose];
+    const record: HistoryTurn = {
+      length: turnTokens.length,
+      answerOffset: userOpen.length + outcome.userTokens.length + userClose.length,
+      answerLength: outcome.answerTokens.length,
+      user: tokenizer.detokenize(outcome.userTokens),
+      answer: result.answer,
+    };
+    try {
+      if (result.metrics.endReason === "error") throw new Error("the turn failed; rebuild the cache");
+      dropTurnBlocks();
+      if (outcome.userTokens.length === 0) {
+        cache.setViews(layout.views.map((v) => ({ id: v.id, blocks: persistentBlocks(v) })));
+        return;
+      }
+      if (outcome.writerStarterCount > 0) cache.removeRange("writer_output", 0, outcome.writerStarterCount);
+      const fed = cache.tokens("writer_output").length;
+      cache.extend("writer_output", outcome.answerTokens.slice(fed));
+      cache.setContent("user_close", userClose);
+      cache.setContent("assistant_close", assistantClose);
+      const turnPart = ["user_open", "user", "user_close", "writer_output", "assistant_close"];
+      cache.setViews(layout.views.map((v) => ({ id: v.id, blocks: [...persistentBlocks(v), ...turnPart] })));
+      for (;;) {
+        try {
+          await cache.place(cache.viewIds().flatMap((view) => cache.backlog(view).map((b) => ({ view, ...b }))));
+          break;
+        } catch (error) {
+          if (!(error instanceof ContextFullError) || !this.dropOldestTurn()) throw error;
+        }
+      }
+      for (const view of cache.viewIds()) cache.mergeBlocks(view, ["history", ...turnPart], "history");
+      this.historyTokens.push(...turnTokens);
+      cache.setContent("history", this.historyTokens);
+      cache.verify();
+      this.turns.push(record);
+    } catch {
+      // The cache is in an unknown state: keep the words, rebuild the cache at the next turn.
+      if (outcome.userTokens.length > 0) {
+        this.historyTokens.push(...turnTokens);
+        this.turns.push(record);
+      }
+      this.needsRebuild = true;
+    }
+  }
+
+  /** Tokenizes text the way the engine treats user words (special-token text stays plain). */
+  tokenizeUserText(text: string): Token[] {
+    return tokenizeUserText(this.backend.tokenizer, this.family, text);
+  }
+}

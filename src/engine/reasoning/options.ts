@@ -1,0 +1,97 @@
+import { DuetError } from "../errors.js";
+import type { SamplerConfig } from "../llama/types.js";
+import type { LayoutName } from "./layout.js";
+import type { ReasoningMode } from "./events.js";
+
+/**
+ * When tokens of one view's block are decoded into another view that shows it. Every mirror
+ * into the middle of a view costs one K-shift pass over the whole cache at the next decode, so
+ * mirroring waits for a chunk, and waits entirely while the reading stream is paused.
+ */
+export interface MirrorPolicy {
+  /** Mirror once this many tokens wait. Default 16 (see `npm run bench:engine`: the best trade-off measured). */
+  chunkTokens: number;
+  /** Also mirror at a phrase end (. ! ? ; : , or newline) once this many wait; 0 disables. Default 6. */
+  phraseMinTokens: number;
+  /** Mirror into a view only when the stream reading it decodes (the writer reads nothing while paused). Default true. */
+  lazy: boolean;
+}
+
+export const DEFAULT_MIRROR_POLICY: Readonly<MirrorPolicy> = { chunkTokens: 16, phraseMinTokens: 6, lazy: true };
+
+export interface ReasonerOptions {
+  /** Block layout. Default "paper". */
+  layout?: LayoutName;
+  /** Probe every this many steps, and whenever the thinker ends a paragraph. Default 20. */
+  probeInterval?: number;
+  /** Candidates read for the probe's yes/no comparison. Default 40. */
+  probeTopK?: number;
+  /** "model" asks the model; "yes" or "no" force the answer (ablations, tests). Default "model". */
+  probe?: "model" | "yes" | "no";
+  /** Mirror the newest answer tokens into the probe's view before asking. Default true. */
+  probeSeesLatestAnswer?: boolean;
+  /** Safety mode: the thinker checks the request first; "yes" means the check is done. Default false. */
+  safety?: boolean;
+  /** Mirroring schedule. Default DEFAULT_MIRROR_POLICY. */
+  mirror?: Partial<MirrorPolicy>;
+  /** Sampling per stream. Default greedy for both. */
+  sampling?: { thinker?: SamplerConfig; writer?: SamplerConfig };
+  /** Step budget per turn. Default 1024. */
+  maxSteps?: number;
+  /** Start thinking on the user's partial words while they still speak. Default true. */
+  thinkWhileListening?: boolean;
+  /** Extra instructions appended to every system prompt. Default none. */
+  extraInstructions?: string;
+  /** Default mode of a turn. Default "async". */
+  mode?: ReasoningMode;
+}
+
+export interface ResolvedReasonerOptions {
+  layout: LayoutName;
+  probeInterval: number;
+  probeTopK: number;
+  probe: "model" | "yes" | "no";
+  probeSeesLatestAnswer: boolean;
+  safety: boolean;
+  mirror: MirrorPolicy;
+  sampling: { thinker: SamplerConfig; writer: SamplerConfig };
+  maxSteps: number;
+  thinkWhileListening: boolean;
+  extraInstructions: string;
+  mode: ReasoningMode;
+}
+
+const positiveInteger = (name: string, value: number): number => {
+  if (!Number.isInteger(value) || value < 1) throw new DuetError("invalid-argument", `${name} must be a positive integer, got ${value}.`);
+  return value;
+};
+
+export function resolveReasonerOptions(options: ReasonerOptions = {}): ResolvedReasonerOptions {
+  const layout = options.layout ?? "paper";
+  if (layout !== "paper" && layout !== "compact") {
+    throw new DuetError("invalid-argument", `Unknown layout "${String(layout)}": use "paper" or "compact".`);
+  }
+  const mode = options.mode ?? "async";
+  if (!["async", "thinking", "nothinking"].includes(mode)) {
+    throw new DuetError("invalid-argument", `Unknown mode "${String(mode)}": use async, thinking or nothinking.`);
+  }
+  const mirror = { ...DEFAULT_MIRROR_POLICY, ...options.mirror };
+  positiveInteger("mirror.chunkTokens", mirror.chunkTokens);
+  if (!Number.isInteger(mirror.phraseMinTokens) || mirror.phraseMinTokens < 0) {
+    throw new DuetError("invalid-argument", "mirror.phraseMinTokens must be 0 or a positive integer.");
+  }
+  return {
+    layout,
+    probeInterval: positiveInteger("probeInterval", options.probeInterval ?? 20),
+    probeTopK: positiveInteger("probeTopK", options.probeTopK ?? 40),
+    probe: options.probe ?? "model",
+    probeSeesLatestAnswer: options.probeSeesLatestAnswer ?? true,
+    safety: options.safety ?? false,
+    mirror,
+    sampling: { thinker: options.sampling?.thinker ?? {}, writer: options.sampling?.writer ?? {} },
+    maxSteps: positiveInteger("maxSteps", options.maxSteps ?? 1024),
+    thinkWhileListening: options.thinkWhileListening ?? true,
+    extraInstructions: options.extraInstructions ?? "",
+    mode,
+  };
+}
