@@ -8,7 +8,7 @@ export function float32ToFloat16Bits(value: number): number {
   const exponent = (x >>> 23) & 0xff;
   let mantissa = x & 0x7fffff;
   if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0); // inf or nan
-  let e = exponent - 127 + 15;
+  const e = exponent - 127 + 15;
   if (e >= 0x1f) return sign | 0x7c00; // overflow to infinity
   if (e <= 0) {
     if (e < -10) return sign; // underflow to zero
@@ -23,7 +23,7 @@ export function float32ToFloat16Bits(value: number): number {
   let half = (e << 10) | (mantissa >>> 13);
   const rest = mantissa & 0x1fff;
   if (rest > 0x1000 || (rest === 0x1000 && (half & 1))) half++;
-  if ((half & 0x7c00) === 0x7c00) e = 0x1f;
+  // A carry out of the mantissa rounds up into the exponent, which is the correct result (or infinity).
   return sign | half;
 }
 

@@ -105,7 +105,10 @@ export interface OpenLlamaOptions {
   gpu?: GpuChoice;
   /** Layers to offload to the GPU. Default "auto". */
   gpuLayers?: number | "auto" | "max";
-  /** CPU threads for decoding. Default: node-llama-cpp's choice (all math cores). */
+  /**
+   * CPU threads for decoding. Default: 1 for tiny models (under 64 MB, where waking a thread pool
+   * costs more than the work), otherwise node-llama-cpp's choice (all math cores).
+   */
   threads?: number;
   /** KV cache type. Default "f16". Quantized key caches are refused: shifting re-quantizes keys every pass. */
   kvCacheType?: KvCacheType;
@@ -188,6 +191,7 @@ export async function openLlama(options: OpenLlamaOptions): Promise<LlamaSession
     });
   }
   const sequenceCount = options.sequences ?? 2;
+  const threads = options.threads ?? (info.fileSize < 64 * 1024 * 1024 ? 1 : undefined);
   const contextSize = options.contextSize ?? 4096;
   let context: LlamaContext;
   try {
@@ -196,7 +200,7 @@ export async function openLlama(options: OpenLlamaOptions): Promise<LlamaSession
       contextSize,
       batchSize: options.batchSize ?? 512,
       flashAttention: options.flashAttention ?? false,
-      ...(options.threads !== undefined ? { threads: options.threads } : {}),
+      ...(threads !== undefined ? { threads } : {}),
       experimentalKvCacheKeyType: kvCacheType.toUpperCase() as "F16",
       experimentalKvCacheValueType: kvCacheType.toUpperCase() as "F16",
     });
@@ -212,7 +216,7 @@ export async function openLlama(options: OpenLlamaOptions): Promise<LlamaSession
   const sequences: LlamaContextSequence[] = [];
   for (let i = 0; i < sequenceCount; i++) sequences.push(context.getSequence());
   const native = internals(llama, model, context, sequences);
-  if (options.threads !== undefined) native.nativeContext.setThreads(options.threads);
+  if (threads !== undefined) native.nativeContext.setThreads(threads);
 
   const runtime = new LlamaKvRuntime(context, native, sequences);
   const tokenizer = createTokenizer(model);

@@ -324,6 +324,11 @@ export class ReasoningEngine {
     }
   }
 
+  /** Each view's tokens in reading order, as the cache holds them now (for tests and debugging). */
+  inspectViews(): Record<string, Token[]> {
+    return Object.fromEntries(this.cache.viewIds().map((view) => [view, this.cache.viewTokens(view)]));
+  }
+
   /** Tokenizes text the way the engine treats user words (special-token text stays plain). */
   tokenizeUserText(text: string): Token[] {
     return tokenizeUserText(this.backend.tokenizer, this.family, text);

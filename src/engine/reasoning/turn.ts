@@ -161,7 +161,7 @@ export class TurnRunner {
   }
 
   private async run(): Promise<TurnResult> {
-    let reason: EndReason = "end-of-turn";
+    let reason: EndReason;
     let error: TurnResult["error"];
     this.env.setCacheObserver((operation) => {
       if (operation.kind !== "append") this.emit({ type: "cache", operation, ...this.at() });

@@ -329,6 +329,12 @@ export class ViewCache {
     this.pendingShift = false;
   }
 
+  /** The tokens a view holds, in reading order (what the stream reading it sees). */
+  viewTokens(view: string): Token[] {
+    const state = this.view(view);
+    return state.blocks.flatMap((block) => (this.blockTokens.get(block) ?? []).slice(0, state.lengths.get(block) ?? 0));
+  }
+
   /** Checks the runtime's positions against the table: each view spans [0, length). */
   verify(): void {
     for (const view of this.views.values()) {
