@@ -212,7 +212,7 @@ export async function openLlama(options: OpenLlamaOptions): Promise<LlamaSession
       { cause: error },
     );
   }
-  // Reserve every sequence id; holding the objects keeps node-llama-cpp from reclaiming them.
+  // Reserve every sequence id; the runtime holds the objects so node-llama-cpp never reclaims them.
   const sequences: LlamaContextSequence[] = [];
   for (let i = 0; i < sequenceCount; i++) sequences.push(context.getSequence());
   const native = internals(llama, model, context, sequences);
@@ -278,7 +278,11 @@ class LlamaKvRuntime implements KvRuntime {
   constructor(
     context: LlamaContext,
     private readonly native: ReturnType<typeof internals>,
-    sequenceHandles: LlamaContextSequence[],
+    /**
+     * Held for the runtime's lifetime: node-llama-cpp reclaims a sequence whose object is garbage
+     * collected (a FinalizationRegistry erases its cells), which would wipe a view at random times.
+     */
+    private readonly sequenceHandles: readonly LlamaContextSequence[],
   ) {
     this.contextSize = context.contextSize;
     this.batchSize = context.batchSize;
@@ -286,6 +290,7 @@ class LlamaKvRuntime implements KvRuntime {
   }
 
   markDisposed(): void {
+    if (this.disposed) return;
     this.disposed = true;
     for (const sampler of this.candidateSamplers.values()) sampler.dispose();
     this.candidateSamplers.clear();

@@ -289,6 +289,8 @@ export class ReasoningEngine {
     };
     try {
       if (result.metrics.endReason === "error") throw new Error("the turn failed; rebuild the cache");
+      // A view whose cells disagree with its table would decode garbage from now on: check, rebuild if so.
+      cache.verify();
       dropTurnBlocks();
       if (outcome.userTokens.length === 0) {
         cache.setViews(layout.views.map((v) => ({ id: v.id, blocks: persistentBlocks(v) })));
@@ -314,7 +316,8 @@ export class ReasoningEngine {
       cache.setContent("history", this.historyTokens);
       cache.verify();
       this.turns.push(record);
-    } catch {
+    } catch (error) {
+      if (process.env.DUET_DEBUG) process.stderr.write(`duet: rebuilding the cache after a failed commit: ${String(error)}\n`);
       // The cache is in an unknown state: keep the words, rebuild the cache at the next turn.
       if (outcome.userTokens.length > 0) {
         this.historyTokens.push(...turnTokens);

@@ -383,7 +383,15 @@ export class TurnRunner {
 
     const probeDue = this.step % this.env.options.probeInterval === 0 || thinkerParagraphEnd;
     if (this.env.mode === "async" && this.state !== "writer_only" && !this.thinker.finished && probeDue) {
-      const yes = await this.probe();
+      let yes: boolean;
+      try {
+        yes = await this.probe();
+      } catch (error) {
+        // No room left even for the question: thinking cannot go on either.
+        if (!(error instanceof ContextFullError)) throw error;
+        this.finishThinker("the context is full: thinking stops");
+        return undefined;
+      }
       this.setState(yes ? "thinker_and_writer" : "thinker_only", yes ? "probe said yes" : "probe said no");
     }
     return undefined;
