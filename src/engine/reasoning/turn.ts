@@ -205,7 +205,17 @@ export class TurnRunner {
       for (const { block, tokens } of this.env.cache.backlog(view)) placements.push({ view, block, tokens });
     }
     const tokens = placements.reduce((n, p) => n + p.tokens.length, 0);
-    await this.placeWithRoom(placements);
+    try {
+      await this.placeWithRoom(placements);
+    } catch (error) {
+      if (!(error instanceof ContextFullError)) throw error;
+      const longest = Math.max(...this.env.cache.viewIds().map((v) => this.env.cache.length(v) + this.env.cache.backlogSize(v)));
+      throw new DuetError(
+        "context-overflow",
+        `The context (${this.env.cache.contextSize} cells per view) is too small for this turn's prompt (${longest} tokens). ` +
+          "Choose a larger context size.",
+      );
+    }
     this.prefillMs = this.env.now() - started;
     this.emit({ type: "prefill", tokens, durationMs: this.prefillMs, ...this.at() });
   }

@@ -79,6 +79,10 @@ export class ViewCache {
     });
   }
 
+  get contextSize(): number {
+    return this.runtime.contextSize;
+  }
+
   viewIds(): string[] {
     return [...this.views.keys()];
   }

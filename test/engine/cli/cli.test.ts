@@ -1,0 +1,91 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { readGgufFile } from "../../../src/engine/gguf/reader.js";
+import { DEMO_PROGRAM } from "../../../src/engine/tiny-model/demoProgram.js";
+import { tinyModelPath } from "../../helpers/models.js";
+
+const run = promisify(execFile);
+const tsx = join(process.cwd(), "node_modules", ".bin", "tsx");
+
+async function cli(script: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+  try {
+    const { stdout, stderr } = await run(tsx, [join("src/engine/cli", script), ...args], {
+      env: { ...process.env, ...env },
+      timeout: 60_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe("npm run ask", () => {
+  it("streams JSON events and ends with the summary object", async () => {
+    const model = await tinyModelPath({ program: DEMO_PROGRAM });
+    const { code, stdout } = await cli("ask.ts", ["--model", model, "--gpu", "cpu", "--json", "What is two plus two?"]);
+    expect(code).toBe(0);
+    const lines = stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const summary = lines.at(-1)!;
+    expect(summary).toMatchObject({
+      stft: expect.any(Number),
+      stepsDelay: expect.any(Number),
+      steps: expect.any(Number),
+      thinkerTokens: 16,
+      writerTokens: 12,
+      endReason: "end-of-turn",
+      answer: "Let me work it out!\n\nSo the answer is 4.",
+    });
+    expect(summary.ttftMs).toBeGreaterThan(0);
+    const types = new Set(lines.slice(0, -1).map((l) => l.type));
+    for (const t of ["start", "prefill", "state", "thought", "answer", "probe", "end"]) expect(types).toContain(t);
+  });
+
+  it("shows both tracks as text on a pipe and prints the metrics", async () => {
+    const model = await tinyModelPath({ program: DEMO_PROGRAM });
+    const { code, stdout } = await cli("ask.ts", ["--model", model, "--gpu", "cpu", "--layout", "compact", "What is two plus two?"]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/think \| Okay, adding small numbers\./);
+    expect(stdout).toMatch(/say {3}\| Let me work it out!/);
+    expect(stdout).toMatch(/TTFT [\d.]+ s {3}STFT \d+ steps {3}steps delay \d+ {3}steps\/s [\d.]+/);
+  });
+
+  it("explains a missing model, an empty model folder and bad options", async () => {
+    const missing = await cli("ask.ts", ["--model", "/nowhere/model.gguf", "hi"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/Model file not found: \/nowhere\/model\.gguf/);
+
+    const empty = mkdtempSync(join(tmpdir(), "duet-empty-"));
+    const none = await cli("ask.ts", ["hi"], { DUET_MODELS_DIR: empty });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain(`No model in ${empty}`);
+    expect(none.stderr).toMatch(/--model PATH/);
+
+    const bad = await cli("ask.ts", ["--mode", "fast", "hi"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--mode must be one of async, thinking, nothinking/);
+    const noQuestion = await cli("ask.ts", ["--model", "x.gguf"]);
+    expect(noQuestion.code).toBe(2);
+    expect(noQuestion.stderr).toMatch(/Give a question/);
+  });
+});
+
+describe("npm run make-tiny-model", () => {
+  it("writes a loadable model with the requested shape", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "duet-make-")), "m.gguf");
+    const { code, stdout } = await cli("makeTinyModel.ts", ["--out", out, "--arch", "llama", "--layers", "3", "--heads", "4", "--kv-heads", "2", "--type", "f16", "--seed", "9"]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/llama, 3 layer\(s\), 4 heads \(2 kv\)/);
+    const file = await readGgufFile(out);
+    expect(file.metadata.get("general.architecture")).toBe("llama");
+    expect(file.metadata.get("llama.block_count")).toBe(3);
+    expect(file.metadata.get("llama.attention.head_count_kv")).toBe(2);
+    const bad = await cli("makeTinyModel.ts", ["--out", out, "--arch", "gpt5"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--arch must be one of qwen3, llama/);
+  });
+});
