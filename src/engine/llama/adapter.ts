@@ -7,6 +7,7 @@
  * typed, behind the engine's `KvRuntime` interface. node-llama-cpp is pinned to 3.21.1; the
  * self-test (`selfTest.ts`, run in CI) fails loudly if an upgrade changes these internals.
  */
+import { availableParallelism } from "node:os";
 import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel } from "node-llama-cpp";
 import { DuetError, abortError } from "../errors.js";
 import { assertShiftableArchitecture, inspectLlmFile } from "../models/inspect.js";
@@ -107,13 +108,19 @@ export interface OpenLlamaOptions {
   gpuLayers?: number | "auto" | "max";
   /**
    * CPU threads for decoding. Default: 1 for tiny models (under 64 MB, where waking a thread pool
-   * costs more than the work), otherwise node-llama-cpp's choice (all math cores).
+   * costs more than the work), otherwise one per physical math core (never more than the CPUs
+   * this process may use).
    */
   threads?: number;
   /** KV cache type. Default "f16". Quantized key caches are refused: shifting re-quantizes keys every pass. */
   kvCacheType?: KvCacheType;
   /** Flash attention. Default false: on CPU it adds about 1e-2 logit noise to moved blocks. */
   flashAttention?: boolean;
+  /**
+   * Map the model file instead of reading it into memory. Default true (fast loads, shared pages).
+   * On machines that reclaim file pages aggressively, false keeps step times steady.
+   */
+  useMmap?: boolean;
   /** Cancels loading. */
   signal?: AbortSignal;
   /** llama.cpp log level. Default "error". */
@@ -182,6 +189,7 @@ export async function openLlama(options: OpenLlamaOptions): Promise<LlamaSession
     model = await llama.loadModel({
       modelPath: options.modelPath,
       gpuLayers: options.gpuLayers ?? "auto",
+      ...(options.useMmap !== undefined ? { useMmap: options.useMmap } : {}),
       ...(options.signal ? { loadSignal: options.signal } : {}),
     });
   } catch (error) {
@@ -191,7 +199,10 @@ export async function openLlama(options: OpenLlamaOptions): Promise<LlamaSession
     });
   }
   const sequenceCount = options.sequences ?? 2;
-  const threads = options.threads ?? (info.fileSize < 64 * 1024 * 1024 ? 1 : undefined);
+  // node-llama-cpp's default (its maxThreads, twice the math cores) oversubscribes the CPU; with
+  // llama.cpp's spinning thread pool that made every step ~100x slower on a 2-core machine.
+  const threads =
+    options.threads ?? (info.fileSize < 64 * 1024 * 1024 ? 1 : Math.max(1, Math.min(llama.cpuMathCores, availableParallelism())));
   const contextSize = options.contextSize ?? 4096;
   let context: LlamaContext;
   try {

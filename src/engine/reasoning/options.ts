@@ -9,15 +9,19 @@ import type { ReasoningMode } from "./events.js";
  * mirroring waits for a chunk, and waits entirely while the reading stream is paused.
  */
 export interface MirrorPolicy {
-  /** Mirror once this many tokens wait. Default 16 (see `npm run bench:engine`: the best trade-off measured). */
+  /**
+   * Mirror once this many tokens wait. Default 32. Every probe (every 20 steps, and at thinker
+   * paragraph ends) is also a sync point for all views, so in practice the cap only matters when
+   * probes are rare; `npm run bench:engine` compares policies.
+   */
   chunkTokens: number;
-  /** Also mirror at a phrase end (. ! ? ; : , or newline) once this many wait; 0 disables. Default 6. */
+  /** Also mirror at a phrase end (. ! ? ; : , or newline) once this many wait; 0 (default) disables. */
   phraseMinTokens: number;
   /** Mirror into a view only when the stream reading it decodes (the writer reads nothing while paused). Default true. */
   lazy: boolean;
 }
 
-export const DEFAULT_MIRROR_POLICY: Readonly<MirrorPolicy> = { chunkTokens: 16, phraseMinTokens: 6, lazy: true };
+export const DEFAULT_MIRROR_POLICY: Readonly<MirrorPolicy> = { chunkTokens: 32, phraseMinTokens: 0, lazy: true };
 
 export interface ReasonerOptions {
   /** Block layout. Default "paper". */

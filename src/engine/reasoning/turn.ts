@@ -308,7 +308,6 @@ export class TurnRunner {
   private async decodeStep(active: Stream[]): Promise<Map<StreamName, LogitsRef>> {
     const { cache } = this.env;
     const placements: Placement[] = [];
-    const own = new Set(active.map((s) => s.block));
     for (const stream of active) {
       cache.extend(stream.block, stream.pending);
       placements.push({ view: stream.home, block: stream.block, tokens: stream.pending, logits: true });
@@ -316,6 +315,8 @@ export class TurnRunner {
     // Mirrors ride along after the own tokens: those tokens see them from the next step on.
     const mirrorLimit = Math.max(64, this.env.options.mirror.chunkTokens * 2);
     for (const view of new Set(active.map((s) => s.home))) {
+      // In its home view a stream's own block is placed above; every other block there is a mirror.
+      const own = new Set(active.filter((s) => s.home === view).map((s) => s.block));
       if (this.mirrorDue(view, own)) placements.push(...this.backlogPlacements(view, own, mirrorLimit));
     }
     let refs: Array<LogitsRef | undefined>;
@@ -423,15 +424,20 @@ export class TurnRunner {
     const { options, layout, cache, vocabulary, tokenizer, family } = this.env;
     const started = this.env.now();
     this.probes++;
-    if (options.probe !== "model" || !layout.probe) {
-      const yes = options.probe === "yes";
-      this.emit({ type: "probe", pYes: yes ? 1 : 0, pNo: yes ? 0 : 1, decision: yes ? "yes" : "no", forced: true, durationMs: 0, ...this.at() });
-      return yes;
-    }
-    const view = layout.probe.view;
-    if (options.probeSeesLatestAnswer) {
-      const placements = this.backlogPlacements(view, new Set(), Infinity);
+    const view = layout.probe?.view;
+    // A sync point: the probe's view gets the newest answer, and the views of the streams that are
+    // decoding get their mirrors in the same decode, so all of it costs one K-shift pass. It
+    // happens for forced answers too, so a forced run keeps the real mirroring schedule.
+    if (view && options.probeSeesLatestAnswer) {
+      const readers = new Set([view, ...this.activeStreams().map((s) => s.home)]);
+      const placements = [...readers].flatMap((v) => this.backlogPlacements(v, new Set(), Infinity));
       if (placements.length > 0) await this.placeWithRoom(placements);
+    }
+    if (options.probe !== "model" || !view || !layout.probe) {
+      const yes = options.probe === "yes";
+      const durationMs = this.env.now() - started;
+      this.emit({ type: "probe", pYes: yes ? 1 : 0, pNo: yes ? 0 : 1, decision: yes ? "yes" : "no", forced: true, durationMs, ...this.at() });
+      return yes;
     }
     const question = tokenizer.tokenize(family.probeQuestion(layout.probe.style, options), { special: true });
     let candidates;
