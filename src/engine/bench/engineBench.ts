@@ -147,7 +147,7 @@ async function main(): Promise<void> {
   log(`Model: ${modelPath}`);
   log(`Machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; context 2 x ${contextSize}; ${steps} steps per run`);
 
-  const open = (options: { mirror?: Partial<MirrorPolicy>; probeSeesLatestAnswer?: boolean } = {}) =>
+  const open = (options: { mirror?: Partial<MirrorPolicy>; probeSeesLatestAnswer?: boolean; layout?: "paper" | "compact" } = {}) =>
     ReasoningEngine.open({
       modelPath,
       gpu: "cpu",
@@ -168,18 +168,19 @@ async function main(): Promise<void> {
   await engine.dispose();
 
   // The asynchronous step with mirroring amortised, per policy.
-  const policies: Array<[string, Partial<MirrorPolicy>]> = values.quick
+  const policies: Array<[string, Partial<MirrorPolicy>, ("paper" | "compact")?]> = values.quick
     ? [["default", {}]]
     : [
         ["chunk 8", { chunkTokens: 8, phraseMinTokens: 0 }],
         ["chunk 16", { chunkTokens: 16, phraseMinTokens: 0 }],
         ["phrase 6", { chunkTokens: 16, phraseMinTokens: 6 }],
         ["not lazy", { lazy: false }],
+        ["compact", {}, "compact"],
         ["default", {}],
       ];
   const asyncRuns: Record<string, EngineRun & { overhead: number }> = {};
-  for (const [name, mirror] of policies) {
-    const e = await open({ mirror });
+  for (const [name, mirror, layout] of policies) {
+    const e = await open({ mirror, ...(layout ? { layout } : {}) });
     const run = await timeTurn(e, "async", steps, repeat);
     await e.dispose();
     const overhead = round(run.meanMs / twoStream.meanMs, 3);

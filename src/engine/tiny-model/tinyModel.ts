@@ -167,6 +167,9 @@ export async function writeTinyModel(path: string, options: TinyModelOptions = {
     throw new Error("Q8_0 needs every row length to be a multiple of 32");
   }
 
+  if (program && vocabSize > 8192) {
+    throw new Error(`A programmable model has one-hot embeddings as wide as its vocabulary; ${vocabSize} tokens would need ${((vocabSize * vocabSize * 8) / 1e9).toFixed(0)} GB.`);
+  }
   const table = program ? programLogits(program, vocabulary) : undefined;
   const oneHotScale = 1 / Math.sqrt(embedding); // RMS norm turns a one-hot row into sqrt(E) * e_i
 

@@ -1,0 +1,133 @@
+#!/usr/bin/env node
+/**
+ * npm run models -- list|download ID|import PATH|verify|remove ID|recommend [--json]
+ */
+import { parseArgs } from "node:util";
+import { DuetError } from "../errors.js";
+import { detectHardware } from "../llama/hardware.js";
+import { formatBytes, type DownloadProgress } from "../models/download.js";
+import { ModelManager } from "../models/manager.js";
+import { recommendSetup } from "../models/recommend.js";
+import { duetDataDir, modelsDir } from "../paths.js";
+import { SettingsStore } from "../settings/store.js";
+import { failAndExit } from "./common.js";
+
+const usage = `Usage: npm run models -- <command> [--json]
+
+  list              the recommended models and the ones you imported, and which are installed
+  download ID       download a model (continues an interrupted download), check and install it
+  import PATH       check a local GGUF, whisper model or voice folder and add it to your models
+  verify            re-check every installed model (headers and checksums)
+  remove ID         delete a downloaded model, or forget an imported one (your file stays)
+  recommend         the model and settings that fit this machine
+
+Models go to ${modelsDir()}. Set a download mirror with DUET_MIRROR=https://mirror.example/
+or in the app's settings.
+`;
+
+function bar(progress: DownloadProgress): string {
+  const width = 28;
+  const total = progress.totalBytes;
+  const fraction = total ? progress.receivedBytes / total : 0;
+  const filled = Math.round(fraction * width);
+  const eta =
+    progress.etaSeconds === null ? "" : ` ETA ${progress.etaSeconds >= 60 ? `${Math.floor(progress.etaSeconds / 60)}m${Math.round(progress.etaSeconds % 60)}s` : `${Math.round(progress.etaSeconds)}s`}`;
+  return (
+    `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${total ? `${(fraction * 100).toFixed(0).padStart(3)}%` : "   ?"} ` +
+    `${formatBytes(progress.receivedBytes)}${total ? ` / ${formatBytes(total)}` : ""}  ${formatBytes(progress.bytesPerSecond)}/s${eta}` +
+    (progress.attempt > 1 ? `  (attempt ${progress.attempt})` : "") +
+    (progress.resumed ? "  resumed" : "")
+  );
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
+  const json = values.json ?? false;
+  const [command, argument] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(usage);
+    if (!command && !values.help) process.exitCode = 2;
+    return;
+  }
+  try {
+    const settings = await SettingsStore.open(duetDataDir());
+    if (settings.notice) process.stderr.write(`duet: ${settings.notice.message}\n`);
+    if (process.env.DUET_MIRROR) await settings.update({ models: { mirrorBaseUrl: process.env.DUET_MIRROR } });
+    const manager = new ModelManager({ folder: modelsDir(), settings });
+    const out = (value: unknown, text: string) => process.stdout.write(json ? `${JSON.stringify(value)}\n` : text);
+    switch (command) {
+      case "list": {
+        const models = await manager.list();
+        out(
+          models,
+          models
+            .map(
+              (m) =>
+                `${m.installed ? "✓" : m.partialBytes > 0 ? "…" : " "} ${m.id.padEnd(28)} ${m.kind.padEnd(4)} ${formatBytes(m.sizeBytes).padStart(8)}  ${m.name}` +
+                (m.partialBytes > 0 && !m.installed ? ` (${formatBytes(m.partialBytes)} downloaded, run download to continue)` : ""),
+            )
+            .join("\n") + "\n",
+        );
+        return;
+      }
+      case "download": {
+        if (!argument) throw new DuetError("invalid-argument", "download needs a model id (see list).");
+        const controller = new AbortController();
+        process.once("SIGINT", () => controller.abort());
+        let last = 0;
+        const status = await manager.download(argument, {
+          signal: controller.signal,
+          onProgress: (p) => {
+            if (json) {
+              const now = Date.now();
+              if (now - last < 1000 && p.receivedBytes !== p.totalBytes) return;
+              last = now;
+              process.stdout.write(`${JSON.stringify({ type: "progress", ...p })}\n`);
+            } else if (process.stderr.isTTY) {
+              process.stderr.write(`\r${bar(p)}\x1b[K`);
+            }
+          },
+        });
+        if (!json && process.stderr.isTTY) process.stderr.write("\n");
+        out({ type: "done", model: status }, `Installed ${status.name} at ${status.path}\n`);
+        return;
+      }
+      case "import": {
+        if (!argument) throw new DuetError("invalid-argument", "import needs a path.");
+        const status = await manager.import(argument);
+        out(status, `Added ${status.name} (${status.kind}) from ${status.path}\n`);
+        return;
+      }
+      case "verify": {
+        const results = await manager.verify();
+        out(
+          results,
+          results.length === 0
+            ? "No models installed.\n"
+            : results.map((r) => `${r.ok ? "ok  " : "BAD "} ${r.id}${r.problem ? `: ${r.problem}` : ""}`).join("\n") + "\n",
+        );
+        if (results.some((r) => !r.ok)) process.exitCode = 1;
+        return;
+      }
+      case "remove": {
+        if (!argument) throw new DuetError("invalid-argument", "remove needs a model id or an imported path.");
+        await manager.remove(argument);
+        out({ removed: argument }, `Removed ${argument}\n`);
+        return;
+      }
+      case "recommend": {
+        const hardware = await detectHardware();
+        const recommendation = recommendSetup(hardware);
+        out({ hardware, recommendation }, `${recommendation.reason}\nGPU backend: ${recommendation.gpu}, context ${recommendation.contextSize} per view.\n`);
+        for (const gpu of hardware.gpus) if (!json && gpu.problem) process.stdout.write(`  ${gpu.backend}: ${gpu.problem}\n`);
+        return;
+      }
+      default:
+        throw new DuetError("invalid-argument", `Unknown command "${command}".\n\n${usage}`);
+    }
+  } catch (error) {
+    failAndExit(error, json);
+  }
+}
+
+void main();
