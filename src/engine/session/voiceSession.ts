@@ -1,0 +1,380 @@
+import { DuetError, isDuetError } from "../errors.js";
+import { computeDelays, summarizeDelays } from "../metrics/delays.js";
+import type { ReasoningEngine } from "../reasoning/engine.js";
+import type { ReasoningMode, TurnEvent, TurnMetrics } from "../reasoning/events.js";
+import type { Turn } from "../reasoning/turn.js";
+import { AnswerSpeaker, type AudioSink, type SpokenChunk } from "../speech/answerSpeaker.js";
+import { LiveTranscriber } from "../speech/liveTranscriber.js";
+import type { SpeechRecognizer } from "../speech/stt.js";
+import type { SpeechSynthesizer } from "../speech/tts/synthesizer.js";
+import type { VoiceActivityDetector } from "../speech/vad.js";
+
+export type SessionState = "idle" | "listening" | "thinking" | "speaking";
+export type SessionStage = "stt" | "engine" | "tts" | "audio";
+
+export interface VoiceTurnMetrics {
+  /** From releasing push-to-talk (or sending text) to the first sound. */
+  releaseToFirstAudioMs: number | null;
+  /** The final speech-to-text decode. */
+  sttMs: number | null;
+  ttftMs: number | null;
+  stft: number | null;
+  stepsDelay: number | null;
+  /** method.md section 6 with the real chunk durations: ready = written + synthesis time. Seconds. */
+  totalDelay: number;
+  adjustedDelay: number;
+  /** The silence the user really heard before and between chunks, from the playback timeline. Seconds. */
+  heardSilence: number;
+  answerTokensPerSecond: number;
+  stepsPerSecond: number;
+  thinkerTokens: number;
+  writerTokens: number;
+  heardTokens: number;
+  chunks: number;
+  endReason: TurnMetrics["endReason"];
+}
+
+export type SessionEvent =
+  | { type: "state"; state: SessionState }
+  | { type: "transcript"; committed: string; tentative: string; final: boolean }
+  | { type: "turn"; event: TurnEvent }
+  | { type: "chunk"; chunk: SpokenChunk }
+  | { type: "metrics"; metrics: VoiceTurnMetrics }
+  | { type: "error"; stage: SessionStage; message: string; code?: string };
+
+export interface VoiceSessionOptions {
+  engine: ReasoningEngine;
+  /** Needed for push-to-talk; text input works without it. */
+  recognizer?: SpeechRecognizer;
+  vad: VoiceActivityDetector;
+  synthesizer: SpeechSynthesizer;
+  sink: AudioSink;
+  language?: string;
+  vocabularyPrompt?: string;
+  mode?: ReasoningMode;
+  tokensPerChunk?: number;
+  speechRate?: number;
+  math?: (latex: string) => string;
+  /** Milliseconds, monotonic. Default performance.now. */
+  now?: () => number;
+}
+
+interface ActiveTurn {
+  turn: Turn;
+  startedAt: number;
+  /** When the user finished speaking (or sent text), ms from the turn start. */
+  releaseMs: number | null;
+  sttMs: number | null;
+  speakers: AnswerSpeaker[];
+  engineDone: boolean;
+  playbackDone: Promise<void>;
+  metrics?: TurnMetrics;
+}
+
+/**
+ * One conversation with voice: a UI drives it with intents (push-to-talk down/up, audio frames,
+ * text) and observes typed events. While push-to-talk is held, partial transcripts reach the
+ * engine (the thinker may start); on release the final transcript closes the input and the writer
+ * may start; its answer is spoken chunk by chunk. Pressing push-to-talk while it speaks stops the
+ * audio at once, keeps only what was heard, and the new words enter as an interjection.
+ */
+export class VoiceSession {
+  private readonly listeners = new Set<(event: SessionEvent) => void>();
+  private stateValue: SessionState = "idle";
+  private transcriber: LiveTranscriber | undefined;
+  private active: ActiveTurn | undefined;
+  /** The turn was interrupted and the next release brings an interjection. */
+  private interjecting = false;
+  private idleWaiters: Array<() => void> = [];
+  private readonly now: () => number;
+
+  constructor(private readonly options: VoiceSessionOptions) {
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  on(listener: (event: SessionEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  get state(): SessionState {
+    return this.stateValue;
+  }
+
+  private emit(event: SessionEvent): void {
+    for (const l of this.listeners) l(event);
+  }
+
+  private setState(state: SessionState): void {
+    if (state === this.stateValue) return;
+    this.stateValue = state;
+    this.emit({ type: "state", state });
+    if (state === "idle") for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  private error(stage: SessionStage, error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.emit({ type: "error", stage, message, ...(isDuetError(error) ? { code: error.code } : {}) });
+  }
+
+  /** Resolves when the session is idle (answer spoken, nothing pending). */
+  whenIdle(): Promise<void> {
+    if (this.stateValue === "idle") return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private turnClock(active: ActiveTurn): () => number {
+    return () => this.now() - active.startedAt;
+  }
+
+  /** Stops the voice now; returns answer tokens heard in the current turn. */
+  private silence(): number {
+    const speakers = this.active?.speakers ?? [];
+    const speaker = speakers.at(-1);
+    return speaker ? speaker.stop() : 0;
+  }
+
+  private newSpeaker(active: ActiveTurn, firstToken: number): AnswerSpeaker {
+    const speaker = new AnswerSpeaker({
+      synthesizer: this.options.synthesizer,
+      sink: this.options.sink,
+      clock: this.turnClock(active),
+      firstToken,
+      ...(this.options.tokensPerChunk ? { tokensPerChunk: this.options.tokensPerChunk } : {}),
+      ...(this.options.speechRate ? { rate: this.options.speechRate } : {}),
+      ...(this.options.math ? { math: this.options.math } : {}),
+      onChunk: (chunk) => {
+        this.emit({ type: "chunk", chunk });
+      },
+      onError: (error) => this.error("tts", error),
+    });
+    active.speakers.push(speaker);
+    return speaker;
+  }
+
+  /** Starts an engine turn and wires its answer to a speaker. */
+  private startTurn(text: string, inputOpen: boolean): ActiveTurn {
+    const turn = this.options.engine.startTurn({ text, inputOpen, ...(this.options.mode ? { mode: this.options.mode } : {}) });
+    const active: ActiveTurn = {
+      turn,
+      startedAt: this.now(),
+      releaseMs: inputOpen ? null : 0,
+      sttMs: null,
+      speakers: [],
+      engineDone: false,
+      playbackDone: Promise.resolve(),
+    };
+    this.active = active;
+    this.newSpeaker(active, 0);
+    turn.on((event) => {
+      this.emit({ type: "turn", event });
+      if (event.type === "answer") {
+        const speaker = active.speakers.at(-1)!;
+        speaker.push({ text: event.text, timeMs: event.timeMs });
+        if (this.stateValue === "thinking") this.setState("speaking");
+      } else if (event.type === "interjection") {
+        // The answer resumes after the heard part: a fresh speaker continues from there.
+        this.newSpeaker(active, event.keptAnswerTokens);
+      } else if (event.type === "end" && event.error) {
+        this.error("engine", new DuetError(event.error.code === "internal" ? "decode-failed" : event.error.code, event.error.message));
+      }
+    });
+    void turn.done.then(async (result) => {
+      active.metrics = result.metrics;
+      active.engineDone = true;
+      const speaker = active.speakers.at(-1)!;
+      active.playbackDone = speaker.end();
+      await active.playbackDone;
+      if (this.active !== active) return;
+      this.emit({ type: "metrics", metrics: this.metrics(active) });
+      this.active = undefined;
+      if (this.stateValue !== "listening") this.setState("idle");
+    });
+    return active;
+  }
+
+  private metrics(active: ActiveTurn): VoiceTurnMetrics {
+    const m = active.metrics!;
+    const chunks = active.speakers.flatMap((s) => s.chunks).filter((c) => c.durationMs !== null);
+    const origin = active.releaseMs ?? 0;
+    const ready = chunks.map((c) => Math.max(0, c.writtenMs + (c.synthMs ?? 0) - origin) / 1000);
+    const delays = summarizeDelays(computeDelays(ready, chunks.map((c) => (c.durationMs ?? 0) / 1000)));
+    let heardSilence = 0;
+    let cursor = origin;
+    for (const c of chunks) {
+      if (c.playStartMs === null) continue;
+      heardSilence += Math.max(0, c.playStartMs - cursor);
+      cursor = c.playEndMs ?? c.playStartMs + (c.durationMs ?? 0);
+    }
+    const firstPlay = chunks.find((c) => c.playStartMs !== null)?.playStartMs ?? null;
+    const answerSpanMs = m.writerTokens > 1 && m.ttftMs !== null ? m.totalMs - m.ttftMs : 0;
+    return {
+      releaseToFirstAudioMs: firstPlay === null ? null : firstPlay - origin,
+      sttMs: active.sttMs,
+      ttftMs: m.ttftMs === null ? null : m.ttftMs - origin,
+      stft: m.stft,
+      stepsDelay: m.stepsDelay,
+      totalDelay: delays.totalDelay,
+      adjustedDelay: delays.adjustedDelay,
+      heardSilence: heardSilence / 1000,
+      answerTokensPerSecond: answerSpanMs > 0 ? (m.writerTokens * 1000) / answerSpanMs : 0,
+      stepsPerSecond: m.stepsPerSecond,
+      thinkerTokens: m.thinkerTokens,
+      writerTokens: m.writerTokens,
+      heardTokens: active.speakers.at(-1)?.heardTokens ?? 0,
+      chunks: chunks.length,
+      endReason: m.endReason,
+    };
+  }
+
+  /** Push-to-talk pressed. While the assistant speaks, this is a barge-in. */
+  pushToTalkDown(): void {
+    if (this.stateValue === "listening") return;
+    const active = this.active;
+    if (active) {
+      const heard = this.silence();
+      if (!active.engineDone) {
+        active.turn.truncateAnswer(heard);
+        this.interjecting = true;
+      } else {
+        // The answer was fully written but not fully heard: the conversation keeps what was heard.
+        this.active = undefined;
+        try {
+          this.options.engine.truncateLastAnswer(heard);
+        } catch (error) {
+          this.error("engine", error);
+        }
+      }
+    }
+    if (!this.options.recognizer) {
+      this.error("stt", new DuetError("model-not-found", "No speech-to-text model is loaded: download one in the settings, or type instead."));
+      return;
+    }
+    this.transcriber = new LiveTranscriber({
+      recognizer: this.options.recognizer,
+      vad: this.options.vad,
+      ...(this.options.language ? { language: this.options.language } : {}),
+      ...(this.options.vocabularyPrompt ? { prompt: this.options.vocabularyPrompt } : {}),
+      onPartial: (partial) => {
+        this.emit({ type: "transcript", committed: partial.committed, tentative: partial.tentative, final: false });
+        const turn = this.active?.turn;
+        if (!this.interjecting && turn && partial.committed) {
+          try {
+            turn.updateInput(partial.committed);
+          } catch (error) {
+            this.error("engine", error);
+          }
+        }
+      },
+      onError: (error) => this.error("stt", error),
+    });
+    if (!this.interjecting) {
+      try {
+        this.startTurn("", true);
+      } catch (error) {
+        this.error("engine", error);
+      }
+    }
+    this.setState("listening");
+  }
+
+  /** 16 kHz mono samples from the microphone while push-to-talk is held. */
+  audio(samples: Float32Array): void {
+    this.transcriber?.push(samples);
+  }
+
+  /** Push-to-talk released: the final transcript goes to the engine. */
+  async pushToTalkUp(): Promise<void> {
+    const transcriber = this.transcriber;
+    if (!transcriber || this.stateValue !== "listening") return;
+    this.transcriber = undefined;
+    const active = this.active;
+    const releasedAt = this.now();
+    let text = "";
+    let sttMs: number | null = null;
+    let silent = true;
+    try {
+      const final = await transcriber.finish();
+      text = final.text;
+      silent = final.silent;
+      sttMs = final.decodeMs;
+      if (transcriber.truncated) this.error("stt", new DuetError("invalid-argument", "The recording was longer than 10 minutes; only the first 10 minutes were transcribed."));
+      this.emit({ type: "transcript", committed: text, tentative: "", final: true });
+    } catch (error) {
+      this.error("stt", error);
+    }
+    if (active) {
+      active.releaseMs = releasedAt - active.startedAt;
+      active.sttMs = sttMs;
+    }
+    const interjecting = this.interjecting;
+    this.interjecting = false;
+    try {
+      if (!active) {
+        this.setState("idle");
+        return;
+      }
+      if (interjecting) {
+        if (text) active.turn.interject(text);
+        else active.turn.stop();
+      } else {
+        active.turn.closeInput(text);
+      }
+    } catch (error) {
+      this.error("engine", error);
+    }
+    if (!text) {
+      this.error(
+        "stt",
+        new DuetError(
+          "invalid-argument",
+          silent ? "Nothing was heard. Hold the key while you speak." : "Speech was heard but no words were recognised. Try again, closer to the microphone.",
+        ),
+      );
+    }
+    this.setState(text ? "thinking" : this.active ? "thinking" : "idle");
+  }
+
+  /** Typed input instead of speech (interrupts the answer if it is being spoken). */
+  sendText(text: string): void {
+    const trimmed = text.trim();
+    if (!trimmed) {
+      this.error("engine", new DuetError("invalid-argument", "The message is empty."));
+      return;
+    }
+    const active = this.active;
+    if (active) {
+      const heard = this.silence();
+      if (!active.engineDone && this.options.mode !== "thinking" && this.options.mode !== "nothinking") {
+        active.turn.truncateAnswer(heard);
+        active.turn.interject(trimmed);
+        this.setState("thinking");
+        return;
+      }
+      if (!active.engineDone) {
+        active.turn.stop();
+      } else {
+        this.active = undefined;
+        this.options.engine.truncateLastAnswer(heard);
+      }
+    }
+    const start = () => {
+      try {
+        this.startTurn(trimmed, false);
+        this.setState("thinking");
+      } catch (error) {
+        this.error("engine", error);
+      }
+    };
+    if (active && !active.engineDone) void active.turn.done.then(() => setTimeout(start, 0));
+    else start();
+  }
+
+  /** Stops speaking and thinking. */
+  stop(): void {
+    this.transcriber?.cancel();
+    this.transcriber = undefined;
+    this.silence();
+    this.active?.turn.stop();
+  }
+}
