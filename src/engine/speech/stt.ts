@@ -49,12 +49,14 @@ interface WhisperNative {
 /**
  * whisper.cpp through @fugood/whisper.node: the model stays loaded, audio is passed in memory and
  * decoding runs off the event loop. Calls run one at a time. A call that overruns its timeout is
- * abandoned (its stop() is requested but whisper.cpp only checks between stages) and reported;
- * the next call waits for the abandoned one to release the context, within its own timeout.
+ * abandoned and reported; it is not stopped (the binding's stop() can leave the call unsettled),
+ * so the context frees itself when whisper.cpp returns, and the next call waits for that within
+ * its own timeout, never longer.
  */
 export class WhisperRecognizer implements SpeechRecognizer {
   readonly name = "whisper.cpp";
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Settles when the context is free again. */
+  private busy: Promise<void> = Promise.resolve();
   private disposed = false;
 
   private constructor(
@@ -79,60 +81,65 @@ export class WhisperRecognizer implements SpeechRecognizer {
     }
   }
 
-  transcribe(audio: MonoAudio, options: TranscribeOptions = {}): Promise<Transcription> {
-    if (this.disposed) return Promise.reject(new DuetError("engine-disposed", "The speech recogniser was unloaded."));
-    if (audio.sampleRate !== STT_SAMPLE_RATE) return Promise.reject(new DuetError("invalid-argument", "Speech-to-text needs 16 kHz audio."));
+  async transcribe(audio: MonoAudio, options: TranscribeOptions = {}): Promise<Transcription> {
+    if (this.disposed) throw new DuetError("engine-disposed", "The speech recogniser was unloaded.");
+    if (audio.sampleRate !== STT_SAMPLE_RATE) throw new DuetError("invalid-argument", "Speech-to-text needs 16 kHz audio.");
     const timeoutMs = options.timeoutMs ?? 30_000;
-    const started = performance.now();
-    const deadline = started + timeoutMs;
-    const run = async (): Promise<Transcription> => {
-      if (options.signal?.aborted) throw new DuetError("aborted", "Transcription cancelled.");
-      if (performance.now() > deadline) throw new DuetError("decode-failed", `Speech-to-text did not start within ${timeoutMs} ms (the recogniser is busy).`);
-      const pcm = float32ToInt16(audio.samples);
-      const call = this.context.transcribeData(pcm.buffer.slice(pcm.byteOffset, pcm.byteOffset + pcm.byteLength) as ArrayBuffer, {
-        language: options.language ?? "en",
-        maxThreads: this.threads,
-        ...(options.prompt ? { prompt: options.prompt } : {}),
-      });
-      const decodeStart = performance.now();
-      let timer: NodeJS.Timeout | undefined;
-      const onAbort = () => void call.stop().catch(() => undefined);
-      options.signal?.addEventListener("abort", onAbort, { once: true });
-      try {
-        const result = await Promise.race([
-          call.promise,
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => {
-              void call.stop().catch(() => undefined);
-              reject(new DuetError("decode-failed", `Speech-to-text took longer than ${timeoutMs} ms and was abandoned.`));
-            }, Math.max(1, deadline - performance.now()));
-          }),
-        ]);
-        if (options.signal?.aborted) throw new DuetError("aborted", "Transcription cancelled.");
-        return {
-          text: cleanTranscript(result.result),
-          segments: result.segments
-            .map((s) => ({ text: cleanTranscript(s.text), startMs: s.t0, endMs: s.t1 }))
-            .filter((s) => s.text !== ""),
-          decodeMs: performance.now() - decodeStart,
-          audioMs: (audio.samples.length * 1000) / audio.sampleRate,
-        };
-      } finally {
-        clearTimeout(timer);
-        options.signal?.removeEventListener("abort", onAbort);
-        // The context stays busy until whisper.cpp really returns, even after we gave up waiting.
-        this.queue = this.queue.then(() => call.promise.catch(() => undefined));
+    let timer: NodeJS.Timeout | undefined;
+    const expiry = new Promise<"expired">((resolve) => {
+      timer = setTimeout(() => resolve("expired"), timeoutMs);
+    });
+    const aborted = new Promise<"aborted">((resolve) => {
+      if (options.signal?.aborted) resolve("aborted");
+      options.signal?.addEventListener("abort", () => resolve("aborted"), { once: true });
+    });
+    try {
+      // Wait for the context, but only as long as this call may take.
+      const previous = this.busy;
+      let release!: () => void;
+      this.busy = previous.then(() => new Promise<void>((resolve) => (release = resolve)));
+      const waited = await Promise.race([previous.then(() => "free" as const), expiry, aborted]);
+      if (waited !== "free") {
+        void previous.then(() => release());
+        if (waited === "aborted") throw new DuetError("aborted", "Transcription cancelled.");
+        throw new DuetError("decode-failed", `Speech-to-text could not start within ${timeoutMs} ms: an earlier call is still running.`);
       }
-    };
-    const result = this.queue.then(run, run);
-    this.queue = result.catch(() => undefined);
-    return result;
+      const pcm = float32ToInt16(audio.samples);
+      const started = performance.now();
+      let call: ReturnType<WhisperNative["transcribeData"]>;
+      try {
+        call = this.context.transcribeData(pcm.buffer.slice(pcm.byteOffset, pcm.byteOffset + pcm.byteLength) as ArrayBuffer, {
+          language: options.language ?? "en",
+          maxThreads: this.threads,
+          ...(options.prompt ? { prompt: options.prompt } : {}),
+        });
+      } catch (error) {
+        release();
+        throw new DuetError("decode-failed", `whisper.cpp refused the audio: ${(error as Error).message}`, { cause: error });
+      }
+      // The context is busy until whisper.cpp returns, even if this call stops waiting for it.
+      void call.promise.then(release, release);
+      const outcome = await Promise.race([call.promise, expiry, aborted]);
+      if (outcome === "aborted") throw new DuetError("aborted", "Transcription cancelled.");
+      if (outcome === "expired") {
+        throw new DuetError("decode-failed", `Speech-to-text took longer than ${timeoutMs} ms and was abandoned.`);
+      }
+      return {
+        text: cleanTranscript(outcome.result),
+        segments: outcome.segments.map((seg) => ({ text: cleanTranscript(seg.text), startMs: seg.t0, endMs: seg.t1 })).filter((seg) => seg.text !== ""),
+        decodeMs: performance.now() - started,
+        audioMs: (audio.samples.length * 1000) / audio.sampleRate,
+      };
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    await this.queue.catch(() => undefined);
+    // Release only once no call is running inside whisper.cpp.
+    await this.busy;
     await this.context.release();
   }
 }
