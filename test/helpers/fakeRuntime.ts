@@ -109,7 +109,11 @@ export class FakeKvRuntime implements KvRuntime {
     this.cells = Array.from({ length: sequences }, () => []);
   }
 
+  /** Simulated time per decode, so a turn can be caught while it is still running. */
+  decodeDelayMs = 0;
+
   async decode(items: readonly BatchItem[]): Promise<Array<LogitsRef | undefined>> {
+    if (this.decodeDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.decodeDelayMs));
     this.decodeId++;
     this.refs = new Map();
     this.decodes.push(items.map((i) => ({ ...i, tokens: [...i.tokens] })));

@@ -1,0 +1,208 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { ReasoningEngine } from "../../../src/engine/reasoning/engine.js";
+import { VoiceSession, type SessionEvent, type VoiceTurnMetrics } from "../../../src/engine/session/voiceSession.js";
+import { TimelineSink, type AudioSink } from "../../../src/engine/speech/answerSpeaker.js";
+import type { MonoAudio } from "../../../src/engine/speech/pcm.js";
+import type { SpeechRecognizer, Transcription } from "../../../src/engine/speech/stt.js";
+import type { SpeechSynthesizer, SynthesizedSpeech } from "../../../src/engine/speech/tts/synthesizer.js";
+import { EnergyVad } from "../../../src/engine/speech/vad.js";
+import { DEMO_PROGRAM } from "../../../src/engine/tiny-model/demoProgram.js";
+import { fakeEngine, repeat } from "../../helpers/fakeEngine.js";
+import { tinyModelPath } from "../../helpers/models.js";
+
+/** A voice that makes `msPerChar` of tone per character, after `synthMs`; it can be told to fail on a chunk. */
+class ToneVoice implements SpeechSynthesizer {
+  readonly name = "tone";
+  calls = 0;
+  constructor(
+    private readonly msPerChar = 20,
+    private readonly synthMs = 5,
+    private readonly failOnCall?: number,
+  ) {}
+  async synthesize(text: string): Promise<SynthesizedSpeech> {
+    this.calls++;
+    await new Promise((resolve) => setTimeout(resolve, this.synthMs));
+    if (this.calls === this.failOnCall) throw new Error("voice crashed");
+    const samples = new Float32Array(Math.round((text.length * this.msPerChar * 16000) / 1000)).fill(0.1);
+    return { samples, sampleRate: 16000, durationMs: (samples.length * 1000) / 16000, synthMs: this.synthMs };
+  }
+  async dispose(): Promise<void> {}
+}
+
+/** Hears a fixed sentence, a word per 300 ms of audio; the final decode can be made to fail. */
+class SentenceRecognizer implements SpeechRecognizer {
+  readonly name = "sentence";
+  failFinal = false;
+  calls = 0;
+  constructor(private readonly sentence: string) {}
+  async transcribe(audio: MonoAudio): Promise<Transcription> {
+    this.calls++;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const audioMs = (audio.samples.length * 1000) / audio.sampleRate;
+    const words = this.sentence.split(" ");
+    const n = Math.min(words.length, Math.floor(audioMs / 300));
+    if (this.failFinal && n === words.length) throw new Error("recogniser crashed");
+    return { text: words.slice(0, n).join(" "), segments: [], decodeMs: 5, audioMs };
+  }
+  async dispose(): Promise<void> {}
+}
+
+/** Records play/stop times around a TimelineSink. */
+class WatchedSink implements AudioSink {
+  plays: number[] = [];
+  stops: number[] = [];
+  constructor(private readonly inner: TimelineSink) {}
+  play(audio: MonoAudio, id: number) {
+    this.plays.push(performance.now());
+    return this.inner.play(audio, id);
+  }
+  stop() {
+    this.stops.push(performance.now());
+    return this.inner.stop();
+  }
+}
+
+const engines: ReasoningEngine[] = [];
+afterAll(async () => {
+  for (const e of engines) await e.dispose();
+});
+
+async function demoSession(options: { voice?: SpeechSynthesizer; recognizer?: SpeechRecognizer; speed?: number } = {}) {
+  const engine = await ReasoningEngine.open({ modelPath: await tinyModelPath({ program: DEMO_PROGRAM }), gpu: "cpu", contextSize: 2048 });
+  engines.push(engine);
+  const start = performance.now();
+  const sink = new WatchedSink(new TimelineSink(() => performance.now() - start, options.speed ?? 20));
+  const events: SessionEvent[] = [];
+  const session = new VoiceSession({
+    engine,
+    ...(options.recognizer ? { recognizer: options.recognizer } : {}),
+    vad: new EnergyVad(),
+    synthesizer: options.voice ?? new ToneVoice(),
+    sink,
+  });
+  session.on((e) => events.push(e));
+  return { engine, session, sink, events };
+}
+
+const burst = (ms: number, offset: number) =>
+  Float32Array.from({ length: (ms * 16000) / 1000 }, (_, i) => (((offset + i) / 16) % 600 < 400 ? 0.3 * Math.sin(i / 3) : 0));
+
+/** Feeds speech-like audio in 20 ms frames, in real time (partials need time to happen) or faster. */
+async function speak(session: VoiceSession, ms: number, realTime = false) {
+  for (let i = 0; i < ms / 20; i++) {
+    session.audio(burst(20, i * 320));
+    await new Promise((resolve) => setTimeout(resolve, realTime ? 20 : 2));
+  }
+}
+
+const metricsOf = (events: SessionEvent[]) => events.filter((e) => e.type === "metrics").map((e) => (e as { metrics: VoiceTurnMetrics }).metrics);
+const states = (events: SessionEvent[]) => events.filter((e) => e.type === "state").map((e) => (e as { state: string }).state);
+
+describe("the voice session", () => {
+  it("speaks a typed question's answer chunk by chunk and reports the turn's metrics", async () => {
+    const { session, events, engine } = await demoSession();
+    session.sendText("What is two plus two?");
+    await session.whenIdle();
+    expect(states(events)).toEqual(["thinking", "speaking", "idle"]);
+    const [metrics] = metricsOf(events);
+    expect(metrics).toMatchObject({ endReason: "end-of-turn", writerTokens: 12, heardTokens: 12 });
+    expect(metrics!.releaseToFirstAudioMs).toBeGreaterThan(0);
+    expect(metrics!.releaseToFirstAudioMs).toBeLessThan(3000);
+    expect(metrics!.chunks).toBeGreaterThanOrEqual(2);
+    expect(metrics!.totalDelay).toBeGreaterThanOrEqual(0);
+    expect(metrics!.adjustedDelay).toBeLessThanOrEqual(metrics!.totalDelay);
+    const chunks = events.filter((e) => e.type === "chunk").map((e) => (e as { chunk: { spoken: string } }).chunk.spoken);
+    expect(chunks.join(" ").replace(/ ([!.])/g, "$1")).toMatch(/Let me work it out! So the answer is 4\./);
+    expect(engine.history[0]!.answer).toBe("Let me work it out!\n\nSo the answer is 4.");
+  });
+
+  it("listens while push-to-talk is held: partial words reach the engine before release", async () => {
+    const recognizer = new SentenceRecognizer("what is two plus two");
+    const { session, events } = await demoSession({ recognizer });
+    session.pushToTalkDown();
+    expect(session.state).toBe("listening");
+    await speak(session, 2400, true);
+    await session.pushToTalkUp();
+    await session.whenIdle();
+    const inputs = events.filter((e) => e.type === "turn" && e.event.type === "input").map((e) => (e as { event: { text: string; final: boolean } }).event);
+    expect(inputs.some((i) => !i.final && i.text.length > 0)).toBe(true);
+    expect(inputs.at(-1)).toMatchObject({ text: "what is two plus two", final: true });
+    const [metrics] = metricsOf(events);
+    expect(metrics!.sttMs).not.toBeNull();
+    expect(metrics!.writerTokens).toBe(12);
+    expect(events.filter((e) => e.type === "transcript" && !e.final).length).toBeGreaterThan(0);
+  });
+
+  it("barge-in after the answer was written: the audio stops at once and only what was heard stays", async () => {
+    const recognizer = new SentenceRecognizer("stop please");
+    const { session, sink, engine, events } = await demoSession({ recognizer, voice: new ToneVoice(60, 5), speed: 1 });
+    session.sendText("What is two plus two?");
+    while (sink.plays.length < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+    const pressed = performance.now();
+    session.pushToTalkDown();
+    expect(sink.stops.length).toBe(1);
+    expect(sink.stops[0]! - pressed).toBeLessThan(100);
+    const heard = engine.history[0]!.answer;
+    expect(heard.length).toBeGreaterThan(0);
+    expect(heard.length).toBeLessThan("Let me work it out!\n\nSo the answer is 4.".length);
+    await speak(session, 900);
+    await session.pushToTalkUp();
+    await session.whenIdle();
+    expect(engine.history.map((h) => h.user)).toEqual(["What is two plus two?", "stop please"]);
+    expect(states(events)).toContain("listening");
+  });
+
+  it("barge-in while the answer is still being written becomes an interjection", async () => {
+    const setup = fakeEngine({ thinker: repeat(" t", 200), writer: [...repeat(" word", 60), "<|im_end|>"] }, ["yes"], { probe: "yes" });
+    setup.runtime.decodeDelayMs = 15;
+    const start = performance.now();
+    const sink = new WatchedSink(new TimelineSink(() => performance.now() - start, 1));
+    const events: SessionEvent[] = [];
+    const session = new VoiceSession({ engine: setup.engine, recognizer: new SentenceRecognizer("in French"), vad: new EnergyVad(), synthesizer: new ToneVoice(8, 5), sink });
+    session.on((e) => events.push(e));
+    session.sendText("Say many words");
+    while (sink.plays.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    session.pushToTalkDown();
+    await speak(session, 700);
+    await session.pushToTalkUp();
+    await session.whenIdle();
+    const turnEvents = events.filter((e) => e.type === "turn").map((e) => (e as { event: { type: string } }).event);
+    expect(turnEvents.some((e) => e.type === "truncate")).toBe(true);
+    expect(turnEvents.find((e) => e.type === "interjection")).toMatchObject({ text: "in French" });
+    expect(setup.engine.history).toHaveLength(1);
+  });
+
+  it("keeps the text going when the voice fails mid-answer, and shows the error", async () => {
+    const { session, events } = await demoSession({ voice: new ToneVoice(20, 5, 2) });
+    session.sendText("What is two plus two?");
+    await session.whenIdle();
+    const errors = events.filter((e) => e.type === "error");
+    expect(errors).toEqual([expect.objectContaining({ stage: "tts", message: "voice crashed" })]);
+    const answer = events.filter((e) => e.type === "turn" && e.event.type === "answer").map((e) => (e as { event: { text: string } }).event.text).join("");
+    expect(answer).toBe("Let me work it out!\n\nSo the answer is 4.");
+    expect(metricsOf(events)[0]!.chunks).toBeGreaterThanOrEqual(1);
+  });
+
+  it("reports a failed recogniser and stays usable", async () => {
+    const recognizer = new SentenceRecognizer("hello there");
+    recognizer.failFinal = true;
+    const { session, events } = await demoSession({ recognizer });
+    session.pushToTalkDown();
+    await speak(session, 900);
+    await session.pushToTalkUp();
+    await session.whenIdle();
+    expect(events.some((e) => e.type === "error" && e.stage === "stt")).toBe(true);
+    session.sendText("What is two plus two?");
+    await session.whenIdle();
+    expect(metricsOf(events).at(-1)).toMatchObject({ endReason: "end-of-turn" });
+  });
+
+  it("says so when push-to-talk is used without a speech model, and refuses empty text", async () => {
+    const { session, events } = await demoSession();
+    session.pushToTalkDown();
+    session.sendText("   ");
+    const messages = events.filter((e) => e.type === "error").map((e) => (e as { message: string }).message);
+    expect(messages[0]).toMatch(/No speech-to-text model/);
+    expect(messages[1]).toMatch(/empty/);
+  });
+});
