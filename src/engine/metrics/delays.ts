@@ -2,16 +2,21 @@
  * The paper's latency metrics (method.md section 6), exactly as defined there.
  */
 
-/** Silence before each chunk: chunks play in order, each as soon as it is ready and the previous one ended. */
-export function computeDelays(ready: readonly number[], durations: readonly number[]): number[] {
+/** When each chunk starts playing and the silence before it: in order, each as soon as it is ready and the previous one ended. */
+export function scheduleChunks(ready: readonly number[], durations: readonly number[]): Array<{ start: number; delay: number }> {
   if (ready.length !== durations.length) throw new RangeError("ready and durations must have the same length");
   let nextFree = 0;
   return ready.map((r, i) => {
     const start = Math.max(nextFree, r);
     const delay = start - nextFree;
     nextFree = start + durations[i]!;
-    return delay;
+    return { start, delay };
   });
+}
+
+/** Silence before each chunk (method.md section 6: `compute_delays`). */
+export function computeDelays(ready: readonly number[], durations: readonly number[]): number[] {
+  return scheduleChunks(ready, durations).map((s) => s.delay);
 }
 
 export interface DelaySummary {
