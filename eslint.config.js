@@ -4,6 +4,7 @@ import tseslint from "typescript-eslint";
 export default tseslint.config(
   { ignores: ["node_modules/**", "dist/**", "out/**", ".cache/**"] },
   js.configs.recommended,
+  { files: ["build/**/*.mjs"], languageOptions: { globals: { process: "readonly", console: "readonly" } } },
   ...tseslint.configs.recommended,
   {
     rules: {
@@ -11,6 +12,22 @@ export default tseslint.config(
       "@typescript-eslint/consistent-type-imports": "error",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "no-restricted-imports": ["error", { paths: [] }],
+    },
+  },
+  {
+    // The window's code runs in the browser: no Node or Electron modules, and only types from the main side.
+    files: ["src/renderer/**/*.{ts,tsx}"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [{ name: "electron", message: "The renderer talks to the main process only through window.duet." }],
+          patterns: [
+            { group: ["node:*"], message: "The renderer runs in the browser." },
+            { group: ["**/engine/**", "**/main/**"], allowTypeImports: true, message: "Only type imports across the process boundary." },
+          ],
+        },
+      ],
     },
   },
   {

@@ -19,7 +19,7 @@ export interface Recommendation {
 const GPU_PREFERENCE: ReadonlyArray<"cuda" | "metal" | "vulkan"> = ["cuda", "metal", "vulkan"];
 
 /**
- * The largest catalog LLM that fits the best usable GPU's free memory (or, on CPU, half the RAM),
+ * The largest catalog LLM that fits the best usable GPU's free memory (or, on CPU, half the RAM and at most about 4B parameters, for speed),
  * with room for the KV cache of both views at the chosen context size.
  */
 export function recommendSetup(hardware: HardwareInfo, contextSize = 4096, entries: readonly CatalogEntry[] = catalog()): Recommendation {
@@ -30,7 +30,9 @@ export function recommendSetup(hardware: HardwareInfo, contextSize = 4096, entri
   const budgetBytes =
     gpu && !gpu.unified ? Math.floor((gpu.freeVramBytes ?? gpu.vramBytes ?? 0) * 0.9) : Math.floor(hardware.ramBytes * (gpu?.unified ? 0.6 : 0.5));
   const where = gpu ? `${gpu.backend.toUpperCase()} GPU${gpu.devices?.[0] ? ` (${gpu.devices[0]})` : ""}` : "CPU";
-  const fitting = llms.filter((e) => llmMemoryBytes(e, contextSize) <= budgetBytes);
+  // Without a GPU, larger models answer too slowly for a conversation: stay at about 4B parameters.
+  const cpuSpeedCap = gpu ? Infinity : 3e9;
+  const fitting = llms.filter((e) => llmMemoryBytes(e, contextSize) <= budgetBytes && e.sizeBytes <= cpuSpeedCap);
   const llm = fitting.at(-1) ?? llms[0]!;
   const neededBytes = llmMemoryBytes(llm, contextSize);
   const gb = (n: number) => `${(n / 1e9).toFixed(1)} GB`;
@@ -44,7 +46,7 @@ export function recommendSetup(hardware: HardwareInfo, contextSize = 4096, entri
     fits: fitting.length > 0,
     reason:
       fitting.length > 0
-        ? `${llm.name} is the largest model that fits the ${where}: it needs about ${gb(neededBytes)} of ${gb(budgetBytes)} available.`
+        ? `${llm.name} is the largest model that fits the ${where}${gpu ? "" : " and still answers at a conversational pace"}: it needs about ${gb(neededBytes)} of ${gb(budgetBytes)} available.`
         : `Even ${llm.name} needs about ${gb(neededBytes)} but only ${gb(budgetBytes)} is available on the ${where}; expect it to be slow.`,
   };
 }

@@ -206,6 +206,35 @@ export class ReasoningEngine {
     last.answer = this.backend.tokenizer.detokenize(answerTokens);
   }
 
+  /**
+   * Starts from an earlier conversation (after the engine process restarted): the turns become
+   * history and are read into the cache at the next turn.
+   */
+  restoreHistory(turns: ReadonlyArray<{ user: string; answer: string }>): void {
+    this.ensureIdle("restore the conversation");
+    const { tokenizer } = this.backend;
+    const userOpen = tokenizeMarkup(tokenizer, this.family.part("user_open", { safety: false }));
+    const userClose = tokenizeMarkup(tokenizer, this.family.userClose);
+    const assistantClose = tokenizeMarkup(tokenizer, this.family.assistantClose);
+    this.historyTokens = [];
+    this.turns.length = 0;
+    for (const { user, answer } of turns) {
+      if (typeof user !== "string" || typeof answer !== "string" || user.trim() === "") continue;
+      const userTokens = this.tokenizeUserText(user);
+      const answerTokens = tokenizeUserText(tokenizer, this.family, answer);
+      const turnTokens = [...userOpen, ...userTokens, ...userClose, ...answerTokens, ...assistantClose];
+      this.historyTokens.push(...turnTokens);
+      this.turns.push({
+        length: turnTokens.length,
+        answerOffset: userOpen.length + userTokens.length + userClose.length,
+        answerLength: answerTokens.length,
+        user,
+        answer,
+      });
+    }
+    this.needsRebuild = true;
+  }
+
   /** Forgets the conversation. */
   resetConversation(): void {
     this.ensureIdle("reset the conversation");

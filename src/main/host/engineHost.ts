@@ -1,0 +1,115 @@
+import type { EngineStatus } from "../ipc/contract.js";
+import type { FromWorker, HistoryItem, ToWorker, WorkerConfig } from "../worker/protocol.js";
+
+/** A running engine process. Electron uses a utility process; the harness and tests fork Node. */
+export interface WorkerHandle {
+  post(message: ToWorker): void;
+  onMessage(listener: (message: FromWorker) => void): void;
+  onExit(listener: (code: number | null) => void): void;
+  kill(): void;
+}
+
+export interface WorkerLauncher {
+  launch(): WorkerHandle;
+}
+
+export interface EngineHostOptions {
+  launcher: WorkerLauncher;
+  onMessage: (message: FromWorker) => void;
+  onStatus: (status: EngineStatus) => void;
+  /** Delays before restarting after crashes in a row. Default 500 ms, 2 s, 5 s, then gives up. */
+  restartDelaysMs?: readonly number[];
+  /** A crash this long after the last one starts the count again. Default 60 s. */
+  crashWindowMs?: number;
+}
+
+/**
+ * Keeps the engine process alive: a crash is reported, the process restarts with the same
+ * configuration, and the conversation so far (kept here, in the main process) is restored.
+ */
+export class EngineHost {
+  private worker: WorkerHandle | undefined;
+  private config: WorkerConfig | undefined;
+  private history: HistoryItem[] = [];
+  private crashes: number[] = [];
+  private restartTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+
+  constructor(private readonly options: EngineHostOptions) {}
+
+  get conversation(): readonly HistoryItem[] {
+    return this.history;
+  }
+
+  get running(): boolean {
+    return this.worker !== undefined;
+  }
+
+  /** Starts (or restarts) the engine with this configuration, keeping the conversation. */
+  start(config: WorkerConfig): void {
+    this.config = config;
+    this.stopWorker();
+    this.launch();
+  }
+
+  private launch(): void {
+    if (!this.config) return;
+    this.stopping = false;
+    const worker = this.options.launcher.launch();
+    this.worker = worker;
+    worker.onMessage((message) => {
+      if (this.worker !== worker) return;
+      if (message.type === "history") this.history = message.history.map(({ user, answer }) => ({ user, answer }));
+      if (message.type === "status") this.options.onStatus(message.engine);
+      this.options.onMessage(message);
+    });
+    worker.onExit((code) => {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      if (this.stopping) return;
+      this.crashed(code);
+    });
+    worker.post({ type: "start", config: this.config, history: this.history });
+  }
+
+  private crashed(code: number | null): void {
+    const now = Date.now();
+    const windowMs = this.options.crashWindowMs ?? 60_000;
+    this.crashes = [...this.crashes.filter((t) => now - t < windowMs), now];
+    const delays = this.options.restartDelaysMs ?? [500, 2000, 5000];
+    const delay = delays[this.crashes.length - 1];
+    if (delay === undefined) {
+      this.options.onStatus({
+        status: "failed",
+        message: `The engine stopped unexpectedly ${this.crashes.length} times in a row (last exit code ${code ?? "signal"}). Check the model and GPU settings, then restart Duet.`,
+      });
+      return;
+    }
+    this.options.onStatus({
+      status: "crashed",
+      message: `The engine stopped unexpectedly (exit code ${code ?? "signal"}); restarting. The conversation is kept.`,
+      restartInMs: delay,
+    });
+    this.restartTimer = setTimeout(() => this.launch(), delay);
+  }
+
+  send(message: ToWorker): boolean {
+    if (!this.worker) return false;
+    this.worker.post(message);
+    return true;
+  }
+
+  private stopWorker(): void {
+    clearTimeout(this.restartTimer);
+    if (this.worker) {
+      this.stopping = true;
+      const worker = this.worker;
+      this.worker = undefined;
+      worker.kill();
+    }
+  }
+
+  stop(): void {
+    this.stopWorker();
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Duet's Electron main process: one window, the typed IPC router, the global hold-to-talk
+ * hotkey, and the AppHost that owns settings, models and the engine process.
+ */
+import { app, ipcMain, MessageChannelMain, type IpcMainInvokeEvent, type MessagePortMain } from "electron";
+import type * as UiohookModule from "uiohook-napi";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { duetDataDir, modelsDir } from "../engine/paths.js";
+import { AppHost } from "./host/appHost.js";
+import { HoldToTalk, parseAccelerator } from "./host/hotkey.js";
+import { UtilityProcessLauncher } from "./electronLauncher.js";
+import type { AppEvent, AudioChunk, RequestChannel } from "./ipc/contract.js";
+import { REQUEST_CHANNELS, isAudioFrame } from "./ipc/schemas.js";
+import { createMainWindow, type AppWindow } from "./window.js";
+
+const outDir = join(fileURLToPath(new URL(".", import.meta.url)), "..");
+
+if (!app.requestSingleInstanceLock()) app.quit();
+
+let appWindow: AppWindow | undefined;
+let port: MessagePortMain | undefined;
+let queued: AppEvent[] = [];
+let flushTimer: NodeJS.Timeout | undefined;
+
+/** Events go to the window in batches (tokens arrive dozens a second); audio goes at once. */
+function emit(event: AppEvent): void {
+  queued.push(event);
+  flushTimer ??= setTimeout(() => {
+    flushTimer = undefined;
+    const events = queued;
+    queued = [];
+    port?.postMessage({ kind: "events", events });
+  }, 16);
+}
+
+function emitAudio(chunk: AudioChunk): void {
+  port?.postMessage({ kind: "audio", chunk });
+}
+
+const host = new AppHost({
+  dataDir: duetDataDir(),
+  modelsDir: modelsDir(),
+  launcher: new UtilityProcessLauncher(join(outDir, "worker", "engineWorker.js")),
+  emit,
+  emitAudio,
+});
+
+/** Only the app's own window, showing the app's own page, may call the main process. */
+function trusted(event: IpcMainInvokeEvent): boolean {
+  return !!appWindow && event.sender === appWindow.window.webContents && event.senderFrame?.url === appWindow.origin;
+}
+
+function openPort(): void {
+  if (!appWindow) return;
+  const channel = new MessageChannelMain();
+  port?.close();
+  port = channel.port1;
+  port.on("message", (message) => {
+    const data = message.data as { kind?: string; samples?: unknown };
+    if (data?.kind === "audio" && isAudioFrame(data.samples)) host.audio(data.samples);
+  });
+  port.start();
+  appWindow.window.webContents.postMessage("duet:port", null, [channel.port2]);
+}
+
+async function startHotkey(): Promise<void> {
+  let hook: typeof UiohookModule | undefined;
+  try {
+    hook = await import("uiohook-napi");
+  } catch (error) {
+    emit({ type: "error", stage: "audio", message: `The global hotkey is unavailable (${(error as Error).message}); use the on-screen button.` });
+    return;
+  }
+  const names = new Map<number, string>(Object.entries(hook.UiohookKey).map(([name, code]) => [code as number, name]));
+  const hold = new HoldToTalk(parseAccelerator(host.snapshot().settings.hotkey.pushToTalk), (down) => {
+    emit({ type: "hotkey", down });
+    void host.request("session:push-to-talk", { down }).catch((error: Error) => emit({ type: "error", stage: "audio", message: error.message }));
+  });
+  hook.uIOhook.on("keydown", (e) => hold.keyDown(names.get(e.keycode) ?? String(e.keycode)));
+  hook.uIOhook.on("keyup", (e) => hold.keyUp(names.get(e.keycode) ?? String(e.keycode)));
+  try {
+    hook.uIOhook.start();
+  } catch (error) {
+    emit({ type: "error", stage: "audio", message: `The global hotkey could not start (${(error as Error).message}); use the on-screen button.` });
+  }
+  ipcMain.on("duet:hotkey-changed", () => {
+    try {
+      hold.setHotkey(parseAccelerator(host.snapshot().settings.hotkey.pushToTalk));
+    } catch (error) {
+      emit({ type: "error", stage: "audio", message: (error as Error).message });
+    }
+  });
+  app.on("will-quit", () => hook?.uIOhook.stop());
+}
+
+void app.whenReady().then(async () => {
+  for (const channel of REQUEST_CHANNELS) {
+    ipcMain.handle(channel, async (event, args: unknown) => {
+      if (!trusted(event)) throw new Error("Refused: the request did not come from Duet's window.");
+      try {
+        const result = await host.request(channel as RequestChannel, args);
+        if (channel === "settings:update") ipcMain.emit("duet:hotkey-changed");
+        return { ok: true, result };
+      } catch (error) {
+        const e = error as { code?: string; message?: string };
+        return { ok: false, error: { code: e.code ?? "internal", message: e.message ?? String(error) } };
+      }
+    });
+  }
+  appWindow = createMainWindow(outDir);
+  appWindow.window.webContents.on("did-finish-load", openPort);
+  appWindow.window.on("blur", () => ipcMain.emit("duet:window-blur"));
+  await host.init();
+  await startHotkey();
+});
+
+app.on("second-instance", () => {
+  if (appWindow?.window.isMinimized()) appWindow.window.restore();
+  appWindow?.window.focus();
+});
+
+app.on("window-all-closed", () => {
+  host.dispose();
+  app.quit();
+});

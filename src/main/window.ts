@@ -1,0 +1,66 @@
+import { BrowserWindow, shell, type WebContents } from "electron";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { CONTENT_SECURITY_POLICY } from "./security.js";
+
+
+export interface AppWindow {
+  window: BrowserWindow;
+  /** The URL the renderer is served from; IPC from any other origin is refused. */
+  origin: string;
+}
+
+export function createMainWindow(outDir: string): AppWindow {
+  const window = new BrowserWindow({
+    width: 1180,
+    height: 820,
+    minWidth: 720,
+    minHeight: 520,
+    title: "Duet",
+    backgroundColor: "#101418",
+    show: false,
+    webPreferences: {
+      preload: join(outDir, "preload", "index.cjs"),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      experimentalFeatures: false,
+      spellcheck: false,
+    },
+  });
+  const page = pathToFileURL(join(outDir, "renderer", "index.html")).toString();
+  hardenContents(window.webContents, page);
+  window.once("ready-to-show", () => window.show());
+  void window.loadURL(page);
+  return { window, origin: page };
+}
+
+/** No navigation, no new windows, no permissions but the microphone, no remote content. */
+function hardenContents(contents: WebContents, page: string): void {
+  contents.on("will-navigate", (event, url) => {
+    if (url !== page) event.preventDefault();
+  });
+  contents.on("will-redirect", (event) => event.preventDefault());
+  contents.setWindowOpenHandler(({ url }) => {
+    // Links to the web open in the user's browser, never inside Duet.
+    if (url.startsWith("https://")) void shell.openExternal(url);
+    return { action: "deny" };
+  });
+  contents.on("will-attach-webview", (event) => event.preventDefault());
+  const ses = contents.session;
+  ses.setPermissionRequestHandler((webContents, permission, callback) => {
+    callback(webContents === contents && permission === "media");
+  });
+  ses.setPermissionCheckHandler((webContents, permission) => webContents === contents && permission === "media");
+  ses.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: { ...details.responseHeaders, "Content-Security-Policy": [CONTENT_SECURITY_POLICY] } });
+  });
+  // Block anything that is not the app's own files.
+  ses.webRequest.onBeforeRequest((details, callback) => {
+    const allowed = details.url.startsWith("file://") || details.url.startsWith("devtools://") || details.url.startsWith("blob:") || details.url.startsWith("data:");
+    callback({ cancel: !allowed });
+  });
+}
