@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { DuetError } from "../errors.js";
@@ -14,7 +14,8 @@ export interface ModelStatus {
   id: string;
   name: string;
   kind: ModelKind;
-  source: "catalog" | "imported";
+  /** From the catalog, imported from elsewhere, or a file the user put in the models folder. */
+  source: "catalog" | "imported" | "folder";
   installed: boolean;
   /** Where it is (or will be) on disk. */
   path: string;
@@ -96,6 +97,27 @@ export class ModelManager {
         partialBytes,
         verified: entry.verified,
         description: entry.description,
+      });
+    }
+    // Model files the user copied into the folder themselves.
+    const known = new Set(this.entries.flatMap((e) => [e.fileName, this.installPath(e).split(/[\\/]/).pop()!]));
+    const names = await readdir(this.options.folder).catch(() => [] as string[]);
+    for (const name of names.sort()) {
+      if (known.has(name)) continue;
+      const kind: ModelKind | undefined = /\.gguf$/i.test(name) ? "llm" : /^ggml-.*\.bin$/i.test(name) ? "stt" : undefined;
+      if (!kind) continue;
+      const path = join(this.options.folder, name);
+      out.push({
+        id: path,
+        name,
+        kind,
+        source: "folder",
+        installed: true,
+        path,
+        sizeBytes: await stat(path).then((st) => st.size, () => 0),
+        partialBytes: 0,
+        verified: false,
+        description: "Found in your models folder.",
       });
     }
     for (const imported of this.options.settings.get().models.imported) {
@@ -185,7 +207,7 @@ export class ModelManager {
     for (const status of await this.list()) {
       if (!status.installed) continue;
       try {
-        if (status.source === "imported") {
+        if (status.source !== "catalog") {
           await validateModelPath(status.path);
         } else {
           const entry = this.entry(status.id);

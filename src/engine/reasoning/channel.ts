@@ -20,8 +20,12 @@ export class EventChannel<T> implements AsyncIterable<T> {
     this.wake();
   }
 
-  /** Calls `listener` for every later event; returns an unsubscribe function. */
+  /**
+   * Calls `listener` with every event so far, then with each later one; returns an unsubscribe
+   * function. Replaying matters: a turn emits its first events before the caller can subscribe.
+   */
   subscribe(listener: (event: T) => void): () => void {
+    for (const event of this.history) listener(event);
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }

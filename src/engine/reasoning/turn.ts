@@ -597,7 +597,7 @@ export class Turn implements AsyncIterable<TurnEvent> {
     return this.runner.channel[Symbol.asyncIterator]();
   }
 
-  /** Calls `listener` for each later event; returns an unsubscribe function. */
+  /** Calls `listener` for each event, those already emitted first; returns an unsubscribe function. */
   on(listener: (event: TurnEvent) => void): () => void {
     return this.runner.channel.subscribe(listener);
   }

@@ -19,8 +19,9 @@ export function App() {
   const view = useDuet((s) => s.view);
   const setView = useDuet((s) => s.setView);
   const noModel = useDuet((s) => s.engine.status === "no-model");
+  const playing = useDuet((s) => s.playing);
   return (
-    <div className="app">
+    <div className="app" data-playing={playing}>
       <header className="app-header">
         <h1>Duet</h1>
         <StateIndicator />
