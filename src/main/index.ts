@@ -2,7 +2,7 @@
  * Duet's Electron main process: one window, the typed IPC router, the global hold-to-talk
  * hotkey, and the AppHost that owns settings, models and the engine process.
  */
-import { app, ipcMain, MessageChannelMain, type IpcMainInvokeEvent, type MessagePortMain } from "electron";
+import { app, ipcMain, MessageChannelMain, type MessagePortMain } from "electron";
 import type * as UiohookModule from "uiohook-napi";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,8 +10,9 @@ import { duetDataDir, modelsDir } from "../engine/paths.js";
 import { AppHost } from "./host/appHost.js";
 import { HoldToTalk, parseAccelerator } from "./host/hotkey.js";
 import { UtilityProcessLauncher } from "./electronLauncher.js";
-import type { AppEvent, AudioChunk, RequestChannel } from "./ipc/contract.js";
-import { REQUEST_CHANNELS, isAudioFrame } from "./ipc/schemas.js";
+import type { AppEvent, AudioChunk } from "./ipc/contract.js";
+import { registerRequests, senderCheck, type IpcMainLike } from "./ipc/router.js";
+import { isAudioFrame } from "./ipc/schemas.js";
 import { createMainWindow, type AppWindow } from "./window.js";
 
 const outDir = join(fileURLToPath(new URL(".", import.meta.url)), "..");
@@ -45,11 +46,6 @@ const host = new AppHost({
   emit,
   emitAudio,
 });
-
-/** Only the app's own window, showing the app's own page, may call the main process. */
-function trusted(event: IpcMainInvokeEvent): boolean {
-  return !!appWindow && event.sender === appWindow.window.webContents && event.senderFrame?.url === appWindow.origin;
-}
 
 function openPort(): void {
   if (!appWindow) return;
@@ -95,19 +91,14 @@ async function startHotkey(): Promise<void> {
 }
 
 void app.whenReady().then(async () => {
-  for (const channel of REQUEST_CHANNELS) {
-    ipcMain.handle(channel, async (event, args: unknown) => {
-      if (!trusted(event)) throw new Error("Refused: the request did not come from Duet's window.");
-      try {
-        const result = await host.request(channel as RequestChannel, args);
-        if (channel === "settings:update") ipcMain.emit("duet:hotkey-changed");
-        return { ok: true, result };
-      } catch (error) {
-        const e = error as { code?: string; message?: string };
-        return { ok: false, error: { code: e.code ?? "internal", message: e.message ?? String(error) } };
-      }
-    });
-  }
+  registerRequests(
+    ipcMain as unknown as IpcMainLike,
+    host,
+    senderCheck(() => appWindow?.window.webContents, () => appWindow?.origin),
+    (channel) => {
+      if (channel === "settings:update") ipcMain.emit("duet:hotkey-changed");
+    },
+  );
   appWindow = createMainWindow(outDir);
   appWindow.window.webContents.on("did-finish-load", openPort);
   appWindow.window.on("blur", () => ipcMain.emit("duet:window-blur"));

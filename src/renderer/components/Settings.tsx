@@ -79,6 +79,25 @@ function HotkeyField({ value, onChange }: { value: string; onChange: (v: string)
   );
 }
 
+function MirrorField({ value, onChange }: { value: string; onChange: (v: string) => void }) {
+  const [draft, setDraft] = useState(value);
+  useEffect(() => setDraft(value), [value]);
+  return (
+    <form
+      className="import"
+      onSubmit={(e) => {
+        e.preventDefault();
+        onChange(draft.trim());
+      }}
+    >
+      <label htmlFor="mirror">Download mirror for Hugging Face files (leave empty for huggingface.co)</label>
+      <input id="mirror" value={draft} onChange={(e) => setDraft(e.target.value)} placeholder="https://hf-mirror.example" />
+      <button type="submit">Save</button>
+      <span className="hint" data-testid="mirror-in-use">{value ? `Downloads use ${value}` : "Downloads use huggingface.co"}</span>
+    </form>
+  );
+}
+
 export function Settings() {
   const controller = useController();
   const settings = useDuet((s) => s.settings);
@@ -145,6 +164,11 @@ export function Settings() {
           <input id="import-path" value={importPath} onChange={(e) => setImportPath(e.target.value)} placeholder="/path/to/model.gguf" />
           <button type="submit">Import</button>
         </form>
+      </section>
+
+      <section aria-labelledby="s-mirror">
+        <h3 id="s-mirror">Downloads</h3>
+        <MirrorField value={settings.models.mirrorBaseUrl ?? ""} onChange={(v) => void controller.updateSettings({ models: { mirrorBaseUrl: v === "" ? null : v } })} />
       </section>
 
       <section aria-labelledby="s-hw">

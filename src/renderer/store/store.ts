@@ -125,9 +125,15 @@ function reduce(state: DuetState, events: readonly AppEvent[]): Partial<DuetStat
       case "state":
         patch.state = event.state;
         break;
-      case "engine":
+      case "engine": {
         patch.engine = event.engine;
+        // A turn cut short by an engine crash or failure is over; say so instead of waiting forever.
+        const turn = current();
+        if (turn && !turn.done && (event.engine.status === "crashed" || event.engine.status === "failed")) {
+          update(turn, { done: true, endReason: "engine stopped" });
+        }
         break;
+      }
       case "settings":
         patch.settings = event.settings;
         if (event.notice) patch.notice = event.notice;

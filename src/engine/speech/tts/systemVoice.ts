@@ -61,13 +61,17 @@ export class SystemVoice implements SpeechSynthesizer {
     const outFile = folder ? join(folder, "speech.wav") : "";
     try {
       const data = await new Promise<Buffer>((resolve, reject) => {
-        const child = spawn(this.command.program, this.command.args(text, options.rate ?? 1, outFile), { stdio: ["pipe", "pipe", "pipe"] });
+        const viaStdin = this.command.program === "powershell.exe";
+        const child = spawn(this.command.program, this.command.args(text, options.rate ?? 1, outFile), { stdio: [viaStdin ? "pipe" : "ignore", "pipe", "pipe"] });
+        // A voice killed by a barge-in closes its pipes early; that must never become an unhandled error.
+        child.stdin?.on("error", () => undefined);
+        child.stdout?.on("error", () => undefined);
         const out: Buffer[] = [];
         let err = "";
         const onAbort = () => child.kill("SIGKILL");
         options.signal?.addEventListener("abort", onAbort, { once: true });
-        child.stdout.on("data", (d: Buffer) => out.push(d));
-        child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+        child.stdout?.on("data", (d: Buffer) => out.push(d));
+        child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
         child.on("error", (error: NodeJS.ErrnoException) =>
           reject(
             new DuetError(
@@ -85,7 +89,7 @@ export class SystemVoice implements SpeechSynthesizer {
           if (code !== 0) return reject(new DuetError("decode-failed", `The system voice failed (exit ${code}): ${err.trim().slice(0, 200)}`));
           resolve(Buffer.concat(out));
         });
-        child.stdin.end(this.command.program === "powershell.exe" ? text : "");
+        if (viaStdin) child.stdin?.end(text);
       });
       const wav = decodeWav(this.command.stdout ? fixStreamedWav(data) : await readFile(outFile), "The system voice's output");
       return { samples: wav.samples, sampleRate: wav.sampleRate, durationMs: (wav.samples.length * 1000) / wav.sampleRate, synthMs: performance.now() - started };
