@@ -36,6 +36,25 @@ describe("the system voice (espeak-ng on Linux)", () => {
     expect(performance.now() - started).toBeLessThan(20 + 100);
   });
 
+  it("survives being cancelled right after it started, again and again (no stray pipe errors)", async () => {
+    const voice = new SystemVoice("linux");
+    const stray: unknown[] = [];
+    const onError = (error: unknown) => stray.push(error);
+    process.on("uncaughtException", onError);
+    try {
+      for (let i = 0; i < 15; i++) {
+        const controller = new AbortController();
+        const pending = voice.synthesize("A sentence that is cut short.", { signal: controller.signal });
+        controller.abort();
+        await expect(pending).rejects.toMatchObject({ code: "aborted" });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+      process.off("uncaughtException", onError);
+    }
+    expect(stray).toEqual([]);
+  });
+
   it("says clearly when the voice program is missing", async () => {
     const voice = new SystemVoice("linux");
     (voice as unknown as { command: { program: string } }).command.program = "no-such-espeak";

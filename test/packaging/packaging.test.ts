@@ -1,0 +1,32 @@
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { listPackage } from "@electron/asar";
+import { describe, expect, it } from "vitest";
+
+describe("packaging (electron-builder --linux dir against a stub Electron)", () => {
+  it("packs the app into asar, unpacks only this platform's native builds, and leaves out dev files", () => {
+    const report = JSON.parse(execFileSync(process.execPath, ["build/checkPackaging.mjs", "--json"], { timeout: 240_000 }).toString().trim().split("\n").at(-1)!) as {
+      output: string;
+      nodeLlamaCppBuilds: string[];
+      whisperBuilds: string[];
+      sherpaBuilds: string[];
+      uiohookPrebuilds: string[];
+      sileroModel: boolean;
+      asarBytes: number;
+      unpackedBytes: number;
+    };
+    expect(report.nodeLlamaCppBuilds.sort()).toEqual(["linux-x64", "linux-x64-vulkan"]);
+    expect(report.whisperBuilds.sort()).toEqual(["node-whisper-linux-x64", "node-whisper-linux-x64-vulkan", "whisper.node"]);
+    expect(report.sherpaBuilds.sort()).toEqual(["sherpa-onnx-linux-x64", "sherpa-onnx-node"]);
+    expect(report.uiohookPrebuilds).toEqual(["linux-x64"]);
+    expect(report.sileroModel).toBe(true);
+    const files = listPackage(join(report.output, "linux-unpacked", "resources", "app.asar"), { isPack: false });
+    for (const f of ["/out/main/index.js", "/out/worker/engineWorker.js", "/out/preload/index.cjs", "/out/renderer/index.html", "/package.json"]) expect(files).toContain(f);
+    expect(files.some((f) => f.startsWith("/src/") || f.startsWith("/test/") || f.endsWith(".map"))).toBe(false);
+    expect(files.some((f) => f.includes("onnxruntime-web") || f.includes("/node_modules/react/") || f.includes("/node_modules/vite/"))).toBe(false);
+    expect(files).toContain("/node_modules/speech-rule-engine/lib/sre.js");
+    // Size budget, so a dependency change that bloats the installer is noticed.
+    expect(report.asarBytes).toBeLessThan(80e6);
+    expect(report.unpackedBytes).toBeLessThan(260e6);
+  }, 300_000);
+});
