@@ -2,7 +2,7 @@
 // "dir" target against a stub Electron folder, then the result is inspected and measured.
 // Usage: node build/checkPackaging.mjs [--json]
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync, chmodSync, existsSync } from "node:fs";
+import { mkdtempSync, readdirSync, statSync, writeFileSync, chmodSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 

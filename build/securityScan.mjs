@@ -2,9 +2,7 @@
 // that is not explained in SECURITY_EXPLANATIONS (mirrored in the README's security section).
 // Its CLI breaks with the newer `commander` hoisted here, so its runner is called directly.
 import { createRequire } from "node:module";
-import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 
 const require = createRequire(import.meta.url);
 const runner = require("@doyensec/electronegativity/dist/runner.js");
@@ -20,11 +18,11 @@ const SECURITY_EXPLANATIONS = {
   ELECTRON_VERSION_JSON_CHECK: "Informational.",
 };
 
-const output = join(mkdtempSync(join(tmpdir(), "eneg-")), "report.csv");
-await run(
+// Called as a library (not the CLI), run() returns the findings; its CSV writer races with itself.
+const result = await run(
   {
-    input: resolve("out"),
-    output,
+    input: resolve(process.argv[2] ?? "out"),
+    output: undefined,
     isSarif: false,
     customScan: [],
     // This check downloads the Electron release list; CI has no network for it.
@@ -39,22 +37,16 @@ await run(
   },
   false,
 );
-// The report is written asynchronously after run() resolves: wait until it stops growing.
-let previous = -1;
-for (;;) {
-  await new Promise((r) => setTimeout(r, 300));
-  const size = existsSync(output) ? statSync(output).size : -1;
-  if (size >= 0 && size === previous) break;
-  previous = size;
-}
-const parseCsvLine = (line) => [...line.matchAll(/("(?:[^"]|"")*"|[^,]*)(,|$)/g)].map((m) => m[1].replace(/^"|"$/g, "").replace(/""/g, '"')).slice(0, -1);
-const findings = readFileSync(output, "utf8")
-  .split(/\r?\n/)
-  .filter((line) => line.trim() && !line.startsWith("issue,"))
-  .map(parseCsvLine)
-  .map(([id, severity, confidence, file, location]) => ({ id, severity: severity.toLowerCase(), confidence, file, location }));
+for (const error of result.errors) console.log(`parse ${error.tolerable ? "warning" : "error"} in ${error.file}: ${error.message}`);
+const findings = result.issues.map((issue) => ({
+  id: issue.id,
+  severity: issue.severity.name.toLowerCase(),
+  confidence: issue.confidence.name.toLowerCase(),
+  file: issue.file,
+  location: `${issue.location.line}:${issue.location.column}`,
+}));
 const serious = findings.filter((f) => !["low", "informational"].includes(f.severity));
 const unexplained = serious.filter((f) => !SECURITY_EXPLANATIONS[f.id]);
 for (const f of findings) console.log(`${f.severity.padEnd(13)} ${f.id} ${f.file ?? ""}:${f.location ?? ""}${SECURITY_EXPLANATIONS[f.id] ? `  (explained: ${SECURITY_EXPLANATIONS[f.id]})` : ""}`);
 console.log(`${findings.length} findings, ${serious.length} above low severity, ${unexplained.length} unexplained.`);
-if (unexplained.length > 0) process.exit(1);
+if (unexplained.length > 0 || result.errors.some((e) => !e.tolerable)) process.exit(1);

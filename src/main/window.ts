@@ -1,4 +1,4 @@
-import { BrowserWindow, shell, type WebContents } from "electron";
+import { BrowserWindow, type WebContents } from "electron";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { CONTENT_SECURITY_POLICY } from "./security.js";
@@ -29,6 +29,8 @@ export function createMainWindow(outDir: string): AppWindow {
       allowRunningInsecureContent: false,
       experimentalFeatures: false,
       spellcheck: false,
+      // Middle-click can open links even when left-click navigation is blocked.
+      disableBlinkFeatures: "Auxclick",
     },
   });
   const page = pathToFileURL(join(outDir, "renderer", "index.html")).toString();
@@ -44,11 +46,8 @@ function hardenContents(contents: WebContents, page: string): void {
     if (url !== page) event.preventDefault();
   });
   contents.on("will-redirect", (event) => event.preventDefault());
-  contents.setWindowOpenHandler(({ url }) => {
-    // Links to the web open in the user's browser, never inside Duet.
-    if (url.startsWith("https://")) void shell.openExternal(url);
-    return { action: "deny" };
-  });
+  // The window shows no web links, so nothing may open a window or hand a URL to the OS.
+  contents.setWindowOpenHandler(() => ({ action: "deny" }));
   contents.on("will-attach-webview", (event) => event.preventDefault());
   const ses = contents.session;
   ses.setPermissionRequestHandler((webContents, permission, callback) => {

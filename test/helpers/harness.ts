@@ -13,13 +13,13 @@ export interface Harness {
 }
 
 /** Starts the dev harness (the real engine in Node) with the given model files copied into its models folder. */
-export async function startHarness(models: Record<string, string>): Promise<Harness> {
+export async function startHarness(models: Record<string, string>, rendererDir: string): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "duet-harness-"));
   const dataDir = join(dir, "data");
   const modelsDir = join(dir, "models");
   mkdirSync(modelsDir, { recursive: true });
   for (const [name, source] of Object.entries(models)) copyFileSync(source, join(modelsDir, name));
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/main/dev/harness.ts", "--port", "0"], {
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/main/dev/harness.ts", "--port", "0", "--renderer-dir", rendererDir], {
     env: { ...process.env, DUET_DATA_DIR: dataDir, DUET_MODELS_DIR: modelsDir },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { listPackage } from "@electron/asar";
 import { describe, expect, it } from "vitest";
@@ -28,5 +28,17 @@ describe("packaging (electron-builder --linux dir against a stub Electron)", () 
     // Size budget, so a dependency change that bloats the installer is noticed.
     expect(report.asarBytes).toBeLessThan(80e6);
     expect(report.unpackedBytes).toBeLessThan(260e6);
+  }, 300_000);
+
+  it("passes electronegativity with every finding above low severity explained (runs on the build above)", () => {
+    const scan = spawnSync(process.execPath, ["build/securityScan.mjs"], { timeout: 240_000, encoding: "utf8" });
+    const output = `${scan.stdout}${scan.stderr}`;
+    expect(scan.status, output).toBe(0);
+    expect(output).toMatch(/\d+ findings, \d+ above low severity, 0 unexplained\./);
+    // The hardening that removed these findings must stay.
+    expect(output).not.toContain("AUXCLICK_JS_CHECK");
+    expect(output).not.toContain("OPEN_EXTERNAL_JS_CHECK");
+    expect(output).not.toContain("NODE_INTEGRATION");
+    expect(output).not.toContain("CONTEXT_ISOLATION");
   }, 300_000);
 });

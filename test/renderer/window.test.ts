@@ -3,7 +3,8 @@
  * in Node (the dev harness), on generated models. Screenshots go to test-artifacts/.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, unlinkSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, unlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from "vitest";
@@ -22,8 +23,10 @@ let browser: Browser;
 let speechWav: string;
 
 beforeAll(async () => {
-  execFileSync(process.execPath, ["build/build.mjs", "renderer"], { stdio: "ignore" });
-  harness = await startHarness({ "demo.gguf": await tinyModelPath({ program: DEMO_PROGRAM }), "ggml-test.bin": await tinyWhisperPath() });
+  // Its own build folder: the packaging test rebuilds out/ at the same time.
+  const build = mkdtempSync(join(tmpdir(), "duet-window-build-"));
+  execFileSync(process.execPath, ["build/build.mjs", "renderer", "--out", build], { stdio: "ignore" });
+  harness = await startHarness({ "demo.gguf": await tinyModelPath({ program: DEMO_PROGRAM }), "ggml-test.bin": await tinyWhisperPath() }, join(build, "renderer"));
   // Chromium plays this file as the microphone (looped): speech with silence around it.
   const raw = spokenWav("What is two plus two", { padBefore: 0.5, padAfter: 1 });
   speechWav = join(artifacts, "mic.wav");

@@ -20,9 +20,10 @@ class ToneVoice implements SpeechSynthesizer {
     private readonly failOnCall?: number,
   ) {}
   async synthesize(text: string): Promise<SynthesizedSpeech> {
-    this.calls++;
+    // Numbered before waiting: calls overlap, so the counter may have moved on by then.
+    const call = ++this.calls;
     await new Promise((resolve) => setTimeout(resolve, this.synthMs));
-    if (this.calls === this.failOnCall) throw new Error("voice crashed");
+    if (call === this.failOnCall) throw new Error("voice crashed");
     const samples = new Float32Array(Math.round((text.length * this.msPerChar * 16000) / 1000)).fill(0.1);
     return { samples, sampleRate: 16000, durationMs: (samples.length * 1000) / 16000, synthMs: this.synthMs };
   }
