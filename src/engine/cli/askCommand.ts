@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import { DuetError } from "../errors.js";
 import { ReasoningEngine } from "../reasoning/engine.js";
 import type { TurnEvent, TurnMetrics } from "../reasoning/events.js";
-import { ansi, defaultModelPath, failAndExit, parseChoice, parseGpu, parseIntegerOption, parseNumberOption } from "./common.js";
+import { ansi, defaultModelPath, failAndExit, parseChoice, parseIntegerOption, parseNumberOption, parseTurnOptions, TURN_OPTIONS } from "./common.js";
 import { TwoTrackRenderer } from "./twoTrack.js";
 
 const usage = `Usage: npm run ask -- [options] "question"
@@ -27,20 +27,9 @@ spoken-answer track live, then the timing metrics.
   --json              one JSON event per line; the last line is a summary object
 `;
 
-interface Summary {
-  ttftMs: number | null;
-  stft: number | null;
-  stepsDelay: number | null;
-  steps: number;
-  thinkerTokens: number;
-  writerTokens: number;
-  endReason: string;
-  stepsPerSecond: number;
-  prefillMs: number;
-  totalMs: number;
-  probes: number;
+type Summary = Pick<TurnMetrics, "ttftMs" | "stft" | "stepsDelay" | "steps" | "thinkerTokens" | "writerTokens" | "endReason" | "stepsPerSecond" | "prefillMs" | "totalMs" | "probes"> & {
   answer: string;
-}
+};
 
 function summary(metrics: TurnMetrics, answer: string): Summary {
   return {
@@ -64,18 +53,12 @@ export async function runAsk(args: string[]): Promise<void> {
     args,
     allowPositionals: true,
     options: {
-      model: { type: "string" },
-      mode: { type: "string" },
-      layout: { type: "string" },
-      "max-steps": { type: "string" },
+      ...TURN_OPTIONS,
       context: { type: "string" },
-      gpu: { type: "string" },
       threads: { type: "string" },
       safety: { type: "boolean" },
       probe: { type: "string" },
       temperature: { type: "string" },
-      json: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
@@ -86,14 +69,14 @@ export async function runAsk(args: string[]): Promise<void> {
   try {
     const question = positionals.join(" ");
     if (question.trim() === "") throw new DuetError("invalid-argument", `Give a question.\n\n${usage}`);
-    const mode = parseChoice("mode", values.mode, ["async", "thinking", "nothinking"] as const) ?? "async";
-    const layout = parseChoice("layout", values.layout, ["paper", "compact"] as const) ?? "paper";
-    const maxSteps = parseIntegerOption("max-steps", values["max-steps"]);
+    const turnOptions = parseTurnOptions(values);
+    const mode = turnOptions.mode ?? "async";
+    const layout = turnOptions.layout ?? "paper";
+    const { maxSteps, gpu } = turnOptions;
     const contextSize = parseIntegerOption("context", values.context, 256);
     const threads = parseIntegerOption("threads", values.threads);
     const probe = parseChoice("probe", values.probe, ["model", "yes", "no"] as const);
     const temperature = parseNumberOption("temperature", values.temperature, 0, 5);
-    const gpu = parseGpu(values.gpu);
     const modelPath = values.model ?? (await defaultModelPath());
     if (!values.model && !json) process.stderr.write(ansi.dim(`Using ${modelPath}\n`));
 

@@ -3,6 +3,8 @@ import { join } from "node:path";
 import { DuetError, isDuetError } from "../errors.js";
 import { GPU_CHOICES, type GpuChoice } from "../llama/types.js";
 import { modelsDir } from "../paths.js";
+import type { ReasoningMode } from "../reasoning/events.js";
+import type { LayoutName } from "../reasoning/layout.js";
 
 /** Prints an error for a person (DuetErrors are already written for one) and exits non-zero. */
 export function failAndExit(error: unknown, json = false): never {
@@ -37,6 +39,34 @@ export function parseChoice<T extends string>(name: string, value: string | unde
 }
 
 export const parseGpu = (value: string | undefined): GpuChoice | undefined => parseChoice("gpu", value, GPU_CHOICES);
+
+/** parseArgs options every command that runs a turn accepts (ask, talk). */
+export const TURN_OPTIONS = {
+  model: { type: "string" },
+  mode: { type: "string" },
+  layout: { type: "string" },
+  "max-steps": { type: "string" },
+  gpu: { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+export interface TurnOptions {
+  mode: ReasoningMode | undefined;
+  layout: LayoutName | undefined;
+  maxSteps: number | undefined;
+  gpu: GpuChoice | undefined;
+}
+
+/** Checks the TURN_OPTIONS values; undefined where not given, so each command applies its defaults. */
+export function parseTurnOptions(values: { mode?: string; layout?: string; "max-steps"?: string; gpu?: string }): TurnOptions {
+  return {
+    mode: parseChoice("mode", values.mode, ["async", "thinking", "nothinking"] as const),
+    layout: parseChoice("layout", values.layout, ["paper", "compact"] as const),
+    maxSteps: parseIntegerOption("max-steps", values["max-steps"]),
+    gpu: parseGpu(values.gpu),
+  };
+}
 
 /** The model to use when none is given: the most recently added GGUF in Duet's model folder. */
 export async function defaultModelPath(): Promise<string> {

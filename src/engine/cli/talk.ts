@@ -16,7 +16,7 @@ import { NeuralVoice } from "../speech/tts/neuralVoice.js";
 import type { SpeechSynthesizer } from "../speech/tts/synthesizer.js";
 import { SystemVoice } from "../speech/tts/systemVoice.js";
 import { loadVad } from "../speech/vad.js";
-import { ansi, defaultModelPath, failAndExit, parseChoice, parseGpu, parseIntegerOption, parseNumberOption } from "./common.js";
+import { ansi, defaultModelPath, failAndExit, parseNumberOption, parseTurnOptions, TURN_OPTIONS } from "./common.js";
 
 const usage = `Usage: npm run talk -- [options] (--wav FILE | --text "...")
 
@@ -45,17 +45,11 @@ async function main(): Promise<void> {
       wav: { type: "string" },
       text: { type: "string" },
       out: { type: "string" },
-      model: { type: "string" },
+      ...TURN_OPTIONS,
       "stt-model": { type: "string" },
       voice: { type: "string" },
       speed: { type: "string" },
-      mode: { type: "string" },
-      layout: { type: "string" },
-      "max-steps": { type: "string" },
-      gpu: { type: "string" },
       language: { type: "string" },
-      json: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
@@ -67,10 +61,7 @@ async function main(): Promise<void> {
     if (!values.wav === !values.text) throw new DuetError("invalid-argument", `Give exactly one of --wav or --text.\n\n${usage}`);
     if (values.text !== undefined && values.text.trim() === "") throw new DuetError("invalid-argument", "The --text question is empty.");
     const speed = parseNumberOption("speed", values.speed, 0.1, 100) ?? 1;
-    const mode = parseChoice("mode", values.mode, ["async", "thinking", "nothinking"] as const);
-    const layout = parseChoice("layout", values.layout, ["paper", "compact"] as const);
-    const maxSteps = parseIntegerOption("max-steps", values["max-steps"]);
-    const gpu = parseGpu(values.gpu);
+    const { mode, layout, maxSteps, gpu } = parseTurnOptions(values);
 
     // Check the inputs before loading anything heavy.
     const audio = values.wav ? wavToSpeechInput(await readFile(values.wav).catch((e: NodeJS.ErrnoException) => {
