@@ -31,6 +31,11 @@ export default tseslint.config(
     },
   },
   {
+    // Shared code runs in every process (Node, the sandboxed preload, the browser): it imports nothing.
+    files: ["src/shared/**/*.ts"],
+    rules: { "no-restricted-imports": ["error", { patterns: [{ group: ["*", "!./*"], message: "src/shared must stay free of imports." }] }] },
+  },
+  {
     // The engine runs in plain Node: it must never import Electron.
     files: ["src/engine/**/*.ts"],
     rules: {

@@ -5,7 +5,8 @@
 import { parseArgs } from "node:util";
 import { DuetError } from "../errors.js";
 import { detectHardware } from "../llama/hardware.js";
-import { formatBytes, type DownloadProgress } from "../models/download.js";
+import { formatBytes } from "../../shared/format.js";
+import type { DownloadProgress } from "../models/download.js";
 import { ModelManager } from "../models/manager.js";
 import { recommendSetup } from "../models/recommend.js";
 import { duetDataDir, modelsDir } from "../paths.js";

@@ -4,6 +4,7 @@ import { mkdir, open, readFile, rename, rm, stat, statfs, writeFile } from "node
 import { get as httpGet, type IncomingMessage } from "node:http";
 import { get as httpsGet } from "node:https";
 import { dirname } from "node:path";
+import { formatBytes } from "../../shared/format.js";
 import { DuetError } from "../errors.js";
 import type { Digest } from "./catalog.js";
 
@@ -111,17 +112,6 @@ export async function hashFile(path: string, algorithm: "sha256" | "sha1"): Prom
   const hash = createHash(algorithm);
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
   return hash.digest("hex");
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KB", "MB", "GB", "TB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${value.toFixed(value >= 100 || unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
 
 function request(url: string, headers: Record<string, string>, signal: AbortSignal): Promise<IncomingMessage> {
