@@ -3,19 +3,22 @@
 // Usage: node build/checkPackaging.mjs [--json]
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, statSync, writeFileSync, chmodSync, existsSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const json = process.argv.includes("--json");
+// The installed Electron's version (its package.json is there even with ELECTRON_SKIP_BINARY_DOWNLOAD).
+const electronVersion = createRequire(import.meta.url)("electron/package.json").version;
 const stub = mkdtempSync(join(tmpdir(), "electron-stub-"));
 writeFileSync(join(stub, "electron"), "#!/bin/sh\necho stub electron\n");
 chmodSync(join(stub, "electron"), 0o755);
-writeFileSync(join(stub, "version"), "40.10.2");
+writeFileSync(join(stub, "version"), electronVersion);
 for (const f of ["LICENSE", "LICENSES.chromium.html"]) writeFileSync(join(stub, f), "stub");
 const output = mkdtempSync(join(tmpdir(), "duet-release-"));
 
 execFileSync(process.execPath, ["build/build.mjs"], { stdio: json ? "ignore" : "inherit" });
-execFileSync(join("node_modules", ".bin", "electron-builder"), ["--linux", "dir", `-c.electronDist=${stub}`, `-c.electronVersion=40.10.2`, `-c.directories.output=${output}`], {
+execFileSync(join("node_modules", ".bin", "electron-builder"), ["--linux", "dir", `-c.electronDist=${stub}`, `-c.electronVersion=${electronVersion}`, `-c.directories.output=${output}`], {
   stdio: json ? "ignore" : "inherit",
   env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: "1" },
 });

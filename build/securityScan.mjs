@@ -7,6 +7,8 @@ import { resolve } from "node:path";
 const require = createRequire(import.meta.url);
 const runner = require("@doyensec/electronegativity/dist/runner.js");
 const run = typeof runner === "function" ? runner : runner.default;
+// The installed Electron's version (its package.json is there even with ELECTRON_SKIP_BINARY_DOWNLOAD).
+const electronVersion = require("electron/package.json").version;
 
 /** Findings reviewed and accepted, with the reason (check id -> why). */
 const SECURITY_EXPLANATIONS = {
@@ -32,7 +34,7 @@ const result = await run(
     isRelative: true,
     isVerbose: false,
     electronUpgrade: undefined,
-    electronVersionOverride: "40.10.2",
+    electronVersionOverride: electronVersion,
     parserPlugins: [],
   },
   false,

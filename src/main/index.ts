@@ -10,6 +10,7 @@ import { duetDataDir, modelsDir } from "../engine/paths.js";
 import { AppHost } from "./host/appHost.js";
 import { HoldToTalk, parseAccelerator } from "./host/hotkey.js";
 import { UtilityProcessLauncher } from "./electronLauncher.js";
+import { batchEvents } from "./ipc/batchEvents.js";
 import type { AppEvent, AudioChunk } from "./ipc/contract.js";
 import { registerRequests, senderCheck, type IpcMainLike } from "./ipc/router.js";
 import { isAudioFrame } from "./ipc/schemas.js";
@@ -21,19 +22,11 @@ if (!app.requestSingleInstanceLock()) app.quit();
 
 let appWindow: AppWindow | undefined;
 let port: MessagePortMain | undefined;
-let queued: AppEvent[] = [];
-let flushTimer: NodeJS.Timeout | undefined;
+/** Reads the hotkey from the settings again; set once the global hotkey is running. */
+let reloadHotkey: (() => void) | undefined;
 
 /** Events go to the window in batches (tokens arrive dozens a second); audio goes at once. */
-function emit(event: AppEvent): void {
-  queued.push(event);
-  flushTimer ??= setTimeout(() => {
-    flushTimer = undefined;
-    const events = queued;
-    queued = [];
-    port?.postMessage({ kind: "events", events });
-  }, 16);
-}
+const emit = batchEvents<AppEvent>((events) => port?.postMessage({ kind: "events", events }));
 
 function emitAudio(chunk: AudioChunk): void {
   port?.postMessage({ kind: "audio", chunk });
@@ -80,13 +73,13 @@ async function startHotkey(): Promise<void> {
   } catch (error) {
     emit({ type: "error", stage: "audio", message: `The global hotkey could not start (${(error as Error).message}); use the on-screen button.` });
   }
-  ipcMain.on("duet:hotkey-changed", () => {
+  reloadHotkey = () => {
     try {
       hold.setHotkey(parseAccelerator(host.snapshot().settings.hotkey.pushToTalk));
     } catch (error) {
       emit({ type: "error", stage: "audio", message: (error as Error).message });
     }
-  });
+  };
   app.on("will-quit", () => hook?.uIOhook.stop());
 }
 
@@ -96,12 +89,11 @@ void app.whenReady().then(async () => {
     host,
     senderCheck(() => appWindow?.window.webContents, () => appWindow?.origin),
     (channel) => {
-      if (channel === "settings:update") ipcMain.emit("duet:hotkey-changed");
+      if (channel === "settings:update") reloadHotkey?.();
     },
   );
   appWindow = createMainWindow(outDir);
   appWindow.window.webContents.on("did-finish-load", openPort);
-  appWindow.window.on("blur", () => ipcMain.emit("duet:window-blur"));
   await host.init();
   await startHotkey();
 });

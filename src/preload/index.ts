@@ -4,26 +4,11 @@
  * nothing else of Electron or Node reaches the page.
  */
 import { contextBridge, ipcRenderer } from "electron";
-import type { AppEvent, AudioChunk, DuetBridge, RequestArgs, RequestChannel, RequestError, RequestResult } from "../main/ipc/contract.js";
+import { REQUEST_CHANNELS } from "../main/ipc/channels.js";
+import type { AppEvent, AudioChunk, DuetBridge, RequestArgs, RequestChannel, RequestResult } from "../main/ipc/contract.js";
+import { createListeners, unwrapReply, type WireReply } from "../shared/bridgeCore.js";
 
-const CHANNELS: readonly RequestChannel[] = [
-  "app:snapshot",
-  "session:push-to-talk",
-  "session:send-text",
-  "session:stop",
-  "playback:report",
-  "settings:update",
-  "models:list",
-  "models:download",
-  "models:cancel",
-  "models:import",
-  "models:remove",
-  "models:recommend",
-  "voice:preview",
-];
-
-const eventListeners = new Set<(event: AppEvent) => void>();
-const audioListeners = new Set<(chunk: AudioChunk) => void>();
+const listeners = createListeners<AppEvent, AudioChunk>();
 let port: MessagePort | undefined;
 const early: Float32Array[] = [];
 
@@ -32,8 +17,8 @@ ipcRenderer.on("duet:port", (event) => {
   if (!port) return;
   port.onmessage = (message: MessageEvent) => {
     const data = message.data as { kind: string; events?: AppEvent[]; chunk?: AudioChunk };
-    if (data.kind === "events" && Array.isArray(data.events)) for (const e of data.events) for (const l of eventListeners) l(e);
-    if (data.kind === "audio" && data.chunk) for (const l of audioListeners) l(data.chunk);
+    if (data.kind === "events" && Array.isArray(data.events)) listeners.emitEvents(data.events);
+    if (data.kind === "audio" && data.chunk) listeners.emitAudio(data.chunk);
   };
   for (const samples of early.splice(0)) port.postMessage({ kind: "audio", samples });
 });
@@ -46,24 +31,17 @@ class BridgeError extends Error {
 
 const bridge: DuetBridge = {
   async request<C extends RequestChannel>(channel: C, args: RequestArgs<C>): Promise<RequestResult<C>> {
-    if (!CHANNELS.includes(channel)) throw new BridgeError("invalid-argument", `Unknown request ${String(channel)}.`);
-    const reply = (await ipcRenderer.invoke(channel, args)) as { ok: boolean; result?: RequestResult<C>; error?: RequestError };
-    if (!reply.ok) throw new BridgeError(reply.error?.code ?? "internal", reply.error?.message ?? "The request failed.");
-    return reply.result as RequestResult<C>;
+    if (!REQUEST_CHANNELS.includes(channel)) throw new BridgeError("invalid-argument", `Unknown request ${String(channel)}.`);
+    const reply = (await ipcRenderer.invoke(channel, args)) as WireReply<RequestResult<C>>;
+    return unwrapReply(reply, (code, message) => new BridgeError(code ?? "internal", message));
   },
   sendAudio(samples: Float32Array) {
     if (!(samples instanceof Float32Array)) return;
     if (port) port.postMessage({ kind: "audio", samples });
     else if (early.length < 100) early.push(samples);
   },
-  onEvent(listener) {
-    eventListeners.add(listener);
-    return () => eventListeners.delete(listener);
-  },
-  onAudio(listener) {
-    audioListeners.add(listener);
-    return () => audioListeners.delete(listener);
-  },
+  onEvent: listeners.onEvent,
+  onAudio: listeners.onAudio,
 };
 
 contextBridge.exposeInMainWorld("duet", bridge);

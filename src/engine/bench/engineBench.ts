@@ -11,16 +11,16 @@ import { existsSync, mkdirSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { failAndExit, parseIntegerOption } from "../cli/common.js";
+import { failAndExit, parseIntegerOption, progressLog } from "../cli/common.js";
 import { openLlama } from "../llama/adapter.js";
 import type { Token } from "../llama/types.js";
 import { ReasoningEngine } from "../reasoning/engine.js";
-import type { MirrorPolicy } from "../reasoning/options.js";
+import type { LayoutName } from "../reasoning/layout.js";
+import { DEFAULT_MIRROR_POLICY, type MirrorPolicy } from "../reasoning/options.js";
 import { QWEN3_FAMILY } from "../reasoning/qwen3.js";
 import { PROMPT_FAMILIES } from "../reasoning/promptFamily.js";
 import { TINY_MODEL_PRESETS, writeTinyModel } from "../tiny-model/tinyModel.js";
 import { ViewCache } from "../reasoning/viewCache.js";
-import { DEFAULT_MIRROR_POLICY } from "../reasoning/options.js";
 
 interface StepStats {
   medianMs: number;
@@ -135,10 +135,7 @@ async function main(): Promise<void> {
     return;
   }
   const json = values.json ?? false;
-  const log = (line: string) => {
-    if (!json) process.stdout.write(`${line}\n`);
-    else process.stderr.write(`${line}\n`);
-  };
+  const log = progressLog(json);
   const contextSize = parseIntegerOption("context", values.context, 256) ?? 2048;
   const steps = parseIntegerOption("steps", values.steps, 40) ?? (values.quick ? 60 : 120);
   const repeat = values.quick ? 1 : 3;
@@ -147,7 +144,7 @@ async function main(): Promise<void> {
   log(`Model: ${modelPath}`);
   log(`Machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; context 2 x ${contextSize}; ${steps} steps per run`);
 
-  const open = (options: { mirror?: Partial<MirrorPolicy>; probeSeesLatestAnswer?: boolean; layout?: "paper" | "compact" } = {}) =>
+  const open = (options: { mirror?: Partial<MirrorPolicy>; probeSeesLatestAnswer?: boolean; layout?: LayoutName } = {}) =>
     ReasoningEngine.open({
       modelPath,
       gpu: "cpu",
@@ -160,7 +157,7 @@ async function main(): Promise<void> {
 
   // Plain one-stream decode and the two-stream step without mirroring.
   const engine = await open({ mirror: { chunkTokens: 1e9, phraseMinTokens: 0 }, probeSeesLatestAnswer: false });
-  const threadsUsed = (engine as unknown as { backend: { description: { threads: number } } }).backend.description.threads;
+  const threadsUsed = engine.threads;
   const plain = await timeTurn(engine, "nothinking", steps, repeat);
   log(`plain one-stream step:           ${plain.meanMs} ms mean (median ${plain.stepMs.medianMs}, max ${plain.stepMs.maxMs})`);
   const twoStream = await timeTurn(engine, "async", steps, repeat);
@@ -168,7 +165,7 @@ async function main(): Promise<void> {
   await engine.dispose();
 
   // The asynchronous step with mirroring amortised, per policy.
-  const policies: Array<[string, Partial<MirrorPolicy>, ("paper" | "compact")?]> = values.quick
+  const policies: Array<[string, Partial<MirrorPolicy>, LayoutName?]> = values.quick
     ? [["default", {}]]
     : [
         ["chunk 8", { chunkTokens: 8, phraseMinTokens: 0 }],

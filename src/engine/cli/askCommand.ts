@@ -6,7 +6,17 @@ import { parseArgs } from "node:util";
 import { DuetError } from "../errors.js";
 import { ReasoningEngine } from "../reasoning/engine.js";
 import type { TurnEvent, TurnMetrics } from "../reasoning/events.js";
-import { ansi, defaultModelPath, failAndExit, parseChoice, parseIntegerOption, parseNumberOption, parseTurnOptions, TURN_OPTIONS } from "./common.js";
+import {
+  ansi,
+  defaultModelPath,
+  failAndExit,
+  formatSeconds,
+  parseChoice,
+  parseIntegerOption,
+  parseNumberOption,
+  parseTurnOptions,
+  TURN_OPTIONS,
+} from "./common.js";
 import { TwoTrackRenderer } from "./twoTrack.js";
 
 const usage = `Usage: npm run ask -- [options] "question"
@@ -109,9 +119,8 @@ export async function runAsk(args: string[]): Promise<void> {
       if (json) {
         process.stdout.write(`${JSON.stringify(out)}\n`);
       } else {
-        const seconds = (ms: number | null): string => (ms === null ? "-" : `${(ms / 1000).toFixed(2)} s`);
         process.stdout.write(
-          `\n${ansi.bold("TTFT")} ${seconds(out.ttftMs)}   ${ansi.bold("STFT")} ${out.stft ?? "-"} steps   ` +
+          `\n${ansi.bold("TTFT")} ${formatSeconds(out.ttftMs)}   ${ansi.bold("STFT")} ${out.stft ?? "-"} steps   ` +
             `${ansi.bold("steps delay")} ${out.stepsDelay ?? "-"}   ${ansi.bold("steps/s")} ${out.stepsPerSecond}   ` +
             `steps ${out.steps} (thinker ${out.thinkerTokens}, writer ${out.writerTokens} tokens)   end: ${out.endReason}\n`,
         );

@@ -15,11 +15,12 @@ import { delayChart, markdownReport, timelineChart } from "../eval/report.js";
 import { SpeakingRateModel, SynthesizerTiming, type SpeechTiming } from "../eval/speechTiming.js";
 import { hashFile } from "../models/download.js";
 import { ReasoningEngine } from "../reasoning/engine.js";
-import type { ReasoningMode } from "../reasoning/events.js";
+import { REASONING_MODES } from "../reasoning/events.js";
+import { LAYOUT_NAMES } from "../reasoning/layout.js";
 import { loadMathSpeech } from "../speech/speakable.js";
 import { NeuralVoice } from "../speech/tts/neuralVoice.js";
 import { SystemVoice } from "../speech/tts/systemVoice.js";
-import { ansi, defaultModelPath, failAndExit, parseChoice, parseGpu, parseIntegerOption } from "./common.js";
+import { ansi, defaultModelPath, failAndExit, parseChoice, parseGpu, parseIntegerOption, progressLog } from "./common.js";
 
 const usage = `Usage: npm run bench -- [options]
 
@@ -39,6 +40,9 @@ machine: accuracy, time to the first answer token, and the silence a listener wo
 
 A stopped run continues where it left off: finished questions are read back from --out.
 `;
+
+/** A question id made safe for a file name. */
+const fileId = (id: string): string => id.replace(/[^\w.-]/g, "_");
 
 async function modelHash(path: string, outDir: string): Promise<string> {
   const info = await stat(path);
@@ -75,10 +79,10 @@ async function main(): Promise<void> {
     return;
   }
   const json = values.json ?? false;
-  const log = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);
+  const log = progressLog(json);
   try {
-    const modes = (values.modes ?? "async,thinking,nothinking").split(",").map((m) => parseChoice("modes", m.trim(), ["async", "thinking", "nothinking"] as const)!) as ReasoningMode[];
-    const layout = parseChoice("layout", values.layout, ["paper", "compact"] as const) ?? "paper";
+    const modes = (values.modes ?? REASONING_MODES.join(",")).split(",").map((m) => parseChoice("modes", m.trim(), REASONING_MODES)!);
+    const layout = parseChoice("layout", values.layout, LAYOUT_NAMES) ?? "paper";
     const limit = parseIntegerOption("limit", values.limit);
     const budget = parseIntegerOption("budget", values.budget) ?? 1024;
     const gpu = parseGpu(values.gpu);
@@ -109,7 +113,7 @@ async function main(): Promise<void> {
       log(`${questions.length} questions x ${modes.join(", ")} on ${modelName} (${layout} layout); speech: ${timing.description}`);
       for (const question of questions) {
         for (const mode of modes) {
-          const file = join(outDir, "runs", `${question.id.replace(/[^\w.-]/g, "_")}.${mode}.json`);
+          const file = join(outDir, "runs", `${fileId(question.id)}.${mode}.json`);
           let record: RunRecord | undefined;
           try {
             const stored = JSON.parse(await readFile(file, "utf8")) as { configKey: string; record: RunRecord };
@@ -138,7 +142,7 @@ async function main(): Promise<void> {
     await writeFile(join(outDir, "delays.svg"), delayChart(summaries));
     const timelineFiles: Array<{ id: string; file: string }> = [];
     for (const question of questions.slice(0, 5)) {
-      const file = `timeline-${question.id.replace(/[^\w.-]/g, "_")}.svg`;
+      const file = `timeline-${fileId(question.id)}.svg`;
       await writeFile(join(outDir, file), timelineChart(runs.filter((r) => r.id === question.id)));
       timelineFiles.push({ id: question.id, file });
     }

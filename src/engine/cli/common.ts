@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { DuetError, isDuetError } from "../errors.js";
 import { GPU_CHOICES, type GpuChoice } from "../llama/types.js";
 import { modelsDir } from "../paths.js";
-import type { ReasoningMode } from "../reasoning/events.js";
-import type { LayoutName } from "../reasoning/layout.js";
+import { REASONING_MODES, type ReasoningMode } from "../reasoning/events.js";
+import { LAYOUT_NAMES, type LayoutName } from "../reasoning/layout.js";
 
 /** Prints an error for a person (DuetErrors are already written for one) and exits non-zero. */
 export function failAndExit(error: unknown, json = false): never {
@@ -61,8 +61,8 @@ export interface TurnOptions {
 /** Checks the TURN_OPTIONS values; undefined where not given, so each command applies its defaults. */
 export function parseTurnOptions(values: { mode?: string; layout?: string; "max-steps"?: string; gpu?: string }): TurnOptions {
   return {
-    mode: parseChoice("mode", values.mode, ["async", "thinking", "nothinking"] as const),
-    layout: parseChoice("layout", values.layout, ["paper", "compact"] as const),
+    mode: parseChoice("mode", values.mode, REASONING_MODES),
+    layout: parseChoice("layout", values.layout, LAYOUT_NAMES),
     maxSteps: parseIntegerOption("max-steps", values["max-steps"]),
     gpu: parseGpu(values.gpu),
   };
@@ -84,6 +84,18 @@ export async function defaultModelPath(): Promise<string> {
   const withTimes = await Promise.all(names.map(async (n) => ({ path: join(folder, n), mtime: (await stat(join(folder, n))).mtimeMs })));
   withTimes.sort((a, b) => b.mtime - a.mtime);
   return withTimes[0]!.path;
+}
+
+/** A duration for people: "1.23 s", or "-" when there is none. */
+export function formatSeconds(ms: number | null): string {
+  return ms === null ? "-" : `${(ms / 1000).toFixed(2)} s`;
+}
+
+/** Progress lines: on stdout, or on stderr when stdout carries JSON. */
+export function progressLog(json: boolean): (line: string) => void {
+  return (line) => {
+    (json ? process.stderr : process.stdout).write(`${line}\n`);
+  };
 }
 
 const styled = (open: string, close: string) => (s: string): string =>

@@ -16,7 +16,7 @@ import { NeuralVoice } from "../speech/tts/neuralVoice.js";
 import type { SpeechSynthesizer } from "../speech/tts/synthesizer.js";
 import { SystemVoice } from "../speech/tts/systemVoice.js";
 import { loadVad } from "../speech/vad.js";
-import { ansi, defaultModelPath, failAndExit, parseNumberOption, parseTurnOptions, TURN_OPTIONS } from "./common.js";
+import { ansi, defaultModelPath, failAndExit, formatSeconds, parseNumberOption, parseTurnOptions, TURN_OPTIONS } from "./common.js";
 
 const usage = `Usage: npm run talk -- [options] (--wav FILE | --text "...")
 
@@ -153,9 +153,9 @@ async function main(): Promise<void> {
       };
       if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
       else if (metrics) {
-        const s = (ms: number | null) => (ms === null ? "-" : `${(ms / 1000).toFixed(2)} s`);
         process.stdout.write(
-          `\nrelease to first audio ${s(metrics.releaseToFirstAudioMs)}   speech-to-text ${s(metrics.sttMs)}   TTFT ${s(metrics.ttftMs)}   ` +
+          `\nrelease to first audio ${formatSeconds(metrics.releaseToFirstAudioMs)}   speech-to-text ${formatSeconds(metrics.sttMs)}   ` +
+            `TTFT ${formatSeconds(metrics.ttftMs)}   ` +
             `STFT ${metrics.stft ?? "-"}   total delay ${metrics.totalDelay.toFixed(2)} s   adjusted ${metrics.adjustedDelay.toFixed(2)} s   ` +
             `${metrics.answerTokensPerSecond.toFixed(1)} answer tokens/s   end: ${metrics.endReason}\n` +
             (values.out ? `Wrote ${values.out} (${wavSeconds.toFixed(2)} s)\n` : ""),

@@ -1,7 +1,7 @@
 import type { TurnEvent } from "../reasoning/events.js";
 
 /** Wraps text to lines of at most `width` characters, keeping the text's own line breaks. */
-export function wrapText(text: string, width: number): string[] {
+function wrapText(text: string, width: number): string[] {
   const lines: string[] = [];
   for (const paragraph of text.split("\n")) {
     let line = "";
@@ -80,7 +80,7 @@ export class TwoTrackRenderer {
     const label = track === "thinking" ? "think |" : "say   |";
     const lines = this.partial[track].split("\n");
     this.partial[track] = flush ? "" : lines.pop()!;
-    for (const line of flush ? lines : lines) if (line.trim() !== "") this.out.write(`${label} ${line.trim()}\n`);
+    for (const line of lines) if (line.trim() !== "") this.out.write(`${label} ${line.trim()}\n`);
   }
 
   private schedule(): void {

@@ -211,7 +211,7 @@ export async function openLlama(options: OpenLlamaOptions): Promise<LlamaSession
       contextSize,
       batchSize: options.batchSize ?? 512,
       flashAttention: options.flashAttention ?? false,
-      ...(threads !== undefined ? { threads } : {}),
+      threads,
       experimentalKvCacheKeyType: kvCacheType.toUpperCase() as "F16",
       experimentalKvCacheValueType: kvCacheType.toUpperCase() as "F16",
     });
@@ -227,7 +227,7 @@ export async function openLlama(options: OpenLlamaOptions): Promise<LlamaSession
   const sequences: LlamaContextSequence[] = [];
   for (let i = 0; i < sequenceCount; i++) sequences.push(context.getSequence());
   const native = internals(llama, model, context, sequences);
-  if (threads !== undefined) native.nativeContext.setThreads(threads);
+  native.nativeContext.setThreads(threads);
 
   const runtime = new LlamaKvRuntime(context, native, sequences);
   const tokenizer = createTokenizer(model);

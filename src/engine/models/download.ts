@@ -82,15 +82,17 @@ interface PartialInfo {
   totalBytes: number | null;
 }
 
-const partPath = (destination: string) => `${destination}.part`;
-const infoPath = (destination: string) => `${destination}.part.json`;
+/** Where an unfinished download of `destination` is written, and the note of where it came from. */
+export const partPath = (destination: string) => `${destination}.part`;
+export const infoPath = (destination: string) => `${destination}.part.json`;
 
 export async function defaultFreeBytes(folder: string): Promise<number> {
   const s = await statfs(folder);
   return s.bavail * s.bsize;
 }
 
-async function sizeOf(path: string): Promise<number> {
+/** The file's size, or 0 when it cannot be read. */
+export async function sizeOf(path: string): Promise<number> {
   try {
     return (await stat(path)).size;
   } catch {
@@ -108,10 +110,17 @@ async function readPartialInfo(destination: string): Promise<PartialInfo | undef
   }
 }
 
-export async function hashFile(path: string, algorithm: "sha256" | "sha1"): Promise<string> {
-  const hash = createHash(algorithm);
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest("hex");
+export type HashAlgorithm = Digest["algorithm"];
+
+/** The file's hex digest; given several algorithms, all of them from one read of the file. */
+export async function hashFile(path: string, algorithm: HashAlgorithm): Promise<string>;
+export async function hashFile<A extends HashAlgorithm>(path: string, algorithms: readonly A[]): Promise<Record<A, string>>;
+export async function hashFile(path: string, which: HashAlgorithm | readonly HashAlgorithm[]): Promise<string | Partial<Record<HashAlgorithm, string>>> {
+  const algorithms = typeof which === "string" ? [which] : [...new Set(which)];
+  const hashes = algorithms.map((algorithm) => createHash(algorithm));
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) for (const hash of hashes) hash.update(chunk as Buffer);
+  if (typeof which === "string") return hashes[0]!.digest("hex");
+  return Object.fromEntries(algorithms.map((algorithm, i) => [algorithm, hashes[i]!.digest("hex")]));
 }
 
 function request(url: string, headers: Record<string, string>, signal: AbortSignal): Promise<IncomingMessage> {
@@ -283,25 +292,24 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
     throw new DownloadError("filesystem", `Cannot create ${dirname(destination)}: ${(error as Error).message}`, false, { cause: error });
   }
   const retries = options.retries ?? 5;
-  let failure: DownloadError | undefined;
   for (let n = 0; n <= retries; n++) {
     if (options.signal?.aborted) throw new DownloadError("cancelled", "The download was cancelled.", false);
     try {
       await attempt(options, n + 1);
-      failure = undefined;
       break;
     } catch (error) {
-      failure = error instanceof DownloadError ? error : new DownloadError("network", String(error), true);
+      // The last attempt's failure, like any that is not worth retrying, is the download's.
+      const failure = error instanceof DownloadError ? error : new DownloadError("network", String(error), true);
       if (!failure.retryable || n === retries) throw failure;
       await sleep((options.backoffMs ?? 1000) * 2 ** n, options.signal);
     }
   }
-  if (failure) throw failure;
 
   const part = partPath(destination);
-  const sha256 = await hashFile(part, "sha256");
+  const hashes = await hashFile(part, options.digest ? ["sha256", options.digest.algorithm] : ["sha256"]);
+  const sha256 = hashes.sha256;
   if (options.digest) {
-    const actual = options.digest.algorithm === "sha256" ? sha256 : await hashFile(part, options.digest.algorithm);
+    const actual = hashes[options.digest.algorithm];
     if (actual !== options.digest.value) {
       await rm(part, { force: true });
       await rm(infoPath(destination), { force: true });

@@ -1,11 +1,11 @@
 import { execFile } from "node:child_process";
 import { mkdir, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { promisify } from "node:util";
 import { DuetError } from "../errors.js";
 import type { SettingsStore } from "../settings/store.js";
-import { catalog, findCatalogEntry, resolveDownloadUrl, type CatalogEntry, type ModelKind } from "./catalog.js";
-import { DownloadQueue, downloadFile, hashFile, type DownloadOptions, type DownloadProgress } from "./download.js";
+import { catalog, resolveDownloadUrl, type CatalogEntry, type ModelKind } from "./catalog.js";
+import { DownloadQueue, downloadFile, hashFile, infoPath, partPath, sizeOf, type DownloadOptions, type DownloadProgress, type HashAlgorithm } from "./download.js";
 import { validateLlmFile, validateModelPath, validateOnnxFile, validateVoiceFolder, validateWhisperFile, type ValidatedModel } from "./validate.js";
 
 const run = promisify(execFile);
@@ -59,7 +59,7 @@ export class ModelManager {
   }
 
   private entry(id: string): CatalogEntry {
-    const entry = this.options.entries ? this.options.entries.find((e) => e.id === id) : findCatalogEntry(id);
+    const entry = this.entries.find((e) => e.id === id);
     if (!entry) {
       throw new DuetError("invalid-argument", `Unknown model "${id}". Known: ${this.entries.map((e) => e.id).join(", ")}.`);
     }
@@ -84,8 +84,7 @@ export class ModelManager {
     const out: ModelStatus[] = [];
     for (const entry of this.entries) {
       const path = this.installPath(entry);
-      const download = join(this.options.folder, entry.fileName);
-      const partialBytes = await stat(`${download}.part`).then((s) => s.size, () => 0);
+      const partialBytes = await sizeOf(partPath(join(this.options.folder, entry.fileName)));
       out.push({
         id: entry.id,
         name: entry.name,
@@ -100,7 +99,7 @@ export class ModelManager {
       });
     }
     // Model files the user copied into the folder themselves.
-    const known = new Set(this.entries.flatMap((e) => [e.fileName, this.installPath(e).split(/[\\/]/).pop()!]));
+    const known = new Set(this.entries.flatMap((e) => [e.fileName, basename(this.installPath(e))]));
     const names = await readdir(this.options.folder).catch(() => [] as string[]);
     for (const name of names.sort()) {
       if (known.has(name)) continue;
@@ -114,22 +113,22 @@ export class ModelManager {
         source: "folder",
         installed: true,
         path,
-        sizeBytes: await stat(path).then((st) => st.size, () => 0),
+        sizeBytes: await sizeOf(path),
         partialBytes: 0,
         verified: false,
         description: "Found in your models folder.",
       });
     }
     for (const imported of this.options.settings.get().models.imported) {
-      const size = await stat(imported.path).then((s) => s.size, () => 0);
+      const info = await stat(imported.path).catch(() => undefined);
       out.push({
         id: imported.path,
         name: imported.name,
         kind: imported.kind,
         source: "imported",
-        installed: await this.exists(imported.path),
+        installed: info !== undefined,
         path: imported.path,
-        sizeBytes: size,
+        sizeBytes: info?.size ?? 0,
         partialBytes: 0,
         verified: false,
         description: "Imported from your disk.",
@@ -214,12 +213,15 @@ export class ModelManager {
           await this.check(entry, status.path);
           if (!entry.archive) {
             const file = join(this.options.folder, entry.fileName);
+            const recorded = await readFile(`${file}.sha256`, "utf8").catch(() => undefined);
+            // Both checksums from one read of the file; the published one is compared first.
+            const algorithms: HashAlgorithm[] = [...(entry.digest ? [entry.digest.algorithm] : []), ...(recorded ? ["sha256" as const] : [])];
+            const hashes: Partial<Record<HashAlgorithm, string>> = algorithms.length > 0 ? await hashFile(file, algorithms) : {};
             if (entry.digest) {
-              const actual = await hashFile(file, entry.digest.algorithm);
+              const actual = hashes[entry.digest.algorithm];
               if (actual !== entry.digest.value) throw new Error(`${entry.digest.algorithm} is ${actual}, published ${entry.digest.value}`);
             }
-            const recorded = await readFile(`${file}.sha256`, "utf8").catch(() => undefined);
-            if (recorded && (await hashFile(file, "sha256")) !== recorded.trim()) throw new Error("the file changed since it was downloaded");
+            if (recorded && hashes.sha256 !== recorded.trim()) throw new Error("the file changed since it was downloaded");
           }
         }
         results.push({ id: status.id, path: status.path, ok: true });
@@ -241,7 +243,7 @@ export class ModelManager {
     const entry = this.entry(id);
     if (this.active.has(id)) throw new DuetError("engine-busy", `${entry.name} is downloading; cancel the download first.`);
     const file = join(this.options.folder, entry.fileName);
-    for (const path of [file, `${file}.part`, `${file}.part.json`, `${file}.sha256`]) await rm(path, { force: true });
+    for (const path of [file, partPath(file), infoPath(file), `${file}.sha256`]) await rm(path, { force: true });
     if (entry.archive) await rm(this.installPath(entry), { recursive: true, force: true });
   }
 }

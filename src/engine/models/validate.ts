@@ -75,6 +75,15 @@ export async function validateOnnxFile(path: string, kind: "vad" | "tts"): Promi
   return { kind, path, name: basename(path), sizeBytes: size, details: {} };
 }
 
+/** The .onnx model in a voice folder's file names; throws unless tokens.txt is there too. */
+export function voiceModelName(folder: string, names: readonly string[]): string {
+  const model = names.find((n) => n.endsWith(".onnx"));
+  if (!model || !names.includes("tokens.txt")) {
+    throw new DuetError("model-unreadable", `${folder} is not a voice: it needs an .onnx model and tokens.txt.`);
+  }
+  return model;
+}
+
 /** A sherpa-onnx voice folder: an .onnx model and tokens.txt (Piper voices also carry espeak-ng-data). */
 export async function validateVoiceFolder(folder: string): Promise<ValidatedModel> {
   let names: string[];
@@ -83,10 +92,7 @@ export async function validateVoiceFolder(folder: string): Promise<ValidatedMode
   } catch (error) {
     throw new DuetError("model-not-found", `Voice folder not found: ${folder}`, { cause: error });
   }
-  const model = names.find((n) => n.endsWith(".onnx"));
-  if (!model || !names.includes("tokens.txt")) {
-    throw new DuetError("model-unreadable", `${folder} is not a voice: it needs an .onnx model and tokens.txt.`);
-  }
+  const model = voiceModelName(folder, names);
   const validated = await validateOnnxFile(join(folder, model), "tts");
   return { ...validated, path: folder, name: basename(folder), details: { model, espeakData: names.includes("espeak-ng-data") ? "yes" : "no" } };
 }

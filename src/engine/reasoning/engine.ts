@@ -12,11 +12,11 @@ import {
   type LayoutSpec,
   type StreamName,
 } from "./layout.js";
-import { resolveReasonerOptions, type ReasonerOptions, type ResolvedReasonerOptions } from "./options.js";
+import { assertReasoningMode, resolveReasonerOptions, type ReasonerOptions, type ResolvedReasonerOptions } from "./options.js";
 import { detectPromptFamily, familyById, type PromptFamily } from "./promptFamily.js";
 import { streamVocabulary, tokenizeMarkup, tokenizeUserText, type StreamVocabulary } from "./tokens.js";
-import { Turn, TurnRunner, type TurnEnvironment } from "./turn.js";
-import { ContextFullError, ViewCache, type CacheOperation } from "./viewCache.js";
+import { assertHeardTokens, retryDroppingHistory, Turn, TurnRunner, type TurnEnvironment } from "./turn.js";
+import { ViewCache, type CacheOperation } from "./viewCache.js";
 
 export interface TurnRequest {
   /** The user's words (so far, when `inputOpen`). Default "". */
@@ -35,7 +35,7 @@ export interface TurnRequest {
 export interface EngineBackend {
   runtime: KvRuntime;
   tokenizer: TokenizerInfo;
-  description: Pick<ModelDescription, "path" | "chatTemplate">;
+  description: Pick<ModelDescription, "path" | "chatTemplate"> & Partial<Pick<ModelDescription, "threads">>;
   dispose?(): Promise<void>;
 }
 
@@ -56,6 +56,13 @@ interface HistoryTurn {
   answer: string;
 }
 
+/** The chat markup around a turn in the history block. */
+interface HistoryMarkup {
+  userOpen: Token[];
+  userClose: Token[];
+  assistantClose: Token[];
+}
+
 /**
  * A loaded model that holds a conversation and runs turns of asynchronous reasoning (or the two
  * baselines) on it. The KV cache is reused across turns: thoughts are dropped, the user's words
@@ -74,6 +81,8 @@ export class ReasoningEngine {
   private turnCount = 0;
   private disposed = false;
   private cacheObserver: ((operation: CacheOperation) => void) | undefined;
+  /** Tokenized at first use (see `historyMarkup`). */
+  private markup: HistoryMarkup | undefined;
 
   /** Loads a model file and opens an engine on it (two views in one context). */
   static async open(options: OpenReasoningEngineOptions): Promise<ReasoningEngine> {
@@ -120,6 +129,11 @@ export class ReasoningEngine {
     return this.backend.tokenizer;
   }
 
+  /** CPU threads llama.cpp decodes with, where the backend reports them. */
+  get threads(): number | undefined {
+    return this.backend.description.threads;
+  }
+
   private ensureIdle(action: string): void {
     if (this.disposed) throw new DuetError("engine-disposed", "The engine has been disposed.");
     if (this.running) throw new DuetError("engine-busy", `Cannot ${action} while a turn is running; stop it or await turn.done.`);
@@ -139,9 +153,7 @@ export class ReasoningEngine {
     const inputOpen = request.inputOpen ?? false;
     if (!inputOpen && text.trim() === "") throw new DuetError("invalid-argument", "The question is empty.");
     const mode = request.mode ?? this.options.mode;
-    if (!["async", "thinking", "nothinking"].includes(mode)) {
-      throw new DuetError("invalid-argument", `Unknown mode "${String(mode)}": use async, thinking or nothinking.`);
-    }
+    assertReasoningMode(mode);
     const maxSteps = request.maxSteps ?? this.options.maxSteps;
     if (!Number.isInteger(maxSteps) || maxSteps < 1) throw new DuetError("invalid-argument", "maxSteps must be a positive integer.");
     if (request.signal?.aborted) throw new DuetError("aborted", "The turn was cancelled before it started.");
@@ -190,9 +202,7 @@ export class ReasoningEngine {
    */
   truncateLastAnswer(heardTokens: number): void {
     this.ensureIdle("truncate the last answer");
-    if (!Number.isInteger(heardTokens) || heardTokens < 0) {
-      throw new DuetError("invalid-argument", `heardTokens must be a non-negative integer, got ${heardTokens}.`);
-    }
+    assertHeardTokens(heardTokens);
     const last = this.turns[this.turns.length - 1];
     if (!last || heardTokens >= last.answerLength) return;
     const start = this.historyTokens.length - last.length;
@@ -212,25 +222,14 @@ export class ReasoningEngine {
    */
   restoreHistory(turns: ReadonlyArray<{ user: string; answer: string }>): void {
     this.ensureIdle("restore the conversation");
-    const { tokenizer } = this.backend;
-    const userOpen = tokenizeMarkup(tokenizer, this.family.part("user_open", { safety: false }));
-    const userClose = tokenizeMarkup(tokenizer, this.family.userClose);
-    const assistantClose = tokenizeMarkup(tokenizer, this.family.assistantClose);
+    const markup = this.historyMarkup();
     this.historyTokens = [];
     this.turns.length = 0;
     for (const { user, answer } of turns) {
       if (typeof user !== "string" || typeof answer !== "string" || user.trim() === "") continue;
-      const userTokens = this.tokenizeUserText(user);
-      const answerTokens = tokenizeUserText(tokenizer, this.family, answer);
-      const turnTokens = [...userOpen, ...userTokens, ...userClose, ...answerTokens, ...assistantClose];
-      this.historyTokens.push(...turnTokens);
-      this.turns.push({
-        length: turnTokens.length,
-        answerOffset: userOpen.length + userTokens.length + userClose.length,
-        answerLength: answerTokens.length,
-        user,
-        answer,
-      });
+      const entry = this.historyEntry(markup, this.tokenizeUserText(user), this.tokenizeUserText(answer), user, answer);
+      this.historyTokens.push(...entry.tokens);
+      this.turns.push(entry.turn);
     }
     this.needsRebuild = true;
   }
@@ -285,6 +284,36 @@ export class ReasoningEngine {
     this.cache.setViews(layout.views);
   }
 
+  /** The markup a history turn is wrapped in; tokenized once, at the first turn that needs it. */
+  private historyMarkup(): HistoryMarkup {
+    const { tokenizer } = this.backend;
+    this.markup ??= {
+      userOpen: tokenizeMarkup(tokenizer, this.family.part("user_open", { safety: false })),
+      userClose: tokenizeMarkup(tokenizer, this.family.userClose),
+      assistantClose: tokenizeMarkup(tokenizer, this.family.assistantClose),
+    };
+    return this.markup;
+  }
+
+  /** One turn as history: its tokens (markup, the user's words, the answer) and its record. */
+  private historyEntry(
+    { userOpen, userClose, assistantClose }: HistoryMarkup,
+    userTokens: readonly Token[],
+    answerTokens: readonly Token[],
+    user: string,
+    answer: string,
+  ): { tokens: Token[]; turn: HistoryTurn } {
+    const tokens = [...userOpen, ...userTokens, ...userClose, ...answerTokens, ...assistantClose];
+    const turn: HistoryTurn = {
+      length: tokens.length,
+      answerOffset: userOpen.length + userTokens.length + userClose.length,
+      answerLength: answerTokens.length,
+      user,
+      answer,
+    };
+    return { tokens, turn };
+  }
+
   private dropOldestTurn(): boolean {
     const oldest = this.turns.shift();
     if (!oldest) return false;
@@ -305,17 +334,15 @@ export class ReasoningEngine {
         for (const block of turnBlocks(view)) if (!keep.includes(block) || outcome.userTokens.length === 0) cache.dropFromView(view.id, block);
       }
     };
-    const userOpen = tokenizeMarkup(tokenizer, this.family.part("user_open", { safety: false }));
-    const userClose = tokenizeMarkup(tokenizer, this.family.userClose);
-    const assistantClose = tokenizeMarkup(tokenizer, this.family.assistantClose);
-    const turnTokens = [...userOpen, ...outcome.userTokens, ...userClose, ...outcome.answerTokens, ...assistantClose];
-    const record: HistoryTurn = {
-      length: turnTokens.length,
-      answerOffset: userOpen.length + outcome.userTokens.length + userClose.length,
-      answerLength: outcome.answerTokens.length,
-      user: tokenizer.detokenize(outcome.userTokens),
-      answer: result.answer,
-    };
+    const markup = this.historyMarkup();
+    const { userClose, assistantClose } = markup;
+    const { tokens: turnTokens, turn: record } = this.historyEntry(
+      markup,
+      outcome.userTokens,
+      outcome.answerTokens,
+      tokenizer.detokenize(outcome.userTokens),
+      result.answer,
+    );
     try {
       if (result.metrics.endReason === "error") throw new Error("the turn failed; rebuild the cache");
       // A view whose cells disagree with its table would decode garbage from now on: check, rebuild if so.
@@ -332,14 +359,11 @@ export class ReasoningEngine {
       cache.setContent("assistant_close", assistantClose);
       const turnPart = ["user_open", "user", "user_close", "writer_output", "assistant_close"];
       cache.setViews(layout.views.map((v) => ({ id: v.id, blocks: [...persistentBlocks(v), ...turnPart] })));
-      for (;;) {
-        try {
-          await cache.place(cache.viewIds().flatMap((view) => cache.backlog(view).map((b) => ({ view, ...b }))));
-          break;
-        } catch (error) {
-          if (!(error instanceof ContextFullError) || !this.dropOldestTurn()) throw error;
-        }
-      }
+      // Placements are read again after each drop: dropping history changes the backlogs.
+      await retryDroppingHistory(
+        () => cache.place(cache.viewIds().flatMap((view) => cache.backlog(view).map((b) => ({ view, ...b })))),
+        () => this.dropOldestTurn(),
+      );
       for (const view of cache.viewIds()) cache.mergeBlocks(view, ["history", ...turnPart], "history");
       this.historyTokens.push(...turnTokens);
       cache.setContent("history", this.historyTokens);

@@ -3,7 +3,8 @@ import type { Token } from "../llama/types.js";
 import type { CacheOperation } from "./viewCache.js";
 import type { LayoutName } from "./layout.js";
 
-export type ReasoningMode = "async" | "thinking" | "nothinking";
+export const REASONING_MODES = ["async", "thinking", "nothinking"] as const;
+export type ReasoningMode = (typeof REASONING_MODES)[number];
 export type ReasonerState = "thinker_only" | "thinker_and_writer" | "writer_only";
 export type EndReason = "end-of-turn" | "budget" | "cancelled" | "context-full" | "error";
 
@@ -49,8 +50,6 @@ export type TurnEvent =
   | ({ type: "truncate"; keptAnswerTokens: number; droppedAnswerTokens: number } & At)
   | ({ type: "history"; droppedTurns: number; reason: string } & At)
   | ({ type: "end"; reason: EndReason; metrics: TurnMetrics; error?: { code: DuetErrorCode | "internal"; message: string } } & At);
-
-export type TurnEventType = TurnEvent["type"];
 
 export interface AnswerToken {
   token: Token;

@@ -1,3 +1,5 @@
+import type { ProbeStyle } from "./promptFamily.js";
+
 /**
  * Blocks and views as data. The engine is generic over these: a block is a run of tokens, a view
  * is the ordered list of blocks one stream reads (one llama.cpp sequence). A block listed in two
@@ -17,8 +19,7 @@ export type PromptPart =
   | "nothink_open"
   | "answer_open"
   | "writer_split"
-  | "thinker_split"
-  | "compact_writer_split";
+  | "thinker_split";
 
 export type BlockSource =
   | { kind: "prompt"; part: PromptPart }
@@ -39,7 +40,8 @@ export interface ViewSpec {
   blocks: readonly string[];
 }
 
-export type LayoutName = "paper" | "compact";
+export const LAYOUT_NAMES = ["paper", "compact"] as const;
+export type LayoutName = (typeof LAYOUT_NAMES)[number];
 export type InternalLayoutName = LayoutName | "sequential-thinking" | "sequential-nothinking";
 
 export interface LayoutSpec {
@@ -49,7 +51,7 @@ export interface LayoutSpec {
   /** The view each stream decodes in; its output block is the last one there. */
   home: Readonly<Record<StreamName, string>>;
   /** The view the yes/no question is appended to, and the family's question style for it. */
-  probe: { view: string; style: "thinker-aside" | "user-turn" } | undefined;
+  probe: { view: string; style: ProbeStyle } | undefined;
 }
 
 const prompt = (id: string, part: PromptPart): BlockSpec => ({ id, source: { kind: "prompt", part } });
@@ -106,7 +108,7 @@ export const COMPACT_LAYOUT: LayoutSpec = {
     USER,
     prompt("think_open", "think_open"),
     THINKER_OUTPUT,
-    prompt("writer_split", "compact_writer_split"),
+    prompt("writer_split", "writer_split"),
     WRITER_OUTPUT,
   ],
   views: [

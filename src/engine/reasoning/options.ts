@@ -1,7 +1,7 @@
 import { DuetError } from "../errors.js";
 import type { SamplerConfig } from "../llama/types.js";
-import type { LayoutName } from "./layout.js";
-import type { ReasoningMode } from "./events.js";
+import { LAYOUT_NAMES, type LayoutName } from "./layout.js";
+import { REASONING_MODES, type ReasoningMode } from "./events.js";
 
 /**
  * When tokens of one view's block are decoded into another view that shows it. Every mirror
@@ -70,15 +70,20 @@ const positiveInteger = (name: string, value: number): number => {
   return value;
 };
 
+/** Throws unless `mode` is one of REASONING_MODES (callers may pass anything at run time). */
+export function assertReasoningMode(mode: ReasoningMode): void {
+  if (!(REASONING_MODES as readonly string[]).includes(mode)) {
+    throw new DuetError("invalid-argument", `Unknown mode "${String(mode)}": use async, thinking or nothinking.`);
+  }
+}
+
 export function resolveReasonerOptions(options: ReasonerOptions = {}): ResolvedReasonerOptions {
   const layout = options.layout ?? "paper";
-  if (layout !== "paper" && layout !== "compact") {
+  if (!(LAYOUT_NAMES as readonly string[]).includes(layout)) {
     throw new DuetError("invalid-argument", `Unknown layout "${String(layout)}": use "paper" or "compact".`);
   }
   const mode = options.mode ?? "async";
-  if (!["async", "thinking", "nothinking"].includes(mode)) {
-    throw new DuetError("invalid-argument", `Unknown mode "${String(mode)}": use async, thinking or nothinking.`);
-  }
+  assertReasoningMode(mode);
   const mirror = { ...DEFAULT_MIRROR_POLICY, ...options.mirror };
   positiveInteger("mirror.chunkTokens", mirror.chunkTokens);
   if (!Number.isInteger(mirror.phraseMinTokens) || mirror.phraseMinTokens < 0) {

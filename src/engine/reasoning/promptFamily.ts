@@ -26,7 +26,6 @@ export interface PromptFamily {
   readonly assistantClose: string;
   /** Tokens each stream starts with, fed before its first own token (not counted as output). */
   readonly starters: Readonly<{ thinker: string; writer: string }>;
-  readonly thinkOpen: string;
   readonly thinkClose: string;
   /** Special-token texts that must stay plain text when a user types them. */
   readonly reservedTexts: readonly string[];

@@ -72,7 +72,6 @@ function part(name: PromptPart, options: PromptOptions): string {
     case "answer_open":
       return `${IM_END}\n${IM_START}assistant\n`;
     case "writer_split":
-    case "compact_writer_split":
       return `\n\nSYSTEM: [more thoughts will appear here as they are written]\n${END_THINK}`;
     case "thinker_split":
       return ` SYSTEM: [the spoken answer continues from here]${IM_END}\n${IM_START}assistant\n${THINK}`;
@@ -99,7 +98,6 @@ export const QWEN3_FAMILY: PromptFamily = {
   assistantClose: `${IM_END}\n`,
   // Qwen3 writes "<think>\n" before its thoughts and "</think>\n\n" before its answer.
   starters: { thinker: "\n", writer: "\n\n" },
-  thinkOpen: THINK,
   thinkClose: END_THINK,
   reservedTexts: [IM_START, IM_END, END_OF_TEXT, THINK, END_THINK],
   forbidden: {

@@ -10,6 +10,43 @@ export function tokenizeMarkup(tokenizer: TokenizerInfo, text: string): Token[] 
 
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
+/** The ids of those texts that are special tokens of this vocabulary, in order. */
+function specialTokenIds(tokenizer: TokenizerInfo, texts: readonly string[]): Token[] {
+  const ids: Token[] = [];
+  for (const text of texts) {
+    const id = tokenizer.specialToken(text);
+    if (id !== undefined) ids.push(id);
+  }
+  return ids;
+}
+
+interface UserTextRules {
+  /** Splits text around the family's reserved texts (kept as their own pieces). */
+  pattern: RegExp;
+  /** Token ids of the reserved texts: user text must never contain them. */
+  specials: ReadonlySet<Token>;
+}
+
+const userTextRulesCache = new WeakMap<TokenizerInfo, WeakMap<PromptFamily, UserTextRules>>();
+
+/** The split pattern and reserved ids for user text, built once per model and family. */
+function userTextRules(tokenizer: TokenizerInfo, family: PromptFamily): UserTextRules {
+  let perFamily = userTextRulesCache.get(tokenizer);
+  if (!perFamily) {
+    perFamily = new WeakMap();
+    userTextRulesCache.set(tokenizer, perFamily);
+  }
+  let rules = perFamily.get(family);
+  if (!rules) {
+    rules = {
+      pattern: new RegExp(`(${family.reservedTexts.map(escapeRegExp).join("|")})`, "g"),
+      specials: new Set(specialTokenIds(tokenizer, family.reservedTexts)),
+    };
+    perFamily.set(family, rules);
+  }
+  return rules;
+}
+
 /**
  * Tokenizes text a person typed or said. Special-token texts in it (`<think>`, `<|im_start|>`)
  * stay plain text: some of them (Qwen3's user-defined `<think>`) would otherwise become the
@@ -17,7 +54,7 @@ const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\
  */
 export function tokenizeUserText(tokenizer: TokenizerInfo, family: PromptFamily, text: string): Token[] {
   const reserved = family.reservedTexts;
-  const pattern = new RegExp(`(${reserved.map(escapeRegExp).join("|")})`, "g");
+  const { pattern, specials } = userTextRules(tokenizer, family);
   const tokens: Token[] = [];
   for (const piece of text.split(pattern)) {
     if (!piece) continue;
@@ -27,20 +64,10 @@ export function tokenizeUserText(tokenizer: TokenizerInfo, family: PromptFamily,
       tokens.push(...tokenizer.tokenize(piece));
     }
   }
-  const specials = reservedTokenIds(tokenizer, family);
   if (tokens.some((t) => specials.has(t))) {
     throw new DuetError("invalid-argument", "The text could not be kept apart from the model's control tokens.");
   }
   return tokens;
-}
-
-function reservedTokenIds(tokenizer: TokenizerInfo, family: PromptFamily): Set<Token> {
-  const ids = new Set<Token>();
-  for (const text of family.reservedTexts) {
-    const id = tokenizer.specialToken(text);
-    if (id !== undefined) ids.add(id);
-  }
-  return ids;
 }
 
 export interface StreamVocabulary {
@@ -76,11 +103,7 @@ export function streamVocabulary(tokenizer: TokenizerInfo, family: PromptFamily)
   }
   const biasFor = (texts: readonly string[], extra: readonly Token[]): Map<Token, number> => {
     const bias = new Map<Token, number>();
-    for (const text of texts) {
-      const id = tokenizer.specialToken(text);
-      if (id !== undefined) bias.set(id, -100);
-    }
-    for (const id of extra) bias.set(id, -100);
+    for (const id of [...specialTokenIds(tokenizer, texts), ...extra]) bias.set(id, -100);
     return bias;
   };
   const singleTokens = (spellings: readonly string[]): Token[] => {
@@ -136,10 +159,6 @@ export class TextAssembler {
 
   get text(): string {
     return this.emitted;
-  }
-
-  get count(): number {
-    return this.tokens.length;
   }
 
   /** Text of the last `n` tokens (for paragraph-end checks). */

@@ -14,7 +14,7 @@ import type {
 import type { LayoutSpec, StreamName } from "./layout.js";
 import type { ResolvedReasonerOptions } from "./options.js";
 import type { PromptFamily } from "./promptFamily.js";
-import { TextAssembler, tokenizeUserText, type StreamVocabulary } from "./tokens.js";
+import { TextAssembler, tokenizeMarkup, tokenizeUserText, type StreamVocabulary } from "./tokens.js";
 import { ContextFullError, type CacheOperation, type Placement, type ViewCache } from "./viewCache.js";
 
 /** What the engine hands a turn: the shared cache, the model's vocabulary and the conversation's policies. */
@@ -62,6 +62,34 @@ type ExternalOperation =
 
 const PHRASE_END = /([.!?;:,]["')\]]*\s*|\n\s*)$/;
 
+type Backlog = ReturnType<ViewCache["backlog"]>;
+
+/** Checks a count of answer tokens the user heard (a barge-in); throws for anything else. */
+export function assertHeardTokens(heardTokens: number): void {
+  if (!Number.isInteger(heardTokens) || heardTokens < 0) {
+    throw new DuetError("invalid-argument", `heardTokens must be a non-negative integer, got ${heardTokens}.`);
+  }
+}
+
+/**
+ * Runs `attempt`; while it fails because a view is full, drops the oldest history turn (calling
+ * `onDropped` after each drop) and tries again. Rethrows once there is no history left to drop.
+ */
+export async function retryDroppingHistory<T>(
+  attempt: () => Promise<T>,
+  dropOldestHistoryTurn: () => boolean,
+  onDropped?: () => void,
+): Promise<T> {
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!(error instanceof ContextFullError) || !dropOldestHistoryTurn()) throw error;
+      onDropped?.();
+    }
+  }
+}
+
 /**
  * One turn of asynchronous reasoning: the state machine of method.md section 4 with listening
  * (section 5). Steps run back to back; operations from outside (new words, barge-in) are queued
@@ -88,7 +116,8 @@ export class TurnRunner {
   private probeMs = 0;
   private mirroredTokens = 0;
   private shiftPassesAtStart: number;
-  private stopped = false;
+  /** The probe question's tokens, tokenized at the first model probe (fixed for the turn). */
+  private probeQuestion: Token[] | undefined;
   private userTokenCount = 0;
   private lastDropped = 0;
 
@@ -102,18 +131,21 @@ export class TurnRunner {
     this.inputOpen = inputOpen;
     this.shiftPassesAtStart = env.cache.shiftPasses;
     const { tokenizer, family, layout } = env;
-    const makeStream = (name: StreamName): Stream => ({
-      name,
-      block: `${name}_output`,
-      home: layout.home[name],
-      pending: tokenizer.tokenize(family.starters[name], { special: true }),
-      starter: tokenizer.tokenize(family.starters[name], { special: true }),
-      output: [],
-      text: new TextAssembler(tokenizer),
-      sampler: env.createSampler(name),
-      activeLastStep: false,
-      finished: false,
-    });
+    const makeStream = (name: StreamName): Stream => {
+      const starter = tokenizeMarkup(tokenizer, family.starters[name]);
+      return {
+        name,
+        block: `${name}_output`,
+        home: layout.home[name],
+        pending: [...starter],
+        starter,
+        output: [],
+        text: new TextAssembler(tokenizer),
+        sampler: env.createSampler(name),
+        activeLastStep: false,
+        finished: false,
+      };
+    };
     this.thinker = makeStream("thinker");
     this.writer = makeStream("writer");
     if (env.mode === "thinking") {
@@ -140,10 +172,6 @@ export class TurnRunner {
 
   get supportsInterjection(): boolean {
     return this.env.mode === "async";
-  }
-
-  get answerTokenCount(): number {
-    return this.writer.output.length;
   }
 
   // ---- the loop ----
@@ -276,10 +304,15 @@ export class TurnRunner {
     if (placements.length > 0) await this.placeWithRoom(placements);
   }
 
-  private backlogPlacements(view: string, exclude: ReadonlySet<string>, limit: number): Placement[] {
+  private backlogPlacements(
+    view: string,
+    exclude: ReadonlySet<string>,
+    limit: number,
+    backlog: Backlog = this.env.cache.backlog(view),
+  ): Placement[] {
     const placements: Placement[] = [];
     let room = limit;
-    for (const { block, tokens } of this.env.cache.backlog(view)) {
+    for (const { block, tokens } of backlog) {
       if (exclude.has(block) || room <= 0) continue;
       const take = tokens.slice(0, Math.min(tokens.length, room));
       room -= take.length;
@@ -289,8 +322,9 @@ export class TurnRunner {
     return placements;
   }
 
-  private mirrorDue(view: string, exclude: ReadonlySet<string>): boolean {
-    const backlog = this.env.cache.backlog(view).filter((b) => !exclude.has(b.block));
+  /** Whether a view's waiting mirror tokens (its `backlog`, less the `exclude`d blocks) are due now. */
+  private mirrorDue(viewBacklog: Backlog, exclude: ReadonlySet<string>): boolean {
+    const backlog = viewBacklog.filter((b) => !exclude.has(b.block));
     if (backlog.length === 0) return false;
     // Listening updates and linkers are shown at once; only output mirrors wait for a chunk.
     if (backlog.some((b) => !b.block.endsWith("_output"))) return true;
@@ -317,7 +351,9 @@ export class TurnRunner {
     for (const view of new Set(active.map((s) => s.home))) {
       // In its home view a stream's own block is placed above; every other block there is a mirror.
       const own = new Set(active.filter((s) => s.home === view).map((s) => s.block));
-      if (this.mirrorDue(view, own)) placements.push(...this.backlogPlacements(view, own, mirrorLimit));
+      // Nothing touches the cache between the two: read the backlog once.
+      const backlog = cache.backlog(view);
+      if (this.mirrorDue(backlog, own)) placements.push(...this.backlogPlacements(view, own, mirrorLimit, backlog));
     }
     let refs: Array<LogitsRef | undefined>;
     try {
@@ -339,16 +375,12 @@ export class TurnRunner {
   }
 
   /** Places tokens; when a view is full, drops the oldest history turns, then gives up with ContextFullError. */
-  private async placeWithRoom(placements: Placement[]): Promise<Array<LogitsRef | undefined>> {
-    for (;;) {
-      try {
-        return await this.env.cache.place(placements);
-      } catch (error) {
-        if (!(error instanceof ContextFullError)) throw error;
-        if (!this.env.dropOldestHistoryTurn()) throw error;
-        this.emit({ type: "history", droppedTurns: 1, reason: "context full", ...this.at() });
-      }
-    }
+  private placeWithRoom(placements: Placement[]): Promise<Array<LogitsRef | undefined>> {
+    return retryDroppingHistory(
+      () => this.env.cache.place(placements),
+      () => this.env.dropOldestHistoryTurn(),
+      () => this.emit({ type: "history", droppedTurns: 1, reason: "context full", ...this.at() }),
+    );
   }
 
   private setState(state: ReasonerState, reason: string): void {
@@ -439,16 +471,13 @@ export class TurnRunner {
       this.emit({ type: "probe", pYes: yes ? 1 : 0, pNo: yes ? 0 : 1, decision: yes ? "yes" : "no", forced: true, durationMs, ...this.at() });
       return yes;
     }
-    const question = tokenizer.tokenize(family.probeQuestion(layout.probe.style, options), { special: true });
-    let candidates;
-    for (;;) {
-      try {
-        candidates = await cache.probe(view, question, options.probeTopK);
-        break;
-      } catch (error) {
-        if (!(error instanceof ContextFullError) || !this.env.dropOldestHistoryTurn()) throw error;
-      }
-    }
+    this.probeQuestion ??= tokenizeMarkup(tokenizer, family.probeQuestion(layout.probe.style, options));
+    const question = this.probeQuestion;
+    // Unlike placements, a probe that makes room reports no history event.
+    const candidates = await retryDroppingHistory(
+      () => cache.probe(view, question, options.probeTopK),
+      () => this.env.dropOldestHistoryTurn(),
+    );
     const mass = (ids: readonly Token[]): number =>
       candidates.tokens.reduce((sum, t, i) => (ids.includes(t) ? sum + candidates.probabilities[i]! : sum), 0);
     // Comparing summed probabilities is comparing log-sum-exp over the spellings.
@@ -484,7 +513,6 @@ export class TurnRunner {
           this.interject(operation.text);
           break;
         case "stop":
-          this.stopped = true;
           return "cancelled";
       }
     }
@@ -570,12 +598,11 @@ export class TurnRunner {
   }
 
   /** What the turn leaves for history: the user's tokens and the answer (output tokens, fed or not). */
-  get outcome(): { userTokens: Token[]; answerTokens: Token[]; writerStarterCount: number; stopped: boolean } {
+  get outcome(): { userTokens: Token[]; answerTokens: Token[]; writerStarterCount: number } {
     return {
       userTokens: [...this.env.cache.tokens("user")],
       answerTokens: [...this.writer.output],
       writerStarterCount: this.env.cache.tokens(this.writer.block).length > 0 ? this.writer.starter.length : 0,
-      stopped: this.stopped,
     };
   }
 }
@@ -633,9 +660,7 @@ export class Turn implements AsyncIterable<TurnEvent> {
    */
   truncateAnswer(heardTokens: number): void {
     this.ensureRunning("truncate the answer");
-    if (!Number.isInteger(heardTokens) || heardTokens < 0) {
-      throw new DuetError("invalid-argument", `heardTokens must be a non-negative integer, got ${heardTokens}.`);
-    }
+    assertHeardTokens(heardTokens);
     this.runner.enqueue({ kind: "truncate", heardTokens });
   }
 

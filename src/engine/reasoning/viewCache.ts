@@ -103,10 +103,6 @@ export class ViewCache {
     return this.view(view).lengths.has(block);
   }
 
-  viewsShowing(block: string): string[] {
-    return [...this.views.values()].filter((v) => v.lengths.has(block)).map((v) => v.id);
-  }
-
   length(view: string): number {
     let total = 0;
     for (const n of this.view(view).lengths.values()) total += n;
@@ -322,15 +318,6 @@ export class ViewCache {
       this.runtime.remove(state.sequence, start, -1);
       this.observe({ kind: "probe", view, block: "(question)", tokens: question.length, movedCells: 0 });
     }
-  }
-
-  /** Empties every sequence and forgets all lengths (contents stay). */
-  clear(): void {
-    for (const view of this.views.values()) {
-      this.runtime.clear(view.sequence);
-      for (const block of view.lengths.keys()) view.lengths.set(block, 0);
-    }
-    this.pendingShift = false;
   }
 
   /** The tokens a view holds, in reading order (what the stream reading it sees). */

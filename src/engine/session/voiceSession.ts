@@ -67,7 +67,6 @@ interface ActiveTurn {
   sttMs: number | null;
   speakers: AnswerSpeaker[];
   engineDone: boolean;
-  playbackDone: Promise<void>;
   metrics?: TurnMetrics;
 }
 
@@ -129,9 +128,7 @@ export class VoiceSession {
 
   /** Stops the voice now; returns answer tokens heard in the current turn. */
   private silence(): number {
-    const speakers = this.active?.speakers ?? [];
-    const speaker = speakers.at(-1);
-    return speaker ? speaker.stop() : 0;
+    return this.active?.speakers.at(-1)?.stop() ?? 0;
   }
 
   private newSpeaker(active: ActiveTurn, firstToken: number): AnswerSpeaker {
@@ -162,7 +159,6 @@ export class VoiceSession {
       sttMs: null,
       speakers: [],
       engineDone: false,
-      playbackDone: Promise.resolve(),
     };
     this.active = active;
     this.newSpeaker(active, 0);
@@ -182,9 +178,7 @@ export class VoiceSession {
     void turn.done.then(async (result) => {
       active.metrics = result.metrics;
       active.engineDone = true;
-      const speaker = active.speakers.at(-1)!;
-      active.playbackDone = speaker.end();
-      await active.playbackDone;
+      await active.speakers.at(-1)!.end();
       if (this.active !== active) return;
       this.emit({ type: "metrics", metrics: this.metrics(active) });
       this.active = undefined;
@@ -332,7 +326,7 @@ export class VoiceSession {
         ),
       );
     }
-    this.setState(text ? "thinking" : this.active ? "thinking" : "idle");
+    this.setState(text || this.active ? "thinking" : "idle");
   }
 
   /** Typed input instead of speech (interrupts the answer if it is being spoken). */

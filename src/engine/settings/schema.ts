@@ -1,5 +1,8 @@
 import { z } from "zod";
 import { GPU_CHOICES } from "../llama/types.js";
+import { MODEL_KINDS } from "../models/catalog.js";
+import { REASONING_MODES } from "../reasoning/events.js";
+import { LAYOUT_NAMES } from "../reasoning/layout.js";
 
 /** The settings file's format version. Bump it with a migration in migrations.ts. */
 export const SETTINGS_VERSION = 1;
@@ -24,7 +27,7 @@ export const settingsSchema = z.object({
       mirrorBaseUrl: z.string().url().nullable().default(null),
       /** Models the user imported from elsewhere on disk. */
       imported: z
-        .array(z.object({ path: z.string().min(1), kind: z.enum(["llm", "stt", "tts", "vad"]), name: z.string() }))
+        .array(z.object({ path: z.string().min(1), kind: z.enum(MODEL_KINDS), name: z.string() }))
         .default([]),
     })
     .default({ llm: null, stt: null, voice: null, mirrorBaseUrl: null, imported: [] }),
@@ -40,8 +43,8 @@ export const settingsSchema = z.object({
     .default({ gpu: "auto", threads: null, contextSize: null, gpuLayers: "auto" }),
   reasoning: z
     .object({
-      layout: z.enum(["paper", "compact"]).default("paper"),
-      mode: z.enum(["async", "thinking", "nothinking"]).default("async"),
+      layout: z.enum(LAYOUT_NAMES).default("paper"),
+      mode: z.enum(REASONING_MODES).default("async"),
       probeInterval: z.number().int().min(1).max(500).default(20),
       safety: z.boolean().default(false),
       maxSteps: z.number().int().min(16).max(65536).default(1024),

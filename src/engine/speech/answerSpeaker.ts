@@ -1,6 +1,6 @@
 import { DuetError, isDuetError } from "../errors.js";
 import { TokenChunker, type TextChunk } from "../metrics/chunking.js";
-import type { MonoAudio } from "./pcm.js";
+import { durationMs, type MonoAudio } from "./pcm.js";
 import { toSpeakable } from "./speakable.js";
 import type { SpeechSynthesizer } from "./tts/synthesizer.js";
 
@@ -62,7 +62,6 @@ interface Pending {
 export class AnswerSpeaker {
   private readonly chunker: TokenChunker;
   private readonly spoken: SpokenChunk[] = [];
-  private readonly queue: Pending[] = [];
   private synthesizing = 0;
   private readonly waitingToSynth: Array<() => void> = [];
   private playing: Promise<void> = Promise.resolve();
@@ -82,10 +81,10 @@ export class AnswerSpeaker {
 
   /** Answer tokens the user has heard so far (a chunk being played counts in proportion to its progress). */
   get heardTokens(): number {
-    const durationMs = this.current?.chunk.durationMs;
-    if (this.current && durationMs) {
+    const chunkMs = this.current?.chunk.durationMs;
+    if (this.current && chunkMs) {
       const { chunk, startedAt } = this.current;
-      const fraction = Math.min(1, (this.options.clock() - startedAt) / durationMs);
+      const fraction = Math.min(1, (this.options.clock() - startedAt) / chunkMs);
       return Math.max(this.heard, chunk.startToken + Math.floor(fraction * (chunk.endToken - chunk.startToken)));
     }
     return this.heard;
@@ -133,7 +132,6 @@ export class AnswerSpeaker {
     };
     this.spoken.push(chunk);
     const pending: Pending = { chunk, audio: this.synthesize(chunk) };
-    this.queue.push(pending);
     const previous = this.playing;
     this.playing = previous.then(() => this.play(pending));
   }
@@ -206,8 +204,7 @@ export class TimelineSink implements AudioSink {
   play(audio: MonoAudio, _chunkId: number): Promise<{ completed: boolean }> {
     const now = this.clock();
     const start = Math.max(now, this.busyUntil);
-    const durationMs = (audio.samples.length * 1000) / audio.sampleRate;
-    this.busyUntil = start + durationMs / this.speed;
+    this.busyUntil = start + durationMs(audio) / this.speed;
     this.parts.push({ startMs: start, audio });
     return new Promise((resolve) => {
       this.resolvers.add(resolve);
@@ -247,7 +244,7 @@ export class TimelineSink implements AudioSink {
 
   /** Everything played, with silence where the user waited, from the turn's start (or `fromMs`). */
   render(sampleRate: number, fromMs = 0): MonoAudio {
-    const end = this.parts.reduce((m, p) => Math.max(m, (p.startMs - fromMs) * this.speed + (p.audio.samples.length * 1000) / p.audio.sampleRate), 0);
+    const end = this.parts.reduce((m, p) => Math.max(m, (p.startMs - fromMs) * this.speed + durationMs(p.audio)), 0);
     const samples = new Float32Array(Math.ceil((Math.max(0, end) * sampleRate) / 1000));
     for (const p of this.parts) {
       if (p.audio.sampleRate !== sampleRate) throw new DuetError("invalid-argument", "Mixed sample rates in the answer audio.");

@@ -1,4 +1,4 @@
-import { DuetError } from "../errors.js";
+import { isDuetError } from "../errors.js";
 import { STT_SAMPLE_RATE, type MonoAudio } from "./pcm.js";
 import type { SpeechRecognizer, Transcription } from "./stt.js";
 import { trimToSpeech, type VoiceActivityDetector } from "./vad.js";
@@ -70,6 +70,7 @@ export class LiveTranscriber {
   private loop: Promise<void> | undefined;
   private previous = "";
   private committed: string[] = [];
+  /** Ends the partial loop's wait early once the recording is closed. */
   private wake: (() => void) | undefined;
   private lastDecodeMs = 0;
   private readonly controller = new AbortController();
@@ -91,7 +92,6 @@ export class LiveTranscriber {
     this.chunks.push(part);
     this.length += part.length;
     if (!this.loop) this.loop = this.partialLoop();
-    this.wake?.();
   }
 
   get audioMs(): number {
@@ -158,7 +158,7 @@ export class LiveTranscriber {
         });
       } catch (error) {
         this.lastDecodeMs = performance.now() - started;
-        if (!this.closed && !(error instanceof DuetError && error.code === "aborted")) this.options.onError?.(error as Error);
+        if (!this.closed && !isDuetError(error, "aborted")) this.options.onError?.(error as Error);
       }
     }
   }

@@ -16,7 +16,8 @@ export function int16ToFloat32(input: Int16Array): Float32Array {
   return out;
 }
 
-export function float32ToInt16(input: Float32Array): Int16Array {
+/** A new array over its own ArrayBuffer (offset 0, no spare bytes), so the buffer can be handed on as it is. */
+export function float32ToInt16(input: Float32Array): Int16Array<ArrayBuffer> {
   const out = new Int16Array(input.length);
   for (let i = 0; i < input.length; i++) {
     const v = Math.max(-1, Math.min(1, input[i]!));
@@ -72,7 +73,9 @@ export interface WavInfo {
 
 /**
  * Reads a RIFF/WAVE file (integer PCM 8/16/24/32 bit or 32-bit float, any channel count),
- * mixing down to mono. Other formats get an error that says how to convert them.
+ * mixing down to mono. Other formats get an error that says how to convert them. A chunk size
+ * past the end of the file (streamed WAVs such as espeak-ng's, whose data size is 0x7ffff000 or
+ * 0xffffffff) reads up to the end.
  */
 export function decodeWav(data: Buffer, name = "The audio"): MonoAudio & { info: WavInfo } {
   const convertHint = `Convert it with: ffmpeg -i INPUT -ar 16000 -ac 1 -c:a pcm_s16le output.wav`;
@@ -149,17 +152,4 @@ export function encodeWav(audio: MonoAudio): Buffer {
 export function wavToSpeechInput(data: Buffer, name?: string): MonoAudio {
   const audio = decodeWav(data, name);
   return { samples: resample(audio.samples, audio.sampleRate, STT_SAMPLE_RATE), sampleRate: STT_SAMPLE_RATE };
-}
-
-/** Joins audio parts at one sample rate, with optional silence between them. */
-export function concatAudio(parts: readonly MonoAudio[], sampleRate: number): MonoAudio {
-  const total = parts.reduce((n, p) => n + p.samples.length, 0);
-  const samples = new Float32Array(total);
-  let at = 0;
-  for (const p of parts) {
-    if (p.sampleRate !== sampleRate) throw new DuetError("invalid-argument", "Audio parts have different sample rates.");
-    samples.set(p.samples, at);
-    at += p.samples.length;
-  }
-  return { samples, sampleRate };
 }

@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import { DuetError } from "../errors.js";
 import { validateWhisperFile } from "../models/validate.js";
-import { STT_SAMPLE_RATE, float32ToInt16, type MonoAudio } from "./pcm.js";
+import { STT_SAMPLE_RATE, durationMs, float32ToInt16, type MonoAudio } from "./pcm.js";
 
 export interface TranscriptSegment {
   text: string;
@@ -108,7 +108,8 @@ export class WhisperRecognizer implements SpeechRecognizer {
       const started = performance.now();
       let call: ReturnType<WhisperNative["transcribeData"]>;
       try {
-        call = this.context.transcribeData(pcm.buffer.slice(pcm.byteOffset, pcm.byteOffset + pcm.byteLength) as ArrayBuffer, {
+        // A fresh array that owns all of its buffer: no copy needed.
+        call = this.context.transcribeData(pcm.buffer, {
           language: options.language ?? "en",
           maxThreads: this.threads,
           ...(options.prompt ? { prompt: options.prompt } : {}),
@@ -128,7 +129,7 @@ export class WhisperRecognizer implements SpeechRecognizer {
         text: cleanTranscript(outcome.result),
         segments: outcome.segments.map((seg) => ({ text: cleanTranscript(seg.text), startMs: seg.t0, endMs: seg.t1 })).filter((seg) => seg.text !== ""),
         decodeMs: performance.now() - started,
-        audioMs: (audio.samples.length * 1000) / audio.sampleRate,
+        audioMs: durationMs(audio),
       };
     } finally {
       clearTimeout(timer);

@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { DuetError } from "../errors.js";
 import { STT_SAMPLE_RATE, rms, type MonoAudio } from "./pcm.js";
+import { loadSherpaOnnx } from "./sherpa.js";
 
 /** A stretch of speech, in samples of the analysed audio. */
 export interface SpeechSpan {
@@ -86,13 +87,7 @@ export class SileroVad implements VoiceActivityDetector {
     if (!modelPath || !existsSync(modelPath)) {
       throw new DuetError("model-not-found", `The Silero VAD model was not found${modelPath ? ` at ${modelPath}` : ""}.`);
     }
-    let sherpa: { Vad: new (config: object, bufferSeconds: number) => SherpaVad };
-    try {
-      const require = createRequire(import.meta.url);
-      sherpa = require("sherpa-onnx-node") as typeof sherpa;
-    } catch (error) {
-      throw new DuetError("model-unreadable", `sherpa-onnx could not be loaded: ${(error as Error).message}`, { cause: error });
-    }
+    const sherpa = loadSherpaOnnx<{ Vad: new (config: object, bufferSeconds: number) => SherpaVad }>();
     try {
       const vad = new sherpa.Vad(
         {

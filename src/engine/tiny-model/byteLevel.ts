@@ -25,11 +25,6 @@ const byteToChar: string[] = (() => {
   return table;
 })();
 
-/** The byte-level token string for a piece of UTF-8 text (" the" -> "Ġthe"). */
-export function toByteLevel(text: string): string {
-  return Array.from(Buffer.from(text, "utf8"), (b) => byteToChar[b]!).join("");
-}
-
 /** The characters of a byte-level string, one per byte. */
 export function byteLevelChars(text: string): string[] {
   return Array.from(Buffer.from(text, "utf8"), (b) => byteToChar[b]!);

@@ -16,7 +16,9 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { duetDataDir, modelsDir } from "../../engine/paths.js";
 import { AppHost } from "../host/appHost.js";
 import type { WorkerHandle, WorkerLauncher } from "../host/engineHost.js";
+import { batchEvents } from "../ipc/batchEvents.js";
 import type { AppEvent, AudioChunk, RequestChannel } from "../ipc/contract.js";
+import { toRequestError } from "../ipc/router.js";
 import { CONTENT_SECURITY_POLICY } from "../security.js";
 import type { FromWorker, ToWorker } from "../worker/protocol.js";
 
@@ -44,17 +46,10 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { port: { type: "string" }, "renderer-dir": { type: "string" } } });
   const rendererDir = resolve(values["renderer-dir"] ?? join(root, "out/renderer"));
   const sockets = new Set<WebSocket>();
-  let queue: AppEvent[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  const emit = (event: AppEvent) => {
-    queue.push(event);
-    timer ??= setTimeout(() => {
-      timer = undefined;
-      const message = JSON.stringify({ kind: "events", events: queue });
-      queue = [];
-      for (const s of sockets) s.send(message);
-    }, 16);
-  };
+  const emit = batchEvents<AppEvent>((events) => {
+    const message = JSON.stringify({ kind: "events", events });
+    for (const s of sockets) s.send(message);
+  });
   const emitAudio = (chunk: AudioChunk) => {
     const samples = chunk.samples instanceof Float32Array ? chunk.samples : Float32Array.from(chunk.samples as unknown as number[]);
     const frame = Buffer.alloc(8 + samples.byteLength);
@@ -113,9 +108,7 @@ async function main(): Promise<void> {
       host
         .request(message.channel as RequestChannel, message.args)
         .then((result) => socket.send(JSON.stringify({ kind: "reply", id, ok: true, result })))
-        .catch((error: { code?: string; message?: string }) =>
-          socket.send(JSON.stringify({ kind: "reply", id, ok: false, error: { code: error.code ?? "internal", message: error.message ?? String(error) } })),
-        );
+        .catch((error: unknown) => socket.send(JSON.stringify({ kind: "reply", id, ok: false, error: toRequestError(error) })));
     });
   });
   const port = Number(values.port ?? process.env.DUET_HARNESS_PORT ?? 5174);

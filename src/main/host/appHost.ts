@@ -71,8 +71,8 @@ export class AppHost {
   }
 
   /** The installed path for a setting (a catalog id or a file path), or the first installed model of that kind. */
-  private async resolveModel(kind: ModelKind, choice: string | null): Promise<string | null> {
-    const installed = (await this.models.list()).filter((m) => m.kind === kind && m.installed);
+  private resolveModel(models: readonly ModelStatus[], kind: ModelKind, choice: string | null): string | null {
+    const installed = models.filter((m) => m.kind === kind && m.installed);
     if (choice) {
       const match = installed.find((m) => m.id === choice || m.path === choice);
       if (match) return match.path;
@@ -83,12 +83,13 @@ export class AppHost {
 
   private async workerConfig(): Promise<WorkerConfig | undefined> {
     const s = this.settings.get();
-    const llmPath = await this.resolveModel("llm", s.models.llm);
+    const models = await this.models.list();
+    const llmPath = this.resolveModel(models, "llm", s.models.llm);
     if (!llmPath) return undefined;
     return {
       llmPath,
-      sttPath: await this.resolveModel("stt", s.models.stt),
-      voicePath: s.models.voice ? await this.resolveModel("tts", s.models.voice) : null,
+      sttPath: this.resolveModel(models, "stt", s.models.stt),
+      voicePath: s.models.voice ? this.resolveModel(models, "tts", s.models.voice) : null,
       gpu: s.hardware.gpu as WorkerConfig["gpu"],
       threads: s.hardware.threads,
       contextSize: s.hardware.contextSize,
@@ -105,7 +106,11 @@ export class AppHost {
   }
 
   private async startEngine(): Promise<void> {
-    const config = await this.workerConfig();
+    this.runEngine(await this.workerConfig());
+  }
+
+  /** (Re)starts the engine with this configuration, or stops it and says so when there is none (no model). */
+  private runEngine(config: WorkerConfig | undefined): void {
     if (!config) {
       this.engineHost.stop();
       this.engineStatus = { status: "no-model", message: "No reasoning model is installed yet: download one to start." };
@@ -199,7 +204,8 @@ export class AppHost {
     const settings = await this.settings.update(patch);
     this.options.emit({ type: "settings", settings });
     // Only changes the engine depends on restart it (the conversation is kept).
-    if (JSON.stringify(await this.workerConfig()) !== before) await this.startEngine();
+    const after = await this.workerConfig();
+    if (JSON.stringify(after) !== before) this.runEngine(after);
     return settings;
   }
 

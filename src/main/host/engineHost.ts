@@ -41,14 +41,10 @@ export class EngineHost {
     return this.history;
   }
 
-  get running(): boolean {
-    return this.worker !== undefined;
-  }
-
   /** Starts (or restarts) the engine with this configuration, keeping the conversation. */
   start(config: WorkerConfig): void {
     this.config = config;
-    this.stopWorker();
+    this.stop();
     this.launch();
   }
 
@@ -99,7 +95,8 @@ export class EngineHost {
     return true;
   }
 
-  private stopWorker(): void {
+  /** Stops the engine process (a deliberate stop, not a crash) and any pending restart. */
+  stop(): void {
     clearTimeout(this.restartTimer);
     if (this.worker) {
       this.stopping = true;
@@ -107,9 +104,5 @@ export class EngineHost {
       this.worker = undefined;
       worker.kill();
     }
-  }
-
-  stop(): void {
-    this.stopWorker();
   }
 }

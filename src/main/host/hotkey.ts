@@ -119,5 +119,3 @@ export class HoldToTalk {
     return this.active;
   }
 }
-
-export { MODIFIERS };

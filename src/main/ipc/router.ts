@@ -1,5 +1,5 @@
 import type { RequestChannel, RequestError } from "./contract.js";
-import { REQUEST_CHANNELS } from "./schemas.js";
+import { REQUEST_CHANNELS } from "./channels.js";
 
 /** The parts of Electron's ipcMain and its events the router uses (so it can be tested without Electron). */
 export interface SenderEvent {
@@ -15,6 +15,12 @@ export interface RequestHandler {
 
 export type Reply = { ok: true; result: unknown } | { ok: false; error: RequestError };
 
+/** A thrown error as the window sees it: its code ("internal" when it has none) and its message. */
+export function toRequestError(error: unknown): RequestError {
+  const e = error as { code?: string; message?: string };
+  return { code: e.code ?? "internal", message: e.message ?? String(error) };
+}
+
 /**
  * Registers every request channel: refuses senders other than the app's window, and turns
  * errors into replies the window can show (validation happens in the handler).
@@ -28,8 +34,7 @@ export function registerRequests(ipc: IpcMainLike, handler: RequestHandler, isTr
         after?.(channel);
         return { ok: true, result };
       } catch (error) {
-        const e = error as { code?: string; message?: string };
-        return { ok: false, error: { code: e.code ?? "internal", message: e.message ?? String(error) } };
+        return { ok: false, error: toRequestError(error) };
       }
     });
   }

@@ -21,7 +21,8 @@ export const requestSchemas: { [C in RequestChannel]: z.ZodType } = {
   "voice:preview": z.object({ text: z.string().min(1).max(500) }).strict(),
 };
 
-export const REQUEST_CHANNELS = Object.keys(requestSchemas) as RequestChannel[];
+/** The channel list itself lives in channels.ts (free of zod, for the preload); re-exported here for callers of this module. */
+export { REQUEST_CHANNELS } from "./channels.js";
 
 /** Microphone frames: 16 kHz mono Float32, at most one second per message. */
 export function isAudioFrame(value: unknown): value is Float32Array {

@@ -29,7 +29,7 @@ export class WindowAudioSink implements AudioSink {
   play(audio: MonoAudio, chunkId: number): Promise<{ completed: boolean }> {
     this.send({ type: "audio", chunk: { chunkId, sampleRate: audio.sampleRate, samples: audio.samples } });
     const durationMs = (audio.samples.length * 1000) / audio.sampleRate;
-    const queuedMs = [...this.pending.keys()].length * durationMs;
+    const queuedMs = this.pending.size * durationMs;
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.report(chunkId, "ended"), queuedMs + durationMs + 3000);
       this.pending.set(chunkId, { resolve, timer });
@@ -60,6 +60,11 @@ export class WindowAudioSink implements AudioSink {
     this.current = undefined;
     return position;
   }
+}
+
+/** The file name at the end of a path (either separator). */
+function fileName(path: string): string {
+  return path.split(/[\\/]/).pop() ?? path;
 }
 
 function toAppEvent(event: SessionEvent): AppEvent {
@@ -154,7 +159,7 @@ export class EngineService {
 
   private async start(config: WorkerConfig, history: ReadonlyArray<{ user: string; answer: string }>): Promise<void> {
     await this.dispose();
-    this.send({ type: "status", engine: { status: "loading", message: `Loading ${config.llmPath.split(/[\\/]/).pop()}…` } });
+    this.send({ type: "status", engine: { status: "loading", message: `Loading ${fileName(config.llmPath)}…` } });
     const notices: string[] = [];
     try {
       try {
@@ -208,9 +213,9 @@ export class EngineService {
         type: "status",
         engine: {
           status: "ready",
-          model: config.llmPath.split(/[\\/]/).pop() ?? config.llmPath,
+          model: fileName(config.llmPath),
           voice: this.synthesizer.name,
-          speechToText: this.recognizer ? (config.sttPath?.split(/[\\/]/).pop() ?? null) : null,
+          speechToText: this.recognizer && config.sttPath ? fileName(config.sttPath) : null,
           notices,
         },
       });

@@ -6,17 +6,11 @@ export interface Capture {
   stop(): void;
 }
 
-export class MicrophoneError extends Error {
-  constructor(
-    readonly reason: "denied" | "no-device" | "unavailable",
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** The microphone cannot be used; the message says why and what to do. */
+export class MicrophoneError extends Error {}
 
 export async function startCapture(onFrame: (samples: Float32Array) => void, onLevel: (level: number) => void): Promise<Capture> {
-  if (!navigator.mediaDevices?.getUserMedia) throw new MicrophoneError("unavailable", "This window cannot use a microphone.");
+  if (!navigator.mediaDevices?.getUserMedia) throw new MicrophoneError("This window cannot use a microphone.");
   let stream: MediaStream;
   try {
     stream = await navigator.mediaDevices.getUserMedia({
@@ -25,12 +19,12 @@ export async function startCapture(onFrame: (samples: Float32Array) => void, onL
   } catch (error) {
     const name = (error as DOMException).name;
     if (name === "NotAllowedError" || name === "SecurityError") {
-      throw new MicrophoneError("denied", "Duet may not use the microphone. Allow it in your system's privacy settings, or type instead.");
+      throw new MicrophoneError("Duet may not use the microphone. Allow it in your system's privacy settings, or type instead.");
     }
     if (name === "NotFoundError" || name === "OverconstrainedError") {
-      throw new MicrophoneError("no-device", "No microphone was found. Connect one, or type instead.");
+      throw new MicrophoneError("No microphone was found. Connect one, or type instead.");
     }
-    throw new MicrophoneError("unavailable", `The microphone could not start: ${(error as Error).message}`);
+    throw new MicrophoneError(`The microphone could not start: ${(error as Error).message}`);
   }
   const context = new AudioContext({ sampleRate: 16000 });
   await context.audioWorklet.addModule(new URL("./captureWorklet.js", import.meta.url));

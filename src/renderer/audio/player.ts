@@ -58,8 +58,4 @@ export class AnswerPlayer {
     this.nextStart = 0;
     this.onPlaying(false);
   }
-
-  get active(): boolean {
-    return this.sources.size > 0;
-  }
 }

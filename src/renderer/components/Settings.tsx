@@ -136,7 +136,7 @@ export function Settings() {
         {recommendation && <p className="hint">{recommendation.recommendation.reason}</p>}
         <ul className="model-list">
           {section("llm").map((entry) => (
-            <ModelRow key={entry.id} entry={entry} status={status(entry.id)} selected={selectedLlm === entry.id} onSelect={() => use("llm", entry.id)} {...(fits(entry) !== undefined ? { fits: fits(entry)! } : {})} />
+            <ModelRow key={entry.id} entry={entry} status={status(entry.id)} selected={selectedLlm === entry.id} onSelect={() => use("llm", entry.id)} fits={fits(entry)} />
           ))}
           {imported
             .filter((m) => m.kind === "llm")
@@ -289,7 +289,7 @@ export function FirstRun() {
           {picks.map((id) => (
             <div key={id}>
               {downloads[id] && <span className="model-name">{id}</span>}
-              <DownloadBarPublic id={id} />
+              <DownloadBar id={id} />
             </div>
           ))}
         </>
@@ -302,5 +302,3 @@ export function FirstRun() {
     </main>
   );
 }
-
-const DownloadBarPublic = DownloadBar;

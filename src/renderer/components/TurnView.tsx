@@ -1,5 +1,6 @@
-import { useState } from "react";
-import { useDuet, type Turn } from "../store/store.js";
+import { memo, useState } from "react";
+import type { VoiceTurnMetrics } from "../../main/ipc/contract.js";
+import { useDuet } from "../store/store.js";
 import { seconds } from "./format.js";
 import { TimelinePlot } from "./TimelinePlot.js";
 
@@ -27,11 +28,13 @@ function UserWords({ id }: { id: number }) {
 
 function ThinkingTrack({ id }: { id: number }) {
   const thoughts = useDuet((s) => s.turns[id]?.thoughts ?? "");
-  const from = useDuet((s) => s.turns[id]?.thinkingFromMs ?? null);
-  const to = useDuet((s) => s.turns[id]?.thinkingToMs ?? null);
+  // From the first thought to the last (the timeline has the time of each); null before the first.
+  const duration = useDuet((s) => {
+    const times = s.turns[id]?.timeline.thoughts;
+    return times && times.length > 0 ? times[times.length - 1]! - times[0]! : null;
+  });
   const done = useDuet((s) => s.turns[id]?.done ?? false);
   const [open, setOpen] = useState(true);
-  const duration = from !== null && to !== null ? to - from : null;
   return (
     <section className="track thinking" aria-label="Thinking track">
       <button className="track-head" aria-expanded={open} onClick={() => setOpen(!open)}>
@@ -66,8 +69,7 @@ function AnswerTrack({ id }: { id: number }) {
   );
 }
 
-function TurnMetrics({ turn }: { turn: Turn }) {
-  const m = turn.metrics;
+function TurnMetrics({ metrics: m }: { metrics: VoiceTurnMetrics | null }) {
   if (!m) return null;
   return (
     <dl className="metrics" aria-label="Turn metrics">
@@ -91,23 +93,36 @@ function TurnMetrics({ turn }: { turn: Turn }) {
   );
 }
 
-export function TurnView({ id }: { id: number }) {
-  const turn = useDuet((s) => s.turns[id]);
-  if (!turn) return null;
+/** A finished turn's metrics, timeline and, when it ended early, why. */
+function TurnFooter({ id }: { id: number }) {
+  const metrics = useDuet((s) => s.turns[id]?.metrics ?? null);
+  const timeline = useDuet((s) => s.turns[id]?.timeline);
+  const endReason = useDuet((s) => s.turns[id]?.endReason ?? null);
+  if (!timeline) return null;
   return (
-    <article className="turn" data-done={turn.done} aria-label={`Turn ${id}`}>
+    <footer className="turn-footer">
+      <TurnMetrics metrics={metrics} />
+      <TimelinePlot timeline={timeline} />
+      {endReason && endReason !== "end-of-turn" && <span className="end-reason">Ended: {endReason.replace(/-/g, " ")}</span>}
+    </footer>
+  );
+}
+
+/**
+ * One turn. Each part subscribes to the fields it shows, and the turn itself only to whether it is
+ * done, so a token re-renders one track of the current turn, never the finished turns.
+ */
+export const TurnView = memo(function TurnView({ id }: { id: number }) {
+  const done = useDuet((s) => s.turns[id]?.done);
+  if (done === undefined) return null;
+  return (
+    <article className="turn" data-done={done} aria-label={`Turn ${id}`}>
       <UserWords id={id} />
       <div className="tracks">
         <ThinkingTrack id={id} />
         <AnswerTrack id={id} />
       </div>
-      {turn.done && (
-        <footer className="turn-footer">
-          <TurnMetrics turn={turn} />
-          <TimelinePlot timeline={turn.timeline} />
-          {turn.endReason && turn.endReason !== "end-of-turn" && <span className="end-reason">Ended: {turn.endReason.replace(/-/g, " ")}</span>}
-        </footer>
-      )}
+      {done && <TurnFooter id={id} />}
     </article>
   );
-}
+});

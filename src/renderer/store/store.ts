@@ -26,9 +26,6 @@ export interface Turn {
   userTentative: string;
   userFinal: boolean;
   thoughts: string;
-  /** ms since the turn started, of the first and last thought. */
-  thinkingFromMs: number | null;
-  thinkingToMs: number | null;
   answerTokens: string[];
   heardTokens: number;
   interjections: string[];
@@ -87,6 +84,11 @@ export interface DuetState {
 
 let toastId = 1;
 
+/** The toasts with one more at the end; at most the last four are kept. */
+function withToast(toasts: readonly Toast[], stage: string, message: string): Toast[] {
+  return [...toasts, { id: toastId++, stage, message }].slice(-4);
+}
+
 function newTurn(id: number, user: string): Turn {
   return {
     id,
@@ -94,8 +96,6 @@ function newTurn(id: number, user: string): Turn {
     userTentative: "",
     userFinal: user !== "",
     thoughts: "",
-    thinkingFromMs: null,
-    thinkingToMs: null,
     answerTokens: [],
     heardTokens: 0,
     interjections: [],
@@ -142,7 +142,7 @@ function reduce(state: DuetState, events: readonly AppEvent[]): Partial<DuetStat
         patch.hotkeyDown = event.down;
         break;
       case "error":
-        patch.toasts = [...(patch.toasts ?? state.toasts), { id: toastId++, stage: event.stage, message: event.message }].slice(-4);
+        patch.toasts = withToast(patch.toasts ?? state.toasts, event.stage, event.message);
         break;
       case "download": {
         const previous = (patch.downloads ?? state.downloads)[event.id];
@@ -176,8 +176,6 @@ function reduce(state: DuetState, events: readonly AppEvent[]): Partial<DuetStat
         if (e.type === "thought") {
           update(turn, {
             thoughts: turn.thoughts + e.text,
-            thinkingFromMs: turn.thinkingFromMs ?? e.timeMs,
-            thinkingToMs: e.timeMs,
             timeline: { ...turn.timeline, thoughts: [...turn.timeline.thoughts, e.timeMs] },
           });
         } else if (e.type === "answer") {
@@ -263,7 +261,7 @@ export const useDuet = create<DuetState>()((set) => ({
   setModels: (models, catalog) => set({ models, catalog }),
   setRecommendation: (recommendation) => set({ recommendation }),
   expectUserText: (text) => set({ pendingUserText: text }),
-  toast: (stage, message) => set((s) => ({ toasts: [...s.toasts, { id: toastId++, stage, message }].slice(-4) })),
+  toast: (stage, message) => set((s) => ({ toasts: withToast(s.toasts, stage, message) })),
   dismissToast: (id) => set((s) => ({ toasts: s.toasts.filter((t) => t.id !== id) })),
   setMicLevel: (micLevel) => set({ micLevel }),
   setPlaying: (playing) => set({ playing }),

@@ -1,7 +1,9 @@
 import { existsSync, readdirSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { DuetError } from "../../errors.js";
+import { voiceModelName } from "../../models/validate.js";
+import { durationMs } from "../pcm.js";
+import { loadSherpaOnnx } from "../sherpa.js";
 import type { SpeechSynthesizer, SynthesisOptions, SynthesizedSpeech } from "./synthesizer.js";
 
 interface SherpaTts {
@@ -18,10 +20,7 @@ interface SherpaTts {
 export function voiceConfig(folder: string): { kind: "kokoro" | "piper"; config: object } {
   if (!existsSync(folder)) throw new DuetError("model-not-found", `Voice not found: ${folder}`);
   const names = readdirSync(folder);
-  const model = names.find((n) => n.endsWith(".onnx"));
-  if (!model || !names.includes("tokens.txt")) {
-    throw new DuetError("model-unreadable", `${folder} is not a voice: it needs an .onnx model and tokens.txt.`);
-  }
+  const model = voiceModelName(folder, names);
   const dataDir = names.includes("espeak-ng-data") ? join(folder, "espeak-ng-data") : "";
   if (names.includes("voices.bin")) {
     return {
@@ -46,12 +45,7 @@ export class NeuralVoice implements SpeechSynthesizer {
 
   static async load(folder: string, options: { speaker?: number; threads?: number } = {}): Promise<NeuralVoice> {
     const { kind, config } = voiceConfig(folder);
-    let sherpa: { OfflineTts: { createAsync(config: object): Promise<SherpaTts> } };
-    try {
-      sherpa = createRequire(import.meta.url)("sherpa-onnx-node") as typeof sherpa;
-    } catch (error) {
-      throw new DuetError("model-unreadable", `sherpa-onnx could not be loaded: ${(error as Error).message}`, { cause: error });
-    }
+    const sherpa = loadSherpaOnnx<{ OfflineTts: { createAsync(config: object): Promise<SherpaTts> } }>();
     try {
       const tts = await sherpa.OfflineTts.createAsync({ model: { ...config, numThreads: options.threads ?? 1, debug: false }, maxNumSentences: 1 });
       return new NeuralVoice(tts, kind, options.speaker ?? 0);
@@ -74,7 +68,7 @@ export class NeuralVoice implements SpeechSynthesizer {
     return {
       samples: audio.samples,
       sampleRate: audio.sampleRate,
-      durationMs: (audio.samples.length * 1000) / audio.sampleRate,
+      durationMs: durationMs(audio),
       synthMs: performance.now() - started,
     };
   }

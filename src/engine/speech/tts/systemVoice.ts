@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuetError } from "../../errors.js";
-import { decodeWav } from "../pcm.js";
+import { decodeWav, durationMs } from "../pcm.js";
 import type { SpeechSynthesizer, SynthesisOptions, SynthesizedSpeech } from "./synthesizer.js";
 
 interface Command {
@@ -11,6 +11,8 @@ interface Command {
   args: (text: string, rate: number, outFile: string) => string[];
   /** The WAV comes on stdout instead of a file. */
   stdout: boolean;
+  /** The text goes in on stdin. Otherwise stdin is not connected, so a voice killed early cannot raise EPIPE on it. */
+  stdin: boolean;
 }
 
 function commandFor(platform: NodeJS.Platform): Command {
@@ -19,6 +21,7 @@ function commandFor(platform: NodeJS.Platform): Command {
       program: "say",
       args: (text, rate, out) => ["-r", String(Math.round(190 * rate)), "--file-format=WAVE", "--data-format=LEI16@22050", "-o", out, text],
       stdout: false,
+      stdin: false,
     };
   }
   if (platform === "win32") {
@@ -32,12 +35,18 @@ function commandFor(platform: NodeJS.Platform): Command {
         `$s.Speak([Console]::In.ReadToEnd());`,
         "$s.Dispose();",
       ].join(" ");
-    return { program: "powershell.exe", args: (_text, rate, out) => ["-NoProfile", "-NonInteractive", "-Command", script(rate, out)], stdout: false };
+    return {
+      program: "powershell.exe",
+      args: (_text, rate, out) => ["-NoProfile", "-NonInteractive", "-Command", script(rate, out)],
+      stdout: false,
+      stdin: true,
+    };
   }
   return {
     program: "espeak-ng",
     args: (text, rate) => ["--stdout", "-v", "en-us", "-s", String(Math.round(170 * rate)), "--", text],
     stdout: true,
+    stdin: false,
   };
 }
 
@@ -61,8 +70,9 @@ export class SystemVoice implements SpeechSynthesizer {
     const outFile = folder ? join(folder, "speech.wav") : "";
     try {
       const data = await new Promise<Buffer>((resolve, reject) => {
-        const viaStdin = this.command.program === "powershell.exe";
-        const child = spawn(this.command.program, this.command.args(text, options.rate ?? 1, outFile), { stdio: [viaStdin ? "pipe" : "ignore", "pipe", "pipe"] });
+        const child = spawn(this.command.program, this.command.args(text, options.rate ?? 1, outFile), {
+          stdio: [this.command.stdin ? "pipe" : "ignore", "pipe", "pipe"],
+        });
         // A voice killed by a barge-in closes its pipes early; that must never become an unhandled error.
         child.stdin?.on("error", () => undefined);
         child.stdout?.on("error", () => undefined);
@@ -89,31 +99,15 @@ export class SystemVoice implements SpeechSynthesizer {
           if (code !== 0) return reject(new DuetError("decode-failed", `The system voice failed (exit ${code}): ${err.trim().slice(0, 200)}`));
           resolve(Buffer.concat(out));
         });
-        if (viaStdin) child.stdin?.end(text);
+        if (this.command.stdin) child.stdin?.end(text);
       });
-      const wav = decodeWav(this.command.stdout ? fixStreamedWav(data) : await readFile(outFile), "The system voice's output");
-      return { samples: wav.samples, sampleRate: wav.sampleRate, durationMs: (wav.samples.length * 1000) / wav.sampleRate, synthMs: performance.now() - started };
+      // espeak-ng streams its WAV with placeholder sizes (data size 0x7ffff000); decodeWav reads such a file to its end.
+      const wav = decodeWav(this.command.stdout ? data : await readFile(outFile), "The system voice's output");
+      return { samples: wav.samples, sampleRate: wav.sampleRate, durationMs: durationMs(wav), synthMs: performance.now() - started };
     } finally {
       if (folder) await rm(folder, { recursive: true, force: true });
     }
   }
 
   async dispose(): Promise<void> {}
-}
-
-/** espeak-ng streams a WAV whose size fields are 0xFFFFFFFF; fix them from the real length. */
-function fixStreamedWav(data: Buffer): Buffer {
-  if (data.length < 44 || data.toString("ascii", 0, 4) !== "RIFF") return data;
-  const copy = Buffer.from(data);
-  copy.writeUInt32LE(copy.length - 8, 4);
-  let offset = 12;
-  while (offset + 8 <= copy.length) {
-    const id = copy.toString("ascii", offset, offset + 4);
-    if (id === "data") {
-      copy.writeUInt32LE(copy.length - offset - 8, offset + 4);
-      break;
-    }
-    offset += 8 + copy.readUInt32LE(offset + 4);
-  }
-  return copy;
 }
