@@ -38,6 +38,7 @@ export function fakeEngine(
 /** Asserts that every view's cells, ordered by position, are exactly the view's blocks in order. */
 export function expectConsistentViews(setup: FakeSetup): void {
   const views = setup.engine.inspectViews();
+  expect(Object.keys(views).length).toBeGreaterThan(0);
   Object.values(views).forEach((tokens, sequence) => {
     expect(setup.runtime.orderedTokens(sequence)).toEqual(tokens);
   });

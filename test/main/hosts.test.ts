@@ -115,7 +115,7 @@ describe("the app host (main process state)", () => {
     expect(launcher.workers[1]!.posted[0]).toMatchObject({ type: "start", config: { layout: "compact" }, history: [{ user: "hello", answer: "hi" }] });
   });
 
-  it("says so when no model is installed, and when the model file was deleted", async () => {
+  it("says so when no model is installed, and refuses importing a file that is not a model", async () => {
     const dir = mkdtempSync(join(tmpdir(), "duet-host-empty-"));
     const events: AppEvent[] = [];
     const host = new AppHost({ dataDir: join(dir, "data"), modelsDir: join(dir, "models"), launcher: new FakeLauncher(), emit: (e) => events.push(e), emitAudio: () => {} });

