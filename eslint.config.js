@@ -4,7 +4,18 @@ import tseslint from "typescript-eslint";
 export default tseslint.config(
   { ignores: ["node_modules/**", "dist/**", "out/**", ".cache/**"] },
   js.configs.recommended,
-  { files: ["build/**/*.mjs"], languageOptions: { globals: { process: "readonly", console: "readonly", Buffer: "readonly", URL: "readonly", setTimeout: "readonly" } } },
+  {
+    files: ["build/**/*.mjs"],
+    languageOptions: {
+      globals: {
+        process: "readonly",
+        console: "readonly",
+        Buffer: "readonly",
+        URL: "readonly",
+        setTimeout: "readonly",
+      },
+    },
+  },
   ...tseslint.configs.recommended,
   {
     rules: {
@@ -21,10 +32,16 @@ export default tseslint.config(
       "no-restricted-imports": [
         "error",
         {
-          paths: [{ name: "electron", message: "The renderer talks to the main process only through window.duet." }],
+          paths: [
+            { name: "electron", message: "The renderer talks to the main process only through window.duet." },
+          ],
           patterns: [
             { group: ["node:*"], message: "The renderer runs in the browser." },
-            { group: ["**/engine/**", "**/main/**"], allowTypeImports: true, message: "Only type imports across the process boundary." },
+            {
+              group: ["**/engine/**", "**/main/**"],
+              allowTypeImports: true,
+              message: "Only type imports across the process boundary.",
+            },
           ],
         },
       ],
@@ -33,7 +50,12 @@ export default tseslint.config(
   {
     // Shared code runs in every process (Node, the sandboxed preload, the browser): it imports nothing.
     files: ["src/shared/**/*.ts"],
-    rules: { "no-restricted-imports": ["error", { patterns: [{ group: ["*", "!./*"], message: "src/shared must stay free of imports." }] }] },
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ group: ["*", "!./*"], message: "src/shared must stay free of imports." }] },
+      ],
+    },
   },
   {
     // The engine runs in plain Node: it must never import Electron.

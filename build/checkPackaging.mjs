@@ -18,10 +18,20 @@ for (const f of ["LICENSE", "LICENSES.chromium.html"]) writeFileSync(join(stub, 
 const output = mkdtempSync(join(tmpdir(), "duet-release-"));
 
 execFileSync(process.execPath, ["build/build.mjs"], { stdio: json ? "ignore" : "inherit" });
-execFileSync(join("node_modules", ".bin", "electron-builder"), ["--linux", "dir", `-c.electronDist=${stub}`, `-c.electronVersion=${electronVersion}`, `-c.directories.output=${output}`], {
-  stdio: json ? "ignore" : "inherit",
-  env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: "1" },
-});
+execFileSync(
+  join("node_modules", ".bin", "electron-builder"),
+  [
+    "--linux",
+    "dir",
+    `-c.electronDist=${stub}`,
+    `-c.electronVersion=${electronVersion}`,
+    `-c.directories.output=${output}`,
+  ],
+  {
+    stdio: json ? "ignore" : "inherit",
+    env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: "1" },
+  },
+);
 
 function size(path) {
   const s = statSync(path);
@@ -41,13 +51,20 @@ const report = {
   uiohookPrebuilds: list(join(unpacked, "uiohook-napi", "prebuilds")),
   sileroModel: existsSync(join(unpacked, "@ricky0123", "vad-web", "dist", "silero_vad_v5.onnx")),
   perPackageBytes: Object.fromEntries(
-    [...list(unpacked).filter((n) => !n.startsWith("@")), ...list(join(unpacked, "@node-llama-cpp")).map((n) => `@node-llama-cpp/${n}`), ...list(join(unpacked, "@fugood")).map((n) => `@fugood/${n}`)].map((n) => [n, size(join(unpacked, n))]),
+    [
+      ...list(unpacked).filter((n) => !n.startsWith("@")),
+      ...list(join(unpacked, "@node-llama-cpp")).map((n) => `@node-llama-cpp/${n}`),
+      ...list(join(unpacked, "@fugood")).map((n) => `@fugood/${n}`),
+    ].map((n) => [n, size(join(unpacked, n))]),
   ),
   output,
 };
 if (json) process.stdout.write(`${JSON.stringify(report)}\n`);
 else {
   const mb = (n) => `${(n / 1e6).toFixed(1)} MB`;
-  console.log(`app.asar ${mb(report.asarBytes)}, unpacked native modules ${mb(report.unpackedBytes)}, whole app folder ${mb(report.totalBytes)} (with a stub Electron)`);
-  for (const [name, bytes] of Object.entries(report.perPackageBytes)) console.log(`  ${name.padEnd(40)} ${mb(bytes)}`);
+  console.log(
+    `app.asar ${mb(report.asarBytes)}, unpacked native modules ${mb(report.unpackedBytes)}, whole app folder ${mb(report.totalBytes)} (with a stub Electron)`,
+  );
+  for (const [name, bytes] of Object.entries(report.perPackageBytes))
+    console.log(`  ${name.padEnd(40)} ${mb(bytes)}`);
 }

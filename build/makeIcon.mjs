@@ -13,7 +13,8 @@ const writer = [88, 196, 140];
 /** Coverage of a shape at (x, y), 4×4 supersampled for smooth edges. */
 function coverage(inside, x, y) {
   let n = 0;
-  for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) if (inside(x + (i + 0.5) / 4, y + (j + 0.5) / 4)) n++;
+  for (let i = 0; i < 4; i++)
+    for (let j = 0; j < 4; j++) if (inside(x + (i + 0.5) / 4, y + (j + 0.5) / 4)) n++;
   return n / 16;
 }
 const roundedSquare = (x, y) => {
@@ -69,6 +70,11 @@ header[8] = 8; // bit depth
 header[9] = 6; // RGBA
 const rows = Buffer.alloc(size * (size * 4 + 1));
 for (let y = 0; y < size; y++) pixels.copy(rows, y * (size * 4 + 1) + 1, y * size * 4, (y + 1) * size * 4);
-const png = Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", header), chunk("IDAT", deflateSync(rows, { level: 9 })), chunk("IEND", Buffer.alloc(0))]);
+const png = Buffer.concat([
+  Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+  chunk("IHDR", header),
+  chunk("IDAT", deflateSync(rows, { level: 9 })),
+  chunk("IEND", Buffer.alloc(0)),
+]);
 writeFileSync(new URL("../assets/icon.png", import.meta.url), png);
 console.log(`assets/icon.png: ${png.length} bytes`);

@@ -13,10 +13,13 @@ const electronVersion = require("electron/package.json").version;
 /** Findings reviewed and accepted, with the reason (check id -> why). */
 const SECURITY_EXPLANATIONS = {
   // Reported for every use of the preload bridge; Duet's preload exposes a fixed, typed API through contextBridge.
-  PRELOAD_JS_CHECK: "The preload exposes only window.duet: fixed request channels, typed, validated again in the main process.",
+  PRELOAD_JS_CHECK:
+    "The preload exposes only window.duet: fixed request channels, typed, validated again in the main process.",
   // Reported for any file:// page; Duet loads only its own bundled page and blocks navigation and every non-file request.
-  CSP_GLOBAL_CHECK: "The CSP is set both as a meta tag and as a response header; the checker cannot see the header set in window.ts.",
-  AVAILABLE_SECURITY_FIXES_GLOBAL_CHECK: "Informational: lists fixes in newer Electron releases; Electron is pinned and upgraded deliberately.",
+  CSP_GLOBAL_CHECK:
+    "The CSP is set both as a meta tag and as a response header; the checker cannot see the header set in window.ts.",
+  AVAILABLE_SECURITY_FIXES_GLOBAL_CHECK:
+    "Informational: lists fixes in newer Electron releases; Electron is pinned and upgraded deliberately.",
   ELECTRON_VERSION_JSON_CHECK: "Informational.",
 };
 
@@ -39,7 +42,8 @@ const result = await run(
   },
   false,
 );
-for (const error of result.errors) console.log(`parse ${error.tolerable ? "warning" : "error"} in ${error.file}: ${error.message}`);
+for (const error of result.errors)
+  console.log(`parse ${error.tolerable ? "warning" : "error"} in ${error.file}: ${error.message}`);
 const findings = result.issues.map((issue) => ({
   id: issue.id,
   severity: issue.severity.name.toLowerCase(),
@@ -49,6 +53,11 @@ const findings = result.issues.map((issue) => ({
 }));
 const serious = findings.filter((f) => !["low", "informational"].includes(f.severity));
 const unexplained = serious.filter((f) => !SECURITY_EXPLANATIONS[f.id]);
-for (const f of findings) console.log(`${f.severity.padEnd(13)} ${f.id} ${f.file ?? ""}:${f.location ?? ""}${SECURITY_EXPLANATIONS[f.id] ? `  (explained: ${SECURITY_EXPLANATIONS[f.id]})` : ""}`);
-console.log(`${findings.length} findings, ${serious.length} above low severity, ${unexplained.length} unexplained.`);
+for (const f of findings)
+  console.log(
+    `${f.severity.padEnd(13)} ${f.id} ${f.file ?? ""}:${f.location ?? ""}${SECURITY_EXPLANATIONS[f.id] ? `  (explained: ${SECURITY_EXPLANATIONS[f.id]})` : ""}`,
+  );
+console.log(
+  `${findings.length} findings, ${serious.length} above low severity, ${unexplained.length} unexplained.`,
+);
 if (unexplained.length > 0 || result.errors.some((e) => !e.tolerable)) process.exit(1);

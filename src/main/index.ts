@@ -58,20 +58,32 @@ async function startHotkey(): Promise<void> {
   try {
     hook = await import("uiohook-napi");
   } catch (error) {
-    emit({ type: "error", stage: "audio", message: `The global hotkey is unavailable (${(error as Error).message}); use the on-screen button.` });
+    emit({
+      type: "error",
+      stage: "audio",
+      message: `The global hotkey is unavailable (${(error as Error).message}); use the on-screen button.`,
+    });
     return;
   }
-  const names = new Map<number, string>(Object.entries(hook.UiohookKey).map(([name, code]) => [code as number, name]));
+  const names = new Map<number, string>(
+    Object.entries(hook.UiohookKey).map(([name, code]) => [code as number, name]),
+  );
   const hold = new HoldToTalk(parseAccelerator(host.snapshot().settings.hotkey.pushToTalk), (down) => {
     emit({ type: "hotkey", down });
-    void host.request("session:push-to-talk", { down }).catch((error: Error) => emit({ type: "error", stage: "audio", message: error.message }));
+    void host
+      .request("session:push-to-talk", { down })
+      .catch((error: Error) => emit({ type: "error", stage: "audio", message: error.message }));
   });
   hook.uIOhook.on("keydown", (e) => hold.keyDown(names.get(e.keycode) ?? String(e.keycode)));
   hook.uIOhook.on("keyup", (e) => hold.keyUp(names.get(e.keycode) ?? String(e.keycode)));
   try {
     hook.uIOhook.start();
   } catch (error) {
-    emit({ type: "error", stage: "audio", message: `The global hotkey could not start (${(error as Error).message}); use the on-screen button.` });
+    emit({
+      type: "error",
+      stage: "audio",
+      message: `The global hotkey could not start (${(error as Error).message}); use the on-screen button.`,
+    });
   }
   reloadHotkey = () => {
     try {
@@ -87,7 +99,10 @@ void app.whenReady().then(async () => {
   registerRequests(
     ipcMain as unknown as IpcMainLike,
     host,
-    senderCheck(() => appWindow?.window.webContents, () => appWindow?.origin),
+    senderCheck(
+      () => appWindow?.window.webContents,
+      () => appWindow?.origin,
+    ),
     (channel) => {
       if (channel === "settings:update") reloadHotkey?.();
     },

@@ -3,7 +3,6 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { CONTENT_SECURITY_POLICY } from "./security.js";
 
-
 export interface AppWindow {
   window: BrowserWindow;
   /** The URL the renderer is served from; IPC from any other origin is refused. */
@@ -53,13 +52,21 @@ function hardenContents(contents: WebContents, page: string): void {
   ses.setPermissionRequestHandler((webContents, permission, callback) => {
     callback(webContents === contents && permission === "media");
   });
-  ses.setPermissionCheckHandler((webContents, permission) => webContents === contents && permission === "media");
+  ses.setPermissionCheckHandler(
+    (webContents, permission) => webContents === contents && permission === "media",
+  );
   ses.webRequest.onHeadersReceived((details, callback) => {
-    callback({ responseHeaders: { ...details.responseHeaders, "Content-Security-Policy": [CONTENT_SECURITY_POLICY] } });
+    callback({
+      responseHeaders: { ...details.responseHeaders, "Content-Security-Policy": [CONTENT_SECURITY_POLICY] },
+    });
   });
   // Block anything that is not the app's own files.
   ses.webRequest.onBeforeRequest((details, callback) => {
-    const allowed = details.url.startsWith("file://") || details.url.startsWith("devtools://") || details.url.startsWith("blob:") || details.url.startsWith("data:");
+    const allowed =
+      details.url.startsWith("file://") ||
+      details.url.startsWith("devtools://") ||
+      details.url.startsWith("blob:") ||
+      details.url.startsWith("data:");
     callback({ cancel: !allowed });
   });
 }

@@ -5,7 +5,14 @@
  */
 import { contextBridge, ipcRenderer } from "electron";
 import { REQUEST_CHANNELS } from "../main/ipc/channels.js";
-import type { AppEvent, AudioChunk, DuetBridge, RequestArgs, RequestChannel, RequestResult } from "../main/ipc/contract.js";
+import type {
+  AppEvent,
+  AudioChunk,
+  DuetBridge,
+  RequestArgs,
+  RequestChannel,
+  RequestResult,
+} from "../main/ipc/contract.js";
 import { createListeners, unwrapReply, type WireReply } from "../shared/bridgeCore.js";
 
 const listeners = createListeners<AppEvent, AudioChunk>();
@@ -24,14 +31,18 @@ ipcRenderer.on("duet:port", (event) => {
 });
 
 class BridgeError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
 
 const bridge: DuetBridge = {
   async request<C extends RequestChannel>(channel: C, args: RequestArgs<C>): Promise<RequestResult<C>> {
-    if (!REQUEST_CHANNELS.includes(channel)) throw new BridgeError("invalid-argument", `Unknown request ${String(channel)}.`);
+    if (!REQUEST_CHANNELS.includes(channel))
+      throw new BridgeError("invalid-argument", `Unknown request ${String(channel)}.`);
     const reply = (await ipcRenderer.invoke(channel, args)) as WireReply<RequestResult<C>>;
     return unwrapReply(reply, (code, message) => new BridgeError(code ?? "internal", message));
   },

@@ -1,4 +1,10 @@
-import type { DuetBridge, RequestArgs, RequestChannel, RequestResult, SettingsPatch } from "../main/ipc/contract.js";
+import type {
+  DuetBridge,
+  RequestArgs,
+  RequestChannel,
+  RequestResult,
+  SettingsPatch,
+} from "../main/ipc/contract.js";
 import { AnswerPlayer } from "./audio/player.js";
 import { startCapture, type Capture } from "./audio/capture.js";
 import { createEventBatcher, useDuet } from "./store/store.js";
@@ -122,7 +128,9 @@ export class DuetController {
   }
 
   async recommend(): Promise<void> {
-    await this.guarded("models", async () => useDuet.getState().setRecommendation(await this.request("models:recommend", {})));
+    await this.guarded("models", async () =>
+      useDuet.getState().setRecommendation(await this.request("models:recommend", {})),
+    );
   }
 
   download(id: string): Promise<void> {
@@ -145,6 +153,8 @@ export class DuetController {
 
   previewVoice(): Promise<void> {
     this.player.stop();
-    return this.guarded("voice", () => this.request("voice:preview", { text: "Hello! This is how I will sound when I answer you." }));
+    return this.guarded("voice", () =>
+      this.request("voice:preview", { text: "Hello! This is how I will sound when I answer you." }),
+    );
   }
 }

@@ -45,7 +45,10 @@ export interface WireReply<Result> {
  * The reply's result, or the error `toError` makes of a failed reply (its code as sent, possibly
  * missing, and its message, "The request failed." when none was sent).
  */
-export function unwrapReply<Result>(reply: WireReply<Result>, toError: (code: string | undefined, message: string) => Error): Result {
+export function unwrapReply<Result>(
+  reply: WireReply<Result>,
+  toError: (code: string | undefined, message: string) => Error,
+): Result {
   if (!reply.ok) throw toError(reply.error?.code, reply.error?.message ?? "The request failed.");
   return reply.result as Result;
 }

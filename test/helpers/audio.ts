@@ -8,7 +8,10 @@ const folder = mkdtempSync(join(tmpdir(), "duet-audio-"));
 let counter = 0;
 
 /** Speech made by espeak-ng (Debian package), optionally padded with silence by sox, as a WAV path. */
-export function spokenWav(text: string, options: { padBefore?: number; padAfter?: number; rate?: number } = {}): string {
+export function spokenWav(
+  text: string,
+  options: { padBefore?: number; padAfter?: number; rate?: number } = {},
+): string {
   const raw = join(folder, `say-${counter++}.wav`);
   execFileSync("espeak-ng", ["-v", "en-us", "-s", String(options.rate ?? 160), "-w", raw, text]);
   if (!options.padBefore && !options.padAfter) return raw;
@@ -32,7 +35,21 @@ export function silenceWav(seconds: number, rate = 22050): string {
 
 export function noiseWav(seconds: number, amplitude: number): string {
   const out = join(folder, `noise-${counter++}.wav`);
-  execFileSync("sox", ["-n", "-r", "16000", "-c", "1", "-b", "16", out, "synth", String(seconds), "pinknoise", "vol", String(amplitude)]);
+  execFileSync("sox", [
+    "-n",
+    "-r",
+    "16000",
+    "-c",
+    "1",
+    "-b",
+    "16",
+    out,
+    "synth",
+    String(seconds),
+    "pinknoise",
+    "vol",
+    String(amplitude),
+  ]);
   return out;
 }
 
@@ -48,10 +65,22 @@ export function recognise(path: string, phrases: string[]): string {
   const wav16 = join(folder, `rec-${counter++}.wav`);
   execFileSync("sox", [path, "-r", "16000", "-c", "1", "-b", "16", wav16]);
   const grammar = join(folder, `g-${counter++}.gram`);
-  writeFileSync(grammar, `#JSGF V1.0;\ngrammar g;\npublic <s> = <p>+;\n<p> = ${phrases.map((p) => `(${p.toLowerCase()})`).join(" | ")};\n`);
+  writeFileSync(
+    grammar,
+    `#JSGF V1.0;\ngrammar g;\npublic <s> = <p>+;\n<p> = ${phrases.map((p) => `(${p.toLowerCase()})`).join(" | ")};\n`,
+  );
   return execFileSync(
     "pocketsphinx_continuous",
-    ["-infile", wav16, "-hmm", "/usr/share/pocketsphinx/model/en-us/en-us", "-dict", "/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict", "-jsgf", grammar],
+    [
+      "-infile",
+      wav16,
+      "-hmm",
+      "/usr/share/pocketsphinx/model/en-us/en-us",
+      "-dict",
+      "/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict",
+      "-jsgf",
+      grammar,
+    ],
     { stdio: ["ignore", "pipe", "ignore"] },
   )
     .toString()

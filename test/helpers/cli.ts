@@ -9,7 +9,11 @@ export interface CliResult {
 }
 
 /** Runs one of Duet's command-line scripts (src/engine/cli/NAME.ts) with tsx; a non-zero exit is a result, not an error. */
-export async function runCli(script: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+export async function runCli(
+  script: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CliResult> {
   const tsx = join(process.cwd(), "node_modules", ".bin", "tsx");
   try {
     const { stdout, stderr } = await promisify(execFile)(tsx, [join("src/engine/cli", script), ...args], {

@@ -4,7 +4,8 @@ import type { TurnEvent } from "../../src/engine/reasoning/events.js";
 import type { Turn } from "../../src/engine/reasoning/turn.js";
 import { FakeKvRuntime, FakeTokenizer, listScripts } from "./fakeRuntime.js";
 
-export const QWEN_LIKE_TEMPLATE = "{{'<|im_start|>' + role}}...{{'<|im_end|>'}}{% if thinking %}<think>{% endif %}";
+export const QWEN_LIKE_TEMPLATE =
+  "{{'<|im_start|>' + role}}...{{'<|im_end|>'}}{% if thinking %}<think>{% endif %}";
 
 export interface FakeSetup {
   engine: ReasoningEngine;
@@ -31,7 +32,10 @@ export function fakeEngine(
   }
   const scripts = listScripts(tokenizer, perSequence, probeAnswers);
   const runtime = new FakeKvRuntime(tokenizer, scripts, options.contextSize ?? 4096);
-  const engine = new ReasoningEngine({ runtime, tokenizer, description: { path: "fake.gguf", chatTemplate: QWEN_LIKE_TEMPLATE } }, options);
+  const engine = new ReasoningEngine(
+    { runtime, tokenizer, description: { path: "fake.gguf", chatTemplate: QWEN_LIKE_TEMPLATE } },
+    options,
+  );
   return { engine, runtime, tokenizer, scripts };
 }
 
@@ -45,7 +49,11 @@ export function expectConsistentViews(setup: FakeSetup): void {
 }
 
 /** Runs a turn to its end, checking view consistency at every token event. */
-export async function runChecked(setup: FakeSetup, turn: Turn, onEvent?: (event: TurnEvent) => void): Promise<TurnEvent[]> {
+export async function runChecked(
+  setup: FakeSetup,
+  turn: Turn,
+  onEvent?: (event: TurnEvent) => void,
+): Promise<TurnEvent[]> {
   const failures: unknown[] = [];
   turn.on((event) => {
     if (event.type === "thought" || event.type === "answer" || event.type === "probe") {

@@ -25,7 +25,21 @@ export class FakeTokenizer implements TokenizerInfo {
   readonly texts: string[] = [];
 
   constructor(words: readonly string[] = []) {
-    for (const s of [...SPECIALS, " yes", " no", "yes", "no", "Yes", "No", " Yes", " No", "SYSTEM", " SYSTEM", ...words]) this.id(s);
+    for (const s of [
+      ...SPECIALS,
+      " yes",
+      " no",
+      "yes",
+      "no",
+      "Yes",
+      "No",
+      " Yes",
+      " No",
+      "SYSTEM",
+      " SYSTEM",
+      ...words,
+    ])
+      this.id(s);
   }
 
   id(text: string): Token {
@@ -53,7 +67,8 @@ export class FakeTokenizer implements TokenizerInfo {
         tokens.push(this.id(part));
         continue;
       }
-      for (const piece of part.match(/\n+| ?[A-Za-z]+| ?[0-9]+| ?[^\sA-Za-z0-9]| +/g) ?? []) tokens.push(this.id(piece));
+      for (const piece of part.match(/\n+| ?[A-Za-z]+| ?[0-9]+| ?[^\sA-Za-z0-9]| +/g) ?? [])
+        tokens.push(this.id(piece));
     }
     return tokens;
   }
@@ -121,13 +136,18 @@ export class FakeKvRuntime implements KvRuntime {
       const cells = this.cells[item.sequence]!;
       const { max } = this.positions(item.sequence);
       if (cells.length > 0 && item.firstPosition !== max + 1) {
-        throw new Error(`inconsistent positions: sequence ${item.sequence} ends at ${max}, batch starts at ${item.firstPosition}`);
+        throw new Error(
+          `inconsistent positions: sequence ${item.sequence} ends at ${max}, batch starts at ${item.firstPosition}`,
+        );
       }
       if (cells.length + item.tokens.length > this.contextSize) throw new Error("no free cells");
       item.tokens.forEach((token, i) => cells.push({ position: item.firstPosition + i, token }));
       if (item.logitIndex === undefined) return undefined;
       const upTo = item.firstPosition + item.logitIndex;
-      const context = [...cells].filter((c) => c.position <= upTo).sort((a, b) => a.position - b.position).map((c) => c.token);
+      const context = [...cells]
+        .filter((c) => c.position <= upTo)
+        .sort((a, b) => a.position - b.position)
+        .map((c) => c.token);
       const ref = index;
       this.refs.set(ref, { sequence: item.sequence, context });
       return { decodeId: this.decodeId, index: ref };
@@ -210,7 +230,8 @@ export function listScripts(
       return tokenizer.id(list[index] ?? (sequence === 0 ? "<|im_end|>" : " more"));
     },
     probe(context) {
-      if (probeSequence !== undefined && context.sequence !== probeSequence) throw new Error("probe on the wrong view");
+      if (probeSequence !== undefined && context.sequence !== probeSequence)
+        throw new Error("probe on the wrong view");
       probes.push(context);
       const answer = probeAnswers[Math.min(probes.length - 1, probeAnswers.length - 1)];
       return answer === "yes" ? { yes: 0.7, no: 0.2 } : { yes: 0.2, no: 0.7 };

@@ -61,7 +61,9 @@ export async function startFileServer(routes: Record<string, Route>): Promise<Te
       "content-length": String(body.length),
       etag,
       "accept-ranges": "bytes",
-      ...(start > 0 ? { "content-range": `bytes ${start}-${route.body.length - 1}/${route.body.length}` } : {}),
+      ...(start > 0
+        ? { "content-range": `bytes ${start}-${route.body.length - 1}/${route.body.length}` }
+        : {}),
     });
     if (behaviour === "drop-half") {
       res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.socket?.destroy());

@@ -19,10 +19,14 @@ export async function startHarness(models: Record<string, string>, rendererDir: 
   const modelsDir = join(dir, "models");
   mkdirSync(modelsDir, { recursive: true });
   for (const [name, source] of Object.entries(models)) copyFileSync(source, join(modelsDir, name));
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/main/dev/harness.ts", "--port", "0", "--renderer-dir", rendererDir], {
-    env: { ...process.env, DUET_DATA_DIR: dataDir, DUET_MODELS_DIR: modelsDir },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ["--import", "tsx", "src/main/dev/harness.ts", "--port", "0", "--renderer-dir", rendererDir],
+    {
+      env: { ...process.env, DUET_DATA_DIR: dataDir, DUET_MODELS_DIR: modelsDir },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
     const timer = setTimeout(() => reject(new Error(`The harness did not start: ${out}`)), 30_000);
@@ -48,13 +52,15 @@ export async function startHarness(models: Record<string, string>, rendererDir: 
   child.stderr!.on("data", record);
   child.stdout!.on("data", record);
   child.on("exit", (code, signal) => {
-    if (code !== 0 && signal !== "SIGTERM" && signal !== "SIGKILL") process.stderr.write(`duet harness exited (${code ?? signal}):\n${tail}\n`);
+    if (code !== 0 && signal !== "SIGTERM" && signal !== "SIGKILL")
+      process.stderr.write(`duet harness exited (${code ?? signal}):\n${tail}\n`);
   });
   return {
     url,
     dataDir,
     modelsDir,
-    workerPid: async () => ((await (await fetch(`${url}harness/worker`)).json()) as { pid: number | null }).pid,
+    workerPid: async () =>
+      ((await (await fetch(`${url}harness/worker`)).json()) as { pid: number | null }).pid,
     stop: () =>
       new Promise<void>((resolve) => {
         child.once("exit", () => resolve());
@@ -76,5 +82,9 @@ export const CHROMIUM_ARGS = [
 ];
 
 export function launchChromium(extraArgs: string[] = [], options: LaunchOptions = {}): Promise<Browser> {
-  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: [...CHROMIUM_ARGS, ...extraArgs], ...options });
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: [...CHROMIUM_ARGS, ...extraArgs],
+    ...options,
+  });
 }

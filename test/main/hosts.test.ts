@@ -11,7 +11,12 @@ import { tinyModelPath } from "../helpers/models.js";
 
 /** Fake engine processes: they record what they were told and can be made to crash. */
 class FakeLauncher implements WorkerLauncher {
-  workers: Array<{ posted: ToWorker[]; crash(code?: number): void; reply(message: FromWorker): void; killed: boolean }> = [];
+  workers: Array<{
+    posted: ToWorker[];
+    crash(code?: number): void;
+    reply(message: FromWorker): void;
+    killed: boolean;
+  }> = [];
   launch(): WorkerHandle {
     const messageListeners: Array<(m: FromWorker) => void> = [];
     const exitListeners: Array<(c: number | null) => void> = [];
@@ -41,20 +46,36 @@ describe("the engine host (utility process lifecycle)", () => {
   it("restarts a crashed engine with the same configuration and the conversation so far", async () => {
     const launcher = new FakeLauncher();
     const statuses: EngineStatus[] = [];
-    const host = new EngineHost({ launcher, onMessage: () => {}, onStatus: (s) => statuses.push(s), restartDelaysMs: [10, 10] });
+    const host = new EngineHost({
+      launcher,
+      onMessage: () => {},
+      onStatus: (s) => statuses.push(s),
+      restartDelaysMs: [10, 10],
+    });
     host.start(config);
     expect(launcher.workers[0]!.posted[0]).toEqual({ type: "start", config, history: [] });
     launcher.workers[0]!.reply({ type: "history", history: [{ user: "hi", answer: "hello" }] });
     launcher.workers[0]!.crash();
-    expect(statuses.at(-1)).toMatchObject({ status: "crashed", restartInMs: 10, message: expect.stringMatching(/conversation is kept/) });
+    expect(statuses.at(-1)).toMatchObject({
+      status: "crashed",
+      restartInMs: 10,
+      message: expect.stringMatching(/conversation is kept/),
+    });
     await wait(30);
     expect(launcher.workers).toHaveLength(2);
-    expect(launcher.workers[1]!.posted[0]).toEqual({ type: "start", config, history: [{ user: "hi", answer: "hello" }] });
+    expect(launcher.workers[1]!.posted[0]).toEqual({
+      type: "start",
+      config,
+      history: [{ user: "hi", answer: "hello" }],
+    });
     // Crashing again and again: after the allowed restarts it gives up and says what to check.
     launcher.workers[1]!.crash();
     await wait(30);
     launcher.workers[2]!.crash();
-    expect(statuses.at(-1)).toMatchObject({ status: "failed", message: expect.stringMatching(/3 times in a row/) });
+    expect(statuses.at(-1)).toMatchObject({
+      status: "failed",
+      message: expect.stringMatching(/3 times in a row/),
+    });
     expect(launcher.workers).toHaveLength(3);
   });
 
@@ -78,7 +99,13 @@ async function appHost() {
   copyFileSync(await tinyModelPath({ program: DEMO_PROGRAM }), join(dir, "models", "demo.gguf"));
   const launcher = new FakeLauncher();
   const events: AppEvent[] = [];
-  const host = new AppHost({ dataDir: join(dir, "data"), modelsDir: join(dir, "models"), launcher, emit: (e) => events.push(e), emitAudio: () => {} });
+  const host = new AppHost({
+    dataDir: join(dir, "data"),
+    modelsDir: join(dir, "models"),
+    launcher,
+    emit: (e) => events.push(e),
+    emitAudio: () => {},
+  });
   await host.init();
   return { dir, host, launcher, events };
 }
@@ -87,23 +114,39 @@ describe("the app host (main process state)", () => {
   it("starts the engine with a model found in the models folder and the settings' options", async () => {
     const { launcher, dir } = await appHost();
     const start = launcher.workers[0]!.posted[0] as Extract<ToWorker, { type: "start" }>;
-    expect(start.config).toMatchObject({ llmPath: join(dir, "models", "demo.gguf"), gpu: "auto", layout: "paper", probeInterval: 20, sttPath: null, voicePath: null });
+    expect(start.config).toMatchObject({
+      llmPath: join(dir, "models", "demo.gguf"),
+      gpu: "auto",
+      layout: "paper",
+      probeInterval: 20,
+      sttPath: null,
+      voicePath: null,
+    });
   });
 
   it("validates every request payload and explains what is wrong", async () => {
     const { host } = await appHost();
-    await expect(host.request("session:send-text", { text: 42 })).rejects.toThrow(/Invalid session:send-text request: text/);
+    await expect(host.request("session:send-text", { text: 42 })).rejects.toThrow(
+      /Invalid session:send-text request: text/,
+    );
     await expect(host.request("session:push-to-talk", { down: "yes" })).rejects.toThrow(/down/);
     await expect(host.request("playback:report", { chunkId: -1, event: "ended" })).rejects.toThrow(/chunkId/);
-    await expect(host.request("models:download", { id: "x", extra: true })).rejects.toThrow(/Invalid models:download/);
+    await expect(host.request("models:download", { id: "x", extra: true })).rejects.toThrow(
+      /Invalid models:download/,
+    );
     await expect(host.request("no:such" as "app:snapshot", {})).rejects.toThrow(/Unknown request/);
-    await expect(host.request("settings:update", { patch: { hardware: { gpu: "quantum" } } })).rejects.toThrow(/Invalid setting hardware\.gpu/);
+    await expect(
+      host.request("settings:update", { patch: { hardware: { gpu: "quantum" } } }),
+    ).rejects.toThrow(/Invalid setting hardware\.gpu/);
     await expect(host.request("session:send-text", { text: "hi" })).rejects.toThrow(/not ready/);
   });
 
   it("restarts the engine only for settings it depends on, keeping the conversation", async () => {
     const { host, launcher, events } = await appHost();
-    launcher.workers[0]!.reply({ type: "status", engine: { status: "ready", model: "demo", voice: "system", speechToText: null, notices: [] } });
+    launcher.workers[0]!.reply({
+      type: "status",
+      engine: { status: "ready", model: "demo", voice: "system", speechToText: null, notices: [] },
+    });
     await host.request("session:send-text", { text: "hello" });
     expect(launcher.workers[0]!.posted.at(-1)).toEqual({ type: "text", text: "hello" });
     await host.request("settings:update", { patch: { hotkey: { pushToTalk: "F9" } } });
@@ -112,16 +155,31 @@ describe("the app host (main process state)", () => {
     launcher.workers[0]!.reply({ type: "history", history: [{ user: "hello", answer: "hi" }] });
     await host.request("settings:update", { patch: { reasoning: { layout: "compact" } } });
     expect(launcher.workers).toHaveLength(2);
-    expect(launcher.workers[1]!.posted[0]).toMatchObject({ type: "start", config: { layout: "compact" }, history: [{ user: "hello", answer: "hi" }] });
+    expect(launcher.workers[1]!.posted[0]).toMatchObject({
+      type: "start",
+      config: { layout: "compact" },
+      history: [{ user: "hello", answer: "hi" }],
+    });
   });
 
   it("says so when no model is installed, and refuses importing a file that is not a model", async () => {
     const dir = mkdtempSync(join(tmpdir(), "duet-host-empty-"));
     const events: AppEvent[] = [];
-    const host = new AppHost({ dataDir: join(dir, "data"), modelsDir: join(dir, "models"), launcher: new FakeLauncher(), emit: (e) => events.push(e), emitAudio: () => {} });
+    const host = new AppHost({
+      dataDir: join(dir, "data"),
+      modelsDir: join(dir, "models"),
+      launcher: new FakeLauncher(),
+      emit: (e) => events.push(e),
+      emitAudio: () => {},
+    });
     await host.init();
-    expect(host.snapshot().engine).toMatchObject({ status: "no-model", message: expect.stringMatching(/download one/) });
+    expect(host.snapshot().engine).toMatchObject({
+      status: "no-model",
+      message: expect.stringMatching(/download one/),
+    });
     writeFileSync(join(dir, "not-a-model.txt"), "x");
-    await expect(host.request("models:import", { path: join(dir, "not-a-model.txt") })).rejects.toThrow(/not a model Duet can use/);
+    await expect(host.request("models:import", { path: join(dir, "not-a-model.txt") })).rejects.toThrow(
+      /not a model Duet can use/,
+    );
   });
 });

@@ -21,22 +21,42 @@ describe("the IPC router", () => {
   it("registers every channel of the contract and answers trusted requests", async () => {
     const ipc = new FakeIpcMain();
     const calls: string[] = [];
-    registerRequests(ipc, { request: async (channel) => (calls.push(channel), { echoed: channel }) }, senderCheck(() => window, () => origin));
+    registerRequests(
+      ipc,
+      { request: async (channel) => (calls.push(channel), { echoed: channel }) },
+      senderCheck(
+        () => window,
+        () => origin,
+      ),
+    );
     expect([...ipc.handlers.keys()].sort()).toEqual([...REQUEST_CHANNELS].sort());
-    expect(await ipc.invoke("app:snapshot", trusted, {})).toEqual({ ok: true, result: { echoed: "app:snapshot" } });
+    expect(await ipc.invoke("app:snapshot", trusted, {})).toEqual({
+      ok: true,
+      result: { echoed: "app:snapshot" },
+    });
     expect(calls).toEqual(["app:snapshot"]);
   });
 
   it("refuses other windows, other pages and frames, without calling the handler", async () => {
     const ipc = new FakeIpcMain();
     let called = false;
-    registerRequests(ipc, { request: async () => (called = true) }, senderCheck(() => window, () => origin));
+    registerRequests(
+      ipc,
+      { request: async () => (called = true) },
+      senderCheck(
+        () => window,
+        () => origin,
+      ),
+    );
     for (const event of [
       { sender: { id: "another-window" }, senderFrame: { url: origin } },
       { sender: window, senderFrame: { url: "https://evil.example/" } },
       { sender: window, senderFrame: null },
     ]) {
-      expect(await ipc.invoke("session:send-text", event, { text: "hi" })).toMatchObject({ ok: false, error: { code: "forbidden" } });
+      expect(await ipc.invoke("session:send-text", event, { text: "hi" })).toMatchObject({
+        ok: false,
+        error: { code: "forbidden" },
+      });
     }
     expect(called).toBe(false);
   });
@@ -47,7 +67,9 @@ describe("the IPC router", () => {
       ipc,
       {
         request: async () => {
-          throw Object.assign(new Error("Invalid session:send-text request: text too small"), { code: "invalid-argument" });
+          throw Object.assign(new Error("Invalid session:send-text request: text too small"), {
+            code: "invalid-argument",
+          });
         },
       },
       () => true,

@@ -7,7 +7,13 @@ import { describe, expect, it } from "vitest";
 
 describe("packaging (electron-builder --linux dir against a stub Electron)", () => {
   it("packs the app into asar, unpacks only this platform's native builds, and leaves out dev files", () => {
-    const report = JSON.parse(execFileSync(process.execPath, ["build/checkPackaging.mjs", "--json"], { timeout: 240_000 }).toString().trim().split("\n").at(-1)!) as {
+    const report = JSON.parse(
+      execFileSync(process.execPath, ["build/checkPackaging.mjs", "--json"], { timeout: 240_000 })
+        .toString()
+        .trim()
+        .split("\n")
+        .at(-1)!,
+    ) as {
       output: string;
       nodeLlamaCppBuilds: string[];
       whisperBuilds: string[];
@@ -18,14 +24,36 @@ describe("packaging (electron-builder --linux dir against a stub Electron)", () 
       unpackedBytes: number;
     };
     expect(report.nodeLlamaCppBuilds.sort()).toEqual(["linux-x64", "linux-x64-vulkan"]);
-    expect(report.whisperBuilds.sort()).toEqual(["node-whisper-linux-x64", "node-whisper-linux-x64-vulkan", "whisper.node"]);
+    expect(report.whisperBuilds.sort()).toEqual([
+      "node-whisper-linux-x64",
+      "node-whisper-linux-x64-vulkan",
+      "whisper.node",
+    ]);
     expect(report.sherpaBuilds.sort()).toEqual(["sherpa-onnx-linux-x64", "sherpa-onnx-node"]);
     expect(report.uiohookPrebuilds).toEqual(["linux-x64"]);
     expect(report.sileroModel).toBe(true);
-    const files = listPackage(join(report.output, "linux-unpacked", "resources", "app.asar"), { isPack: false });
-    for (const f of ["/out/main/index.js", "/out/worker/engineWorker.js", "/out/preload/index.cjs", "/out/renderer/index.html", "/package.json"]) expect(files).toContain(f);
-    expect(files.some((f) => f.startsWith("/src/") || f.startsWith("/test/") || f.endsWith(".map"))).toBe(false);
-    expect(files.some((f) => f.includes("onnxruntime-web") || f.includes("/node_modules/react/") || f.includes("/node_modules/vite/"))).toBe(false);
+    const files = listPackage(join(report.output, "linux-unpacked", "resources", "app.asar"), {
+      isPack: false,
+    });
+    for (const f of [
+      "/out/main/index.js",
+      "/out/worker/engineWorker.js",
+      "/out/preload/index.cjs",
+      "/out/renderer/index.html",
+      "/package.json",
+    ])
+      expect(files).toContain(f);
+    expect(files.some((f) => f.startsWith("/src/") || f.startsWith("/test/") || f.endsWith(".map"))).toBe(
+      false,
+    );
+    expect(
+      files.some(
+        (f) =>
+          f.includes("onnxruntime-web") ||
+          f.includes("/node_modules/react/") ||
+          f.includes("/node_modules/vite/"),
+      ),
+    ).toBe(false);
     expect(files).toContain("/node_modules/speech-rule-engine/lib/sre.js");
     // Size budget, so a dependency change that bloats the installer is noticed.
     expect(report.asarBytes).toBeLessThan(80e6);
@@ -35,7 +63,10 @@ describe("packaging (electron-builder --linux dir against a stub Electron)", () 
   it("passes electronegativity with every finding above low severity explained", () => {
     const build = mkdtempSync(join(tmpdir(), "duet-security-build-"));
     execFileSync(process.execPath, ["build/build.mjs", "--out", build], { stdio: "ignore" });
-    const scan = spawnSync(process.execPath, ["build/securityScan.mjs", build], { timeout: 240_000, encoding: "utf8" });
+    const scan = spawnSync(process.execPath, ["build/securityScan.mjs", build], {
+      timeout: 240_000,
+      encoding: "utf8",
+    });
     const output = `${scan.stdout}${scan.stderr}`;
     expect(scan.status, output).toBe(0);
     expect(output).toMatch(/\d+ findings, \d+ above low severity, 0 unexplained\./);

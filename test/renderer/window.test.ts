@@ -26,12 +26,19 @@ beforeAll(async () => {
   // Its own build folder: the packaging test rebuilds out/ at the same time.
   const build = mkdtempSync(join(tmpdir(), "duet-window-build-"));
   execFileSync(process.execPath, ["build/build.mjs", "renderer", "--out", build], { stdio: "ignore" });
-  harness = await startHarness({ "demo.gguf": await tinyModelPath({ program: DEMO_PROGRAM }), "ggml-test.bin": await tinyWhisperPath() }, join(build, "renderer"));
+  harness = await startHarness(
+    { "demo.gguf": await tinyModelPath({ program: DEMO_PROGRAM }), "ggml-test.bin": await tinyWhisperPath() },
+    join(build, "renderer"),
+  );
   // Chromium plays this file as the microphone (looped): speech with silence around it.
   const raw = spokenWav("What is two plus two", { padBefore: 0.5, padAfter: 1 });
   speechWav = join(artifacts, "mic.wav");
   execFileSync("sox", [raw, "-r", "16000", "-c", "1", "-b", "16", speechWav]);
-  browser = await launchChromium(["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", `--use-file-for-fake-audio-capture=${speechWav}`]);
+  browser = await launchChromium([
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    `--use-file-for-fake-audio-capture=${speechWav}`,
+  ]);
 }, 120_000);
 
 afterAll(async () => {
@@ -50,7 +57,11 @@ async function openApp(b: Browser = browser): Promise<Page> {
   openPages.add(page);
   // A failing test leaves a picture of the window behind.
   onTestFailed(async (context) => {
-    await page.screenshot({ path: join(artifacts, `failed-${context.task.name.slice(0, 40).replace(/\W+/g, "-")}.png`) }).catch(() => undefined);
+    await page
+      .screenshot({
+        path: join(artifacts, `failed-${context.task.name.slice(0, 40).replace(/\W+/g, "-")}.png`),
+      })
+      .catch(() => undefined);
   });
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
@@ -66,7 +77,9 @@ describe("the Duet window", () => {
     await page.fill("#message", "What is two plus two?");
     await page.click('button[type="submit"]');
     // Both tracks fill while the turn runs.
-    await page.waitForFunction(() => (document.querySelector(".answer .track-body")?.textContent ?? "").includes("work it out"));
+    await page.waitForFunction(() =>
+      (document.querySelector(".answer .track-body")?.textContent ?? "").includes("work it out"),
+    );
     const thinkingMid = await page.textContent(".thinking .track-body");
     expect(thinkingMid).toMatch(/Okay, adding small numbers/);
     await page.screenshot({ path: join(artifacts, "live-tracks.png") });
@@ -118,7 +131,11 @@ describe("the Duet window", () => {
     await page.mouse.down();
     await page.waitForSelector('.state[data-state="listening"]');
     // The level meter moves with the WAV playing as the microphone.
-    await page.waitForFunction(() => Number(document.querySelector(".meter")?.getAttribute("aria-valuenow") ?? 0) > 5, undefined, { timeout: 5000 });
+    await page.waitForFunction(
+      () => Number(document.querySelector(".meter")?.getAttribute("aria-valuenow") ?? 0) > 5,
+      undefined,
+      { timeout: 5000 },
+    );
     await page.screenshot({ path: join(artifacts, "listening.png") });
     await page.waitForTimeout(2500);
     await page.mouse.up();
@@ -129,14 +146,22 @@ describe("the Duet window", () => {
   }, 90_000);
 
   it("downloads a model from the settings page with progress, through a mirror on 127.0.0.1", async () => {
-    const model = readFileSync(await tinyModelPath({ layers: 2, embedding: 256, feedForward: 512, seed: 70 }));
-    const server: TestServer = await startFileServer({ "/Qwen/Qwen3-0.6B-GGUF/resolve/main/Qwen3-0.6B-Q8_0.gguf": { body: model, behave: () => "slow" } });
+    const model = readFileSync(
+      await tinyModelPath({ layers: 2, embedding: 256, feedForward: 512, seed: 70 }),
+    );
+    const server: TestServer = await startFileServer({
+      "/Qwen/Qwen3-0.6B-GGUF/resolve/main/Qwen3-0.6B-Q8_0.gguf": { body: model, behave: () => "slow" },
+    });
     try {
       const page = await openApp();
       await page.click('nav button:has-text("Settings")');
       await page.fill("#mirror", server.url);
       await page.click('form:has(#mirror) button[type="submit"]');
-      await page.waitForFunction((url) => document.querySelector('[data-testid="mirror-in-use"]')?.textContent === `Downloads use ${url}`, server.url);
+      await page.waitForFunction(
+        (url) =>
+          document.querySelector('[data-testid="mirror-in-use"]')?.textContent === `Downloads use ${url}`,
+        server.url,
+      );
       const row = page.locator("li.model-row", { hasText: "Qwen3 0.6B" });
       await row.locator('button:has-text("Download")').click();
       await row.locator("progress").waitFor({ timeout: 10_000 });
@@ -154,7 +179,9 @@ describe("the Duet window", () => {
     const done = await page.locator('.turn[data-done="true"]').count();
     await page.fill("#message", "What is two plus two?");
     await page.click('button[type="submit"]');
-    await page.waitForFunction((n) => document.querySelectorAll('.turn[data-done="true"]').length > n, done, { timeout: 30_000 });
+    await page.waitForFunction((n) => document.querySelectorAll('.turn[data-done="true"]').length > n, done, {
+      timeout: 30_000,
+    });
     await page.waitForSelector('.state[data-state="idle"]', { timeout: 30_000 });
     const pid = await harness.workerPid();
     expect(pid).toBeGreaterThan(0);
@@ -168,13 +195,19 @@ describe("the Duet window", () => {
     await page.fill("#message", "And again?");
     await page.click('button[type="submit"]');
     await page
-      .waitForFunction((n) => document.querySelectorAll('.turn[data-done="true"]').length === n, turnsBefore + 1, { timeout: 30_000 })
+      .waitForFunction(
+        (n) => document.querySelectorAll('.turn[data-done="true"]').length === n,
+        turnsBefore + 1,
+        { timeout: 30_000 },
+      )
       .catch(async (e: unknown) => {
         await page.screenshot({ path: join(artifacts, "recover-failed.png") });
         throw e;
       });
     expect(await page.locator(".turn").last().locator(".user-words p").textContent()).toBe("And again?");
-    expect(await page.locator(".turn").last().locator(".answer .track-body").textContent()).toMatch(/the answer is 4/);
+    expect(await page.locator(".turn").last().locator(".answer .track-body").textContent()).toMatch(
+      /the answer is 4/,
+    );
     await page.close();
   }, 90_000);
 
@@ -188,10 +221,23 @@ describe("the Duet window", () => {
           if (typeof m.data === "string" && m.data.includes('"reply"')) resolve(m.data);
         }),
       );
-      socket.send(JSON.stringify({ kind: "request", id: 1, channel: "session:send-text", args: { text: { evil: true } } }));
+      socket.send(
+        JSON.stringify({
+          kind: "request",
+          id: 1,
+          channel: "session:send-text",
+          args: { text: { evil: true } },
+        }),
+      );
       return answer;
     });
-    expect(JSON.parse(reply)).toMatchObject({ ok: false, error: { code: "invalid-argument", message: expect.stringMatching(/Invalid session:send-text request/) } });
+    expect(JSON.parse(reply)).toMatchObject({
+      ok: false,
+      error: {
+        code: "invalid-argument",
+        message: expect.stringMatching(/Invalid session:send-text request/),
+      },
+    });
     await page.close();
   }, 60_000);
 });

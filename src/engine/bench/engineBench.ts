@@ -52,10 +52,19 @@ const round = (n: number, digits = 2): number => Number(n.toFixed(digits));
 function promptWords(): string[] {
   const texts: string[] = [];
   for (const family of PROMPT_FAMILIES) {
-    for (const part of ["writer_system", "thinker_system", "shared_system", "writer_split", "thinker_split"] as const) {
+    for (const part of [
+      "writer_system",
+      "thinker_system",
+      "shared_system",
+      "writer_split",
+      "thinker_split",
+    ] as const) {
       texts.push(family.part(part, { safety: true }));
     }
-    texts.push(family.probeQuestion("thinker-aside", { safety: false }), family.probeQuestion("user-turn", { safety: false }));
+    texts.push(
+      family.probeQuestion("thinker-aside", { safety: false }),
+      family.probeQuestion("user-turn", { safety: false }),
+    );
   }
   const words = new Set<string>();
   for (const text of texts) for (const w of text.match(/ ?[A-Za-z]+|[.,;:!?()[\]"]+/g) ?? []) words.add(w);
@@ -66,7 +75,9 @@ async function benchModel(cacheDir: string): Promise<string> {
   const path = join(cacheDir, "qwen3-0.6b-shape-q8_0.gguf");
   if (!existsSync(path)) {
     mkdirSync(cacheDir, { recursive: true });
-    process.stderr.write(`Generating a Qwen3-0.6B-shaped model with random weights at ${path} (about 0.8 GB, once)...\n`);
+    process.stderr.write(
+      `Generating a Qwen3-0.6B-shaped model with random weights at ${path} (about 0.8 GB, once)...\n`,
+    );
     await writeTinyModel(path, { ...TINY_MODEL_PRESETS["qwen3-0.6b-shape"], words: promptWords(), seed: 7 });
   }
   return path;
@@ -85,7 +96,12 @@ interface EngineRun {
  * the steady state where both streams decode counts (from a few steps after the writer started).
  * The mean of the fastest of `repeat` runs is reported: this machine's timing is noisy.
  */
-async function timeTurn(engine: ReasoningEngine, mode: "async" | "nothinking", steps: number, repeat: number): Promise<EngineRun> {
+async function timeTurn(
+  engine: ReasoningEngine,
+  mode: "async" | "nothinking",
+  steps: number,
+  repeat: number,
+): Promise<EngineRun> {
   let best: EngineRun | undefined;
   for (let r = 0; r < repeat; r++) {
     engine.resetConversation();
@@ -94,14 +110,16 @@ async function timeTurn(engine: ReasoningEngine, mode: "async" | "nothinking", s
     let writerFrom = Infinity;
     turn.on((event) => {
       if (event.type === "answer") writerFrom = Math.min(writerFrom, event.step);
-      if ((event.type === "thought" || event.type === "answer") && !stepTimes.has(event.step)) stepTimes.set(event.step, event.timeMs);
+      if ((event.type === "thought" || event.type === "answer") && !stepTimes.has(event.step))
+        stepTimes.set(event.step, event.timeMs);
     });
     const result = await turn.done;
     if (result.error) throw new Error(result.error.message);
     const from = (writerFrom === Infinity ? 1 : writerFrom) + 3;
     const times = [...stepTimes.entries()].filter(([step]) => step >= from).sort((a, b) => a[0] - b[0]);
     const samples: number[] = [];
-    for (let i = 1; i < times.length; i++) samples.push((times[i]![1] - times[i - 1]![1]) / (times[i]![0] - times[i - 1]![0]));
+    for (let i = 1; i < times.length; i++)
+      samples.push((times[i]![1] - times[i - 1]![1]) / (times[i]![0] - times[i - 1]![0]));
     if (samples.length === 0) throw new Error(`Too few steps measured (${steps}); raise --steps.`);
     const span = times.at(-1)![0] - times[0]![0];
     const run: EngineRun = {
@@ -142,9 +160,13 @@ async function main(): Promise<void> {
   const threads = parseIntegerOption("threads", values.threads);
   const modelPath = values.model ?? (await benchModel(values["cache-dir"] ?? join(tmpdir(), "duet-bench")));
   log(`Model: ${modelPath}`);
-  log(`Machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; context 2 x ${contextSize}; ${steps} steps per run`);
+  log(
+    `Machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; context 2 x ${contextSize}; ${steps} steps per run`,
+  );
 
-  const open = (options: { mirror?: Partial<MirrorPolicy>; probeSeesLatestAnswer?: boolean; layout?: LayoutName } = {}) =>
+  const open = (
+    options: { mirror?: Partial<MirrorPolicy>; probeSeesLatestAnswer?: boolean; layout?: LayoutName } = {},
+  ) =>
     ReasoningEngine.open({
       modelPath,
       gpu: "cpu",
@@ -156,12 +178,19 @@ async function main(): Promise<void> {
     });
 
   // Plain one-stream decode and the two-stream step without mirroring.
-  const engine = await open({ mirror: { chunkTokens: 1e9, phraseMinTokens: 0 }, probeSeesLatestAnswer: false });
+  const engine = await open({
+    mirror: { chunkTokens: 1e9, phraseMinTokens: 0 },
+    probeSeesLatestAnswer: false,
+  });
   const threadsUsed = engine.threads;
   const plain = await timeTurn(engine, "nothinking", steps, repeat);
-  log(`plain one-stream step:           ${plain.meanMs} ms mean (median ${plain.stepMs.medianMs}, max ${plain.stepMs.maxMs})`);
+  log(
+    `plain one-stream step:           ${plain.meanMs} ms mean (median ${plain.stepMs.medianMs}, max ${plain.stepMs.maxMs})`,
+  );
   const twoStream = await timeTurn(engine, "async", steps, repeat);
-  log(`two-stream step, no mirroring:   ${twoStream.meanMs} ms mean (median ${twoStream.stepMs.medianMs}, max ${twoStream.stepMs.maxMs})`);
+  log(
+    `two-stream step, no mirroring:   ${twoStream.meanMs} ms mean (median ${twoStream.stepMs.medianMs}, max ${twoStream.stepMs.maxMs})`,
+  );
   await engine.dispose();
 
   // The asynchronous step with mirroring amortised, per policy.
@@ -192,13 +221,20 @@ async function main(): Promise<void> {
   const shiftPassMs: Record<string, number> = {};
   let probeMs = 0;
   for (const size of values.quick ? [contextSize] : [1024, 2048, 4096]) {
-    const session = await openLlama({ modelPath, gpu: "cpu", contextSize: size, sequences: 2, ...(threads ? { threads } : {}) });
+    const session = await openLlama({
+      modelPath,
+      gpu: "cpu",
+      contextSize: size,
+      sequences: 2,
+      ...(threads ? { threads } : {}),
+    });
     const cache = new ViewCache(session.runtime);
     cache.setViews([
       { id: "a", blocks: ["p", "t"] },
       { id: "b", blocks: ["q"] },
     ]);
-    const fill = (n: number, seed: number): Token[] => Array.from({ length: n }, (_, i) => (seed + i * 31) % 5000);
+    const fill = (n: number, seed: number): Token[] =>
+      Array.from({ length: n }, (_, i) => (seed + i * 31) % 5000);
     cache.extend("p", fill(Math.min(600, size / 2), 1));
     cache.extend("q", fill(Math.min(600, size / 2), 2));
     await cache.place(cache.viewIds().flatMap((v) => cache.backlog(v).map((b) => ({ view: v, ...b }))));
@@ -223,9 +259,14 @@ async function main(): Promise<void> {
     }
     const pass = stats(withShift).medianMs - stats(appendOnly).medianMs;
     shiftPassMs[String(size * 2)] = round(pass);
-    log(`K-shift pass, ${String(size * 2).padStart(5)} cells:       ${round(pass)} ms (append alone ${stats(appendOnly).medianMs} ms)`);
+    log(
+      `K-shift pass, ${String(size * 2).padStart(5)} cells:       ${round(pass)} ms (append alone ${stats(appendOnly).medianMs} ms)`,
+    );
     if (size === contextSize) {
-      const question = session.tokenizer.tokenize(QWEN3_FAMILY.probeQuestion("thinker-aside", { safety: false }), { special: true });
+      const question = session.tokenizer.tokenize(
+        QWEN3_FAMILY.probeQuestion("thinker-aside", { safety: false }),
+        { special: true },
+      );
       const probes: number[] = [];
       for (let i = 0; i < 6; i++) {
         const t0 = performance.now();
@@ -250,12 +291,22 @@ async function main(): Promise<void> {
     asyncOverhead: chosen.overhead,
     mirrorPolicy: DEFAULT_MIRROR_POLICY,
     asyncByPolicy: Object.fromEntries(
-      Object.entries(asyncRuns).map(([k, v]) => [k, { stepMs: v.meanMs, overhead: v.overhead, shiftPassesPerStep: v.shiftPassesPerStep }]),
+      Object.entries(asyncRuns).map(([k, v]) => [
+        k,
+        { stepMs: v.meanMs, overhead: v.overhead, shiftPassesPerStep: v.shiftPassesPerStep },
+      ]),
     ),
     probeMs,
     shiftPassMs,
-    stalls: plain.stepMs.stalls + twoStream.stepMs.stalls + Object.values(asyncRuns).reduce((n, r) => n + r.stepMs.stalls, 0),
-    maxStepMs: Math.max(plain.stepMs.maxMs, twoStream.stepMs.maxMs, ...Object.values(asyncRuns).map((r) => r.stepMs.maxMs)),
+    stalls:
+      plain.stepMs.stalls +
+      twoStream.stepMs.stalls +
+      Object.values(asyncRuns).reduce((n, r) => n + r.stepMs.stalls, 0),
+    maxStepMs: Math.max(
+      plain.stepMs.maxMs,
+      twoStream.stepMs.maxMs,
+      ...Object.values(asyncRuns).map((r) => r.stepMs.maxMs),
+    ),
     rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
   };
   log(`asyncOverhead (default policy) = ${summary.asyncOverhead}  (target <= 1.15)`);

@@ -37,7 +37,20 @@ spoken-answer track live, then the timing metrics.
   --json              one JSON event per line; the last line is a summary object
 `;
 
-type Summary = Pick<TurnMetrics, "ttftMs" | "stft" | "stepsDelay" | "steps" | "thinkerTokens" | "writerTokens" | "endReason" | "stepsPerSecond" | "prefillMs" | "totalMs" | "probes"> & {
+type Summary = Pick<
+  TurnMetrics,
+  | "ttftMs"
+  | "stft"
+  | "stepsDelay"
+  | "steps"
+  | "thinkerTokens"
+  | "writerTokens"
+  | "endReason"
+  | "stepsPerSecond"
+  | "prefillMs"
+  | "totalMs"
+  | "probes"
+> & {
   answer: string;
 };
 
@@ -133,4 +146,3 @@ export async function runAsk(args: string[]): Promise<void> {
     failAndExit(error, json);
   }
 }
-

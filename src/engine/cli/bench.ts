@@ -20,7 +20,15 @@ import { LAYOUT_NAMES } from "../reasoning/layout.js";
 import { loadMathSpeech } from "../speech/speakable.js";
 import { NeuralVoice } from "../speech/tts/neuralVoice.js";
 import { SystemVoice } from "../speech/tts/systemVoice.js";
-import { ansi, defaultModelPath, failAndExit, parseChoice, parseGpu, parseIntegerOption, progressLog } from "./common.js";
+import {
+  ansi,
+  defaultModelPath,
+  failAndExit,
+  parseChoice,
+  parseGpu,
+  parseIntegerOption,
+  progressLog,
+} from "./common.js";
 
 const usage = `Usage: npm run bench -- [options]
 
@@ -48,8 +56,14 @@ async function modelHash(path: string, outDir: string): Promise<string> {
   const info = await stat(path);
   const cache = join(outDir, "model-hash.json");
   try {
-    const cached = JSON.parse(await readFile(cache, "utf8")) as { path: string; size: number; mtimeMs: number; sha256: string };
-    if (cached.path === path && cached.size === info.size && cached.mtimeMs === info.mtimeMs) return cached.sha256;
+    const cached = JSON.parse(await readFile(cache, "utf8")) as {
+      path: string;
+      size: number;
+      mtimeMs: number;
+      sha256: string;
+    };
+    if (cached.path === path && cached.size === info.size && cached.mtimeMs === info.mtimeMs)
+      return cached.sha256;
   } catch {
     // not cached yet
   }
@@ -81,51 +95,83 @@ async function main(): Promise<void> {
   const json = values.json ?? false;
   const log = progressLog(json);
   try {
-    const modes = (values.modes ?? REASONING_MODES.join(",")).split(",").map((m) => parseChoice("modes", m.trim(), REASONING_MODES)!);
+    const modes = (values.modes ?? REASONING_MODES.join(","))
+      .split(",")
+      .map((m) => parseChoice("modes", m.trim(), REASONING_MODES)!);
     const layout = parseChoice("layout", values.layout, LAYOUT_NAMES) ?? "paper";
     const limit = parseIntegerOption("limit", values.limit);
     const budget = parseIntegerOption("budget", values.budget) ?? 1024;
     const gpu = parseGpu(values.gpu);
     const ttsOption = values.tts ?? "rate:160";
     if (!/^(system|rate:\d+|neural:.+)$/.test(ttsOption)) {
-      throw new DuetError("invalid-argument", `--tts must be system, neural:PATH or rate:WPM, got "${ttsOption}".`);
+      throw new DuetError(
+        "invalid-argument",
+        `--tts must be system, neural:PATH or rate:WPM, got "${ttsOption}".`,
+      );
     }
-    let questions: Question[] = values.questions ? await loadQuestions(values.questions) : [...BUILTIN_QUESTIONS];
+    let questions: Question[] = values.questions
+      ? await loadQuestions(values.questions)
+      : [...BUILTIN_QUESTIONS];
     if (limit) questions = questions.slice(0, limit);
     const modelPath = resolve(values.model ?? (await defaultModelPath()));
-    const modelName = modelPath.split(/[\\/]/).pop()!.replace(/\.gguf$/i, "");
+    const modelName = modelPath
+      .split(/[\\/]/)
+      .pop()!
+      .replace(/\.gguf$/i, "");
     const outDir = resolve(values.out ?? join("bench-results", modelName));
     await mkdir(join(outDir, "runs"), { recursive: true });
 
     const math = await loadMathSpeech().catch(() => undefined);
     const timing: SpeechTiming = ttsOption.startsWith("rate:")
       ? new SpeakingRateModel(Number(ttsOption.slice(5)), math)
-      : new SynthesizerTiming(ttsOption === "system" ? new SystemVoice() : await NeuralVoice.load(ttsOption.slice(7)), math);
+      : new SynthesizerTiming(
+          ttsOption === "system" ? new SystemVoice() : await NeuralVoice.load(ttsOption.slice(7)),
+          math,
+        );
     const sha256 = await modelHash(modelPath, outDir);
-    const engine = await ReasoningEngine.open({ modelPath, layout, maxSteps: budget, ...(gpu ? { gpu } : {}) });
+    const engine = await ReasoningEngine.open({
+      modelPath,
+      layout,
+      maxSteps: budget,
+      ...(gpu ? { gpu } : {}),
+    });
     const machine = `${cpus().length} x ${cpus()[0]?.model ?? "CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${process.platform}-${process.arch}`;
     // Results depend on these; a run with other settings does not reuse stored answers.
-    const configKey = createHash("sha256").update(JSON.stringify({ sha256, layout, budget, timing: timing.description })).digest("hex").slice(0, 12);
+    const configKey = createHash("sha256")
+      .update(JSON.stringify({ sha256, layout, budget, timing: timing.description }))
+      .digest("hex")
+      .slice(0, 12);
     const controller = new AbortController();
     process.once("SIGINT", () => controller.abort());
     const runs: RunRecord[] = [];
     try {
-      log(`${questions.length} questions x ${modes.join(", ")} on ${modelName} (${layout} layout); speech: ${timing.description}`);
+      log(
+        `${questions.length} questions x ${modes.join(", ")} on ${modelName} (${layout} layout); speech: ${timing.description}`,
+      );
       for (const question of questions) {
         for (const mode of modes) {
           const file = join(outDir, "runs", `${fileId(question.id)}.${mode}.json`);
           let record: RunRecord | undefined;
           try {
-            const stored = JSON.parse(await readFile(file, "utf8")) as { configKey: string; record: RunRecord };
+            const stored = JSON.parse(await readFile(file, "utf8")) as {
+              configKey: string;
+              record: RunRecord;
+            };
             if (stored.configKey === configKey) record = stored.record;
           } catch {
             record = undefined;
           }
           const resumed = record !== undefined;
           if (!record) {
-            if (controller.signal.aborted) throw new DuetError("aborted", "Stopped; run the same command again to continue.");
-            record = await runQuestion(engine, question, mode, { maxSteps: budget, timing, signal: controller.signal });
-            if (record.endReason === "cancelled") throw new DuetError("aborted", "Stopped; run the same command again to continue.");
+            if (controller.signal.aborted)
+              throw new DuetError("aborted", "Stopped; run the same command again to continue.");
+            record = await runQuestion(engine, question, mode, {
+              maxSteps: budget,
+              timing,
+              signal: controller.signal,
+            });
+            if (record.endReason === "cancelled")
+              throw new DuetError("aborted", "Stopped; run the same command again to continue.");
             await writeFile(file, JSON.stringify({ configKey, record }, null, 1));
           }
           runs.push(record);
@@ -138,7 +184,12 @@ async function main(): Promise<void> {
     } finally {
       await engine.dispose();
     }
-    const summaries = modes.map((m) => summarizeMode(m, runs.filter((r) => r.mode === m)));
+    const summaries = modes.map((m) =>
+      summarizeMode(
+        m,
+        runs.filter((r) => r.mode === m),
+      ),
+    );
     await writeFile(join(outDir, "delays.svg"), delayChart(summaries));
     const timelineFiles: Array<{ id: string; file: string }> = [];
     for (const question of questions.slice(0, 5)) {
@@ -158,9 +209,24 @@ async function main(): Promise<void> {
       report: join(outDir, "report.md"),
     };
     await writeFile(join(outDir, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
-    await writeFile(join(outDir, "report.md"), markdownReport({ model: modelPath, modelSha256: sha256, machine, timing: timing.description, layout, budget, summaries, runs, timelineFiles }));
+    await writeFile(
+      join(outDir, "report.md"),
+      markdownReport({
+        model: modelPath,
+        modelSha256: sha256,
+        machine,
+        timing: timing.description,
+        layout,
+        budget,
+        summaries,
+        runs,
+        timelineFiles,
+      }),
+    );
     for (const s of summaries) {
-      log(`${s.mode.padEnd(10)} accuracy ${s.accuracy.toFixed(2)}  TTFT ${s.ttftS?.toFixed(2) ?? "-"} s  total delay ${s.totalDelay.toFixed(2)} s  adjusted ${s.adjustedDelay.toFixed(2)} s  STFT ${s.stft?.toFixed(1) ?? "-"}`);
+      log(
+        `${s.mode.padEnd(10)} accuracy ${s.accuracy.toFixed(2)}  TTFT ${s.ttftS?.toFixed(2) ?? "-"} s  total delay ${s.totalDelay.toFixed(2)} s  adjusted ${s.adjustedDelay.toFixed(2)} s  STFT ${s.stft?.toFixed(1) ?? "-"}`,
+      );
     }
     log(`Report: ${join(outDir, "report.md")}`);
     if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);

@@ -12,33 +12,55 @@ export function failAndExit(error: unknown, json = false): never {
   const code = isDuetError(error) ? error.code : "internal";
   if (json) process.stdout.write(`${JSON.stringify({ type: "error", code, message })}\n`);
   process.stderr.write(`duet: ${message}\n`);
-  if (!isDuetError(error) && error instanceof Error && process.env.DUET_DEBUG) process.stderr.write(`${error.stack}\n`);
+  if (!isDuetError(error) && error instanceof Error && process.env.DUET_DEBUG)
+    process.stderr.write(`${error.stack}\n`);
   process.exit(isDuetError(error, "invalid-argument") ? 2 : 1);
 }
 
 export function parseIntegerOption(name: string, value: string | undefined, min = 1): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new DuetError("invalid-argument", `--${name} must be an integer of at least ${min}, got "${value}".`);
+  if (!Number.isInteger(n) || n < min)
+    throw new DuetError(
+      "invalid-argument",
+      `--${name} must be an integer of at least ${min}, got "${value}".`,
+    );
   return n;
 }
 
-export function parseNumberOption(name: string, value: string | undefined, min: number, max: number): number | undefined {
+export function parseNumberOption(
+  name: string,
+  value: string | undefined,
+  min: number,
+  max: number,
+): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n) || n < min || n > max) throw new DuetError("invalid-argument", `--${name} must be a number from ${min} to ${max}, got "${value}".`);
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw new DuetError(
+      "invalid-argument",
+      `--${name} must be a number from ${min} to ${max}, got "${value}".`,
+    );
   return n;
 }
 
-export function parseChoice<T extends string>(name: string, value: string | undefined, choices: readonly T[]): T | undefined {
+export function parseChoice<T extends string>(
+  name: string,
+  value: string | undefined,
+  choices: readonly T[],
+): T | undefined {
   if (value === undefined) return undefined;
   if (!(choices as readonly string[]).includes(value)) {
-    throw new DuetError("invalid-argument", `--${name} must be one of ${choices.join(", ")}, got "${value}".`);
+    throw new DuetError(
+      "invalid-argument",
+      `--${name} must be one of ${choices.join(", ")}, got "${value}".`,
+    );
   }
   return value as T;
 }
 
-export const parseGpu = (value: string | undefined): GpuChoice | undefined => parseChoice("gpu", value, GPU_CHOICES);
+export const parseGpu = (value: string | undefined): GpuChoice | undefined =>
+  parseChoice("gpu", value, GPU_CHOICES);
 
 /** parseArgs options every command that runs a turn accepts (ask, talk). */
 export const TURN_OPTIONS = {
@@ -59,7 +81,12 @@ export interface TurnOptions {
 }
 
 /** Checks the TURN_OPTIONS values; undefined where not given, so each command applies its defaults. */
-export function parseTurnOptions(values: { mode?: string; layout?: string; "max-steps"?: string; gpu?: string }): TurnOptions {
+export function parseTurnOptions(values: {
+  mode?: string;
+  layout?: string;
+  "max-steps"?: string;
+  gpu?: string;
+}): TurnOptions {
   return {
     mode: parseChoice("mode", values.mode, REASONING_MODES),
     layout: parseChoice("layout", values.layout, LAYOUT_NAMES),
@@ -81,7 +108,9 @@ export async function defaultModelPath(): Promise<string> {
     `Put a Qwen3 GGUF model there (for example Qwen3-1.7B-Q4_K_M.gguf), download one with "npm run models -- download qwen3-1.7b", ` +
     `pass --model PATH, or make a tiny test model with "npm run make-tiny-model -- --out model.gguf --program demo".`;
   if (names.length === 0) throw new DuetError("model-not-found", `No model in ${folder}. ${howToGet}`);
-  const withTimes = await Promise.all(names.map(async (n) => ({ path: join(folder, n), mtime: (await stat(join(folder, n))).mtimeMs })));
+  const withTimes = await Promise.all(
+    names.map(async (n) => ({ path: join(folder, n), mtime: (await stat(join(folder, n))).mtimeMs })),
+  );
   withTimes.sort((a, b) => b.mtime - a.mtime);
   return withTimes[0]!.path;
 }
@@ -98,8 +127,10 @@ export function progressLog(json: boolean): (line: string) => void {
   };
 }
 
-const styled = (open: string, close: string) => (s: string): string =>
-  process.stdout.isTTY ? `\x1b[${open}m${s}\x1b[${close}m` : s;
+const styled =
+  (open: string, close: string) =>
+  (s: string): string =>
+    process.stdout.isTTY ? `\x1b[${open}m${s}\x1b[${close}m` : s;
 
 /** Terminal styles, plain text when the output is not a terminal. */
 export const ansi = { dim: styled("2", "22"), bold: styled("1", "22") };

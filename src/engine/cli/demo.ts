@@ -20,10 +20,14 @@ async function main(): Promise<void> {
   }
   process.stderr.write(
     "This is Duet's scripted demo model: it always thinks and says the same thing, to show the two tracks.\n" +
-      "For real answers, run: npm run ask -- --model PATH/TO/Qwen3.gguf \"your question\"\n\n",
+      'For real answers, run: npm run ask -- --model PATH/TO/Qwen3.gguf "your question"\n\n',
   );
   const args = process.argv.slice(2);
-  await runAsk(["--model", model, ...(args.some((a) => !a.startsWith("-")) ? args : [...args, "What is two plus two?"])]);
+  await runAsk([
+    "--model",
+    model,
+    ...(args.some((a) => !a.startsWith("-")) ? args : [...args, "What is two plus two?"]),
+  ]);
 }
 
 main().catch((error: unknown) => failAndExit(error));

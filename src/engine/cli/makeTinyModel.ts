@@ -47,7 +47,11 @@ async function main(): Promise<void> {
     return;
   }
   if (!values.out) throw new DuetError("invalid-argument", `--out is required.\n\n${usage}`);
-  const preset = parseChoice("preset", values.preset, Object.keys(TINY_MODEL_PRESETS) as Array<keyof typeof TINY_MODEL_PRESETS>);
+  const preset = parseChoice(
+    "preset",
+    values.preset,
+    Object.keys(TINY_MODEL_PRESETS) as Array<keyof typeof TINY_MODEL_PRESETS>,
+  );
   const program = parseChoice("program", values.program, ["demo"] as const);
   const options: TinyModelOptions = { ...(preset ? TINY_MODEL_PRESETS[preset] : {}) };
   const arch = parseChoice("arch", values.arch, ["qwen3", "llama"] as const);

@@ -32,7 +32,9 @@ function bar(progress: DownloadProgress): string {
   const fraction = total ? progress.receivedBytes / total : 0;
   const filled = Math.round(fraction * width);
   const eta =
-    progress.etaSeconds === null ? "" : ` ETA ${progress.etaSeconds >= 60 ? `${Math.floor(progress.etaSeconds / 60)}m${Math.round(progress.etaSeconds % 60)}s` : `${Math.round(progress.etaSeconds)}s`}`;
+    progress.etaSeconds === null
+      ? ""
+      : ` ETA ${progress.etaSeconds >= 60 ? `${Math.floor(progress.etaSeconds / 60)}m${Math.round(progress.etaSeconds % 60)}s` : `${Math.round(progress.etaSeconds)}s`}`;
   return (
     `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${total ? `${(fraction * 100).toFixed(0).padStart(3)}%` : "   ?"} ` +
     `${formatBytes(progress.receivedBytes)}${total ? ` / ${formatBytes(total)}` : ""}  ${formatBytes(progress.bytesPerSecond)}/s${eta}` +
@@ -42,7 +44,10 @@ function bar(progress: DownloadProgress): string {
 }
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+  });
   const json = values.json ?? false;
   const [command, argument] = positionals;
   if (values.help || !command) {
@@ -53,9 +58,11 @@ async function main(): Promise<void> {
   try {
     const settings = await SettingsStore.open(duetDataDir());
     if (settings.notice) process.stderr.write(`duet: ${settings.notice.message}\n`);
-    if (process.env.DUET_MIRROR) await settings.update({ models: { mirrorBaseUrl: process.env.DUET_MIRROR } });
+    if (process.env.DUET_MIRROR)
+      await settings.update({ models: { mirrorBaseUrl: process.env.DUET_MIRROR } });
     const manager = new ModelManager({ folder: modelsDir(), settings });
-    const out = (value: unknown, text: string) => process.stdout.write(json ? `${JSON.stringify(value)}\n` : text);
+    const out = (value: unknown, text: string) =>
+      process.stdout.write(json ? `${JSON.stringify(value)}\n` : text);
     switch (command) {
       case "list": {
         const models = await manager.list();
@@ -65,7 +72,9 @@ async function main(): Promise<void> {
             .map(
               (m) =>
                 `${m.installed ? "✓" : m.partialBytes > 0 ? "…" : " "} ${m.id.padEnd(28)} ${m.kind.padEnd(4)} ${formatBytes(m.sizeBytes).padStart(8)}  ${m.name}` +
-                (m.partialBytes > 0 && !m.installed ? ` (${formatBytes(m.partialBytes)} downloaded, run download to continue)` : ""),
+                (m.partialBytes > 0 && !m.installed
+                  ? ` (${formatBytes(m.partialBytes)} downloaded, run download to continue)`
+                  : ""),
             )
             .join("\n") + "\n",
         );
@@ -105,13 +114,16 @@ async function main(): Promise<void> {
           results,
           results.length === 0
             ? "No models installed.\n"
-            : results.map((r) => `${r.ok ? "ok  " : "BAD "} ${r.id}${r.problem ? `: ${r.problem}` : ""}`).join("\n") + "\n",
+            : results
+                .map((r) => `${r.ok ? "ok  " : "BAD "} ${r.id}${r.problem ? `: ${r.problem}` : ""}`)
+                .join("\n") + "\n",
         );
         if (results.some((r) => !r.ok)) process.exitCode = 1;
         return;
       }
       case "remove": {
-        if (!argument) throw new DuetError("invalid-argument", "remove needs a model id or an imported path.");
+        if (!argument)
+          throw new DuetError("invalid-argument", "remove needs a model id or an imported path.");
         await manager.remove(argument);
         out({ removed: argument }, `Removed ${argument}\n`);
         return;
@@ -119,8 +131,12 @@ async function main(): Promise<void> {
       case "recommend": {
         const hardware = await detectHardware();
         const recommendation = recommendSetup(hardware);
-        out({ hardware, recommendation }, `${recommendation.reason}\nGPU backend: ${recommendation.gpu}, context ${recommendation.contextSize} per view.\n`);
-        for (const gpu of hardware.gpus) if (!json && gpu.problem) process.stdout.write(`  ${gpu.backend}: ${gpu.problem}\n`);
+        out(
+          { hardware, recommendation },
+          `${recommendation.reason}\nGPU backend: ${recommendation.gpu}, context ${recommendation.contextSize} per view.\n`,
+        );
+        for (const gpu of hardware.gpus)
+          if (!json && gpu.problem) process.stdout.write(`  ${gpu.backend}: ${gpu.problem}\n`);
         return;
       }
       default:

@@ -16,7 +16,15 @@ import { NeuralVoice } from "../speech/tts/neuralVoice.js";
 import type { SpeechSynthesizer } from "../speech/tts/synthesizer.js";
 import { SystemVoice } from "../speech/tts/systemVoice.js";
 import { loadVad } from "../speech/vad.js";
-import { ansi, defaultModelPath, failAndExit, formatSeconds, parseNumberOption, parseTurnOptions, TURN_OPTIONS } from "./common.js";
+import {
+  ansi,
+  defaultModelPath,
+  failAndExit,
+  formatSeconds,
+  parseNumberOption,
+  parseTurnOptions,
+  TURN_OPTIONS,
+} from "./common.js";
 
 const usage = `Usage: npm run talk -- [options] (--wav FILE | --text "...")
 
@@ -58,17 +66,34 @@ async function main(): Promise<void> {
   }
   const json = values.json ?? false;
   try {
-    if (!values.wav === !values.text) throw new DuetError("invalid-argument", `Give exactly one of --wav or --text.\n\n${usage}`);
-    if (values.text !== undefined && values.text.trim() === "") throw new DuetError("invalid-argument", "The --text question is empty.");
+    if (!values.wav === !values.text)
+      throw new DuetError("invalid-argument", `Give exactly one of --wav or --text.\n\n${usage}`);
+    if (values.text !== undefined && values.text.trim() === "")
+      throw new DuetError("invalid-argument", "The --text question is empty.");
     const speed = parseNumberOption("speed", values.speed, 0.1, 100) ?? 1;
     const { mode, layout, maxSteps, gpu } = parseTurnOptions(values);
 
     // Check the inputs before loading anything heavy.
-    const audio = values.wav ? wavToSpeechInput(await readFile(values.wav).catch((e: NodeJS.ErrnoException) => {
-      throw new DuetError("invalid-argument", e.code === "ENOENT" ? `No such WAV file: ${values.wav}` : `Cannot read ${values.wav}: ${e.message}`);
-    }), values.wav) : undefined;
-    if (audio && audio.samples.length === 0) throw new DuetError("invalid-argument", `${values.wav} holds no audio.`);
-    if (audio && !values["stt-model"]) throw new DuetError("invalid-argument", "--wav needs a speech-to-text model: pass --stt-model PATH (a whisper.cpp ggml file).");
+    const audio = values.wav
+      ? wavToSpeechInput(
+          await readFile(values.wav).catch((e: NodeJS.ErrnoException) => {
+            throw new DuetError(
+              "invalid-argument",
+              e.code === "ENOENT"
+                ? `No such WAV file: ${values.wav}`
+                : `Cannot read ${values.wav}: ${e.message}`,
+            );
+          }),
+          values.wav,
+        )
+      : undefined;
+    if (audio && audio.samples.length === 0)
+      throw new DuetError("invalid-argument", `${values.wav} holds no audio.`);
+    if (audio && !values["stt-model"])
+      throw new DuetError(
+        "invalid-argument",
+        "--wav needs a speech-to-text model: pass --stt-model PATH (a whisper.cpp ggml file).",
+      );
 
     const modelPath = values.model ?? (await defaultModelPath());
     const log = (line: string) => process.stderr.write(json ? "" : ansi.dim(`${line}\n`));
@@ -81,7 +106,10 @@ async function main(): Promise<void> {
     let recognizer: SpeechRecognizer | undefined;
     let synthesizer: SpeechSynthesizer | undefined;
     try {
-      if (values["stt-model"]) recognizer = await WhisperRecognizer.load(values["stt-model"], { gpu: gpu !== undefined && gpu !== "cpu" });
+      if (values["stt-model"])
+        recognizer = await WhisperRecognizer.load(values["stt-model"], {
+          gpu: gpu !== undefined && gpu !== "cpu",
+        });
       synthesizer = values.voice ? await NeuralVoice.load(values.voice) : new SystemVoice();
       const { vad, fallbackReason } = await loadVad();
       if (fallbackReason) log(`Voice activity detection falls back to energy: ${fallbackReason}`);
@@ -105,14 +133,22 @@ async function main(): Promise<void> {
       const errors: Array<{ stage: string; message: string }> = [];
       let track: "think" | "say" | undefined;
       session.on((event: SessionEvent) => {
-        if (json) process.stdout.write(`${JSON.stringify(event.type === "chunk" ? { type: "chunk", chunk: event.chunk } : event)}\n`);
+        if (json)
+          process.stdout.write(
+            `${JSON.stringify(event.type === "chunk" ? { type: "chunk", chunk: event.chunk } : event)}\n`,
+          );
         if (event.type === "metrics") metrics = event.metrics;
         if (event.type === "error") errors.push({ stage: event.stage, message: event.message });
         if (event.type === "transcript" && event.final) transcript = event.committed;
         if (json) return;
         if (event.type === "transcript") {
-          process.stdout.write(`${event.final ? "you said" : "hearing "} | ${event.committed}${event.tentative ? ansi.dim(` ${event.tentative}`) : ""}\n`);
-        } else if (event.type === "turn" && (event.event.type === "thought" || event.event.type === "answer")) {
+          process.stdout.write(
+            `${event.final ? "you said" : "hearing "} | ${event.committed}${event.tentative ? ansi.dim(` ${event.tentative}`) : ""}\n`,
+          );
+        } else if (
+          event.type === "turn" &&
+          (event.event.type === "thought" || event.event.type === "answer")
+        ) {
           const next = event.event.type === "thought" ? "think" : "say";
           if (next !== track) process.stdout.write(`\n${next === "think" ? "think |" : "say   |"} `);
           track = next;

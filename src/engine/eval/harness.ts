@@ -59,22 +59,33 @@ export async function runQuestion(
   options: { maxSteps: number; timing: SpeechTiming; tokensPerChunk?: number; signal?: AbortSignal },
 ): Promise<RunRecord> {
   engine.resetConversation();
-  const turn = engine.ask(promptFor(question), { mode, maxSteps: options.maxSteps, ...(options.signal ? { signal: options.signal } : {}) });
+  const turn = engine.ask(promptFor(question), {
+    mode,
+    maxSteps: options.maxSteps,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   const result = await turn.done;
   if (result.error) throw new Error(`${question.id} (${mode}): ${result.error.message}`);
   const thoughts: RunRecord["trace"]["thoughts"] = [];
   const probes: RunRecord["probes"] = [];
   for (const e of turn.events) {
     if (e.type === "thought") thoughts.push([r3(e.timeMs / 1000), e.step]);
-    if (e.type === "probe") probes.push({ step: e.step, pYes: r3(e.pYes), pNo: r3(e.pNo), decision: e.decision });
+    if (e.type === "probe")
+      probes.push({ step: e.step, pYes: r3(e.pYes), pNo: r3(e.pNo), decision: e.decision });
   }
   const answerTrace = result.answerTokens;
-  const textChunks = chunkTokens(answerTrace.map((t) => ({ text: t.text, timeMs: t.timeMs })), options.tokensPerChunk ?? 5);
+  const textChunks = chunkTokens(
+    answerTrace.map((t) => ({ text: t.text, timeMs: t.timeMs })),
+    options.tokensPerChunk ?? 5,
+  );
   const measured = [];
   for (const c of textChunks) measured.push({ chunk: c, ...(await options.timing.measure(c.raw)) });
   // Chunks with nothing to say (punctuation only) take no time.
   const ready = measured.map((m) => m.chunk.timeMs / 1000 + m.ttsS);
-  const schedule = scheduleChunks(ready, measured.map((m) => m.durationS));
+  const schedule = scheduleChunks(
+    ready,
+    measured.map((m) => m.durationS),
+  );
   const delays = summarizeDelays(schedule.map((s) => s.delay));
   const extracted = extractAnswer(result.answer, question.kind);
   const metrics = result.metrics;
@@ -154,7 +165,8 @@ export function summarizeMode(mode: ReasoningMode, runs: readonly RunRecord[]): 
     stepsDelay: mean(runs.map((r) => r.stepsDelay)),
     thinkerTokens: mean(runs.map((r) => r.thinkerTokens)) ?? 0,
     writerTokens: mean(runs.map((r) => r.writerTokens)) ?? 0,
-    probeYesRate: probes.length === 0 ? null : r3(probes.filter((p) => p.decision === "yes").length / probes.length),
+    probeYesRate:
+      probes.length === 0 ? null : r3(probes.filter((p) => p.decision === "yes").length / probes.length),
     endReasons,
   };
 }

@@ -22,9 +22,16 @@ export class SpeakingRateModel implements SpeechTiming {
   }
   async measure(text: string) {
     const spoken = toSpeakable(text, this.math);
-    const words = spoken.split(/\s+/).filter((w) => /[\p{L}\p{N}]/u.test(w)).reduce((n, w) => n + (/^\d+$/.test(w) ? Math.ceil(w.length / 3) : 1), 0);
+    const words = spoken
+      .split(/\s+/)
+      .filter((w) => /[\p{L}\p{N}]/u.test(w))
+      .reduce((n, w) => n + (/^\d+$/.test(w) ? Math.ceil(w.length / 3) : 1), 0);
     // Punctuation alone is not spoken at all.
-    return { durationS: words === 0 ? 0 : Math.max(0.2, (words * 60) / this.wordsPerMinute), ttsS: 0, spoken };
+    return {
+      durationS: words === 0 ? 0 : Math.max(0.2, (words * 60) / this.wordsPerMinute),
+      ttsS: 0,
+      spoken,
+    };
   }
 }
 

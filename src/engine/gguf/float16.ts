@@ -17,12 +17,12 @@ export function float32ToFloat16Bits(value: number): number {
     let half = mantissa >>> shift;
     const rest = mantissa & ((1 << shift) - 1);
     const midpoint = 1 << (shift - 1);
-    if (rest > midpoint || (rest === midpoint && (half & 1))) half++;
+    if (rest > midpoint || (rest === midpoint && half & 1)) half++;
     return sign | half;
   }
   let half = (e << 10) | (mantissa >>> 13);
   const rest = mantissa & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && (half & 1))) half++;
+  if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
   // A carry out of the mantissa rounds up into the exponent, which is the correct result (or infinity).
   return sign | half;
 }

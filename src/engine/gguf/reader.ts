@@ -1,6 +1,12 @@
 import { open, stat } from "node:fs/promises";
 import { DuetError } from "../errors.js";
-import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GgufValueType, ggmlTensorBytes, ggmlTypeLayout } from "./types.js";
+import {
+  GGUF_DEFAULT_ALIGNMENT,
+  GGUF_MAGIC,
+  GgufValueType,
+  ggmlTensorBytes,
+  ggmlTypeLayout,
+} from "./types.js";
 
 export type GgufScalar = number | bigint | boolean | string;
 /** Arrays longer than `keepArraysUpTo` are summarised by their length (token lists hold 150k strings). */
@@ -204,7 +210,8 @@ function parse(buffer: Buffer, fileSize: number, path: string, options: ReadGguf
   for (let i = 0; i < tensorCount; i++) {
     const name = cursor.string();
     const nDims = cursor.u32();
-    if (nDims > 4) throw new DuetError("gguf-corrupt", `${path} is corrupt: tensor ${name} has ${nDims} dimensions.`);
+    if (nDims > 4)
+      throw new DuetError("gguf-corrupt", `${path} is corrupt: tensor ${name} has ${nDims} dimensions.`);
     const dims: number[] = [];
     for (let d = 0; d < nDims; d++) dims.push(cursor.count(`a dimension of ${name}`, 2 ** 40));
     const type = cursor.u32();
@@ -213,7 +220,8 @@ function parse(buffer: Buffer, fileSize: number, path: string, options: ReadGguf
     tensors.push({ name, dims, type, offset, bytes: ggmlTensorBytes(type, elements) });
   }
   const alignmentValue = metadata.get("general.alignment");
-  const alignment = typeof alignmentValue === "number" && alignmentValue > 0 ? alignmentValue : GGUF_DEFAULT_ALIGNMENT;
+  const alignment =
+    typeof alignmentValue === "number" && alignmentValue > 0 ? alignmentValue : GGUF_DEFAULT_ALIGNMENT;
   const dataOffset = Math.ceil(cursor.position / alignment) * alignment;
   for (const tensor of tensors) {
     if (tensor.bytes === undefined) continue;
@@ -243,11 +251,16 @@ export async function readGgufFile(path: string, options: ReadGgufOptions = {}):
   } catch (error) {
     if (error instanceof DuetError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new DuetError("model-not-found", `Model file not found: ${path}`, { cause: error });
-    throw new DuetError("model-unreadable", `Cannot read ${path}: ${(error as Error).message}`, { cause: error });
+    if (code === "ENOENT")
+      throw new DuetError("model-not-found", `Model file not found: ${path}`, { cause: error });
+    throw new DuetError("model-unreadable", `Cannot read ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const handle = await open(path, "r").catch((error: unknown) => {
-    throw new DuetError("model-unreadable", `Cannot open ${path}: ${(error as Error).message}`, { cause: error });
+    throw new DuetError("model-unreadable", `Cannot open ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
   });
   try {
     let size = Math.min(fileSize, 1 << 20);

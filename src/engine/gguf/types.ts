@@ -40,7 +40,9 @@ export const GGUF_MAGIC = 0x46554747; // "GGUF" read as little-endian u32
 export const GGUF_DEFAULT_ALIGNMENT = 32;
 
 /** Block size (elements) and bytes per block for the ggml types whose sizes the reader must know. */
-export const ggmlTypeLayout: Readonly<Record<number, { blockSize: number; bytesPerBlock: number; name: string }>> = {
+export const ggmlTypeLayout: Readonly<
+  Record<number, { blockSize: number; bytesPerBlock: number; name: string }>
+> = {
   0: { blockSize: 1, bytesPerBlock: 4, name: "F32" },
   1: { blockSize: 1, bytesPerBlock: 2, name: "F16" },
   2: { blockSize: 32, bytesPerBlock: 18, name: "Q4_0" },

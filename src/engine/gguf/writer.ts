@@ -114,7 +114,11 @@ class ByteSink {
   }
 }
 
-function writeScalar(sink: ByteSink, type: keyof typeof scalarCodes, value: number | bigint | boolean | string): void {
+function writeScalar(
+  sink: ByteSink,
+  type: keyof typeof scalarCodes,
+  value: number | bigint | boolean | string,
+): void {
   switch (type) {
     case "u8":
     case "i8":
@@ -172,7 +176,8 @@ function encodeChunk(type: GgufTensorSpec["type"], values: Float32Array): Buffer
     return out;
   }
   // Q8_0: blocks of 32 values, an f16 scale then 32 signed bytes.
-  if (values.length % 32 !== 0) throw new Error("Q8_0 tensor data must come in chunks of a multiple of 32 values");
+  if (values.length % 32 !== 0)
+    throw new Error("Q8_0 tensor data must come in chunks of a multiple of 32 values");
   const blocks = values.length / 32;
   const out = Buffer.alloc(blocks * 34);
   for (let b = 0; b < blocks; b++) {

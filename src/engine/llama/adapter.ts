@@ -8,7 +8,14 @@
  * self-test (`selfTest.ts`, run in CI) fails loudly if an upgrade changes these internals.
  */
 import { availableParallelism } from "node:os";
-import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel } from "node-llama-cpp";
+import {
+  getLlama,
+  LlamaLogLevel,
+  type Llama,
+  type LlamaContext,
+  type LlamaContextSequence,
+  type LlamaModel,
+} from "node-llama-cpp";
 import { DuetError, abortError } from "../errors.js";
 import { assertShiftableArchitecture, inspectLlmFile } from "../models/inspect.js";
 import type {
@@ -31,7 +38,12 @@ export const ADAPTER_NODE_LLAMA_CPP_VERSION = "3.21.1";
 /** The subset of the native `AddonContext` this adapter relies on (node-llama-cpp 3.21.1). */
 interface NativeContext {
   initBatch(size: number): void;
-  addToBatch(sequenceId: number, firstPosition: number, tokens: Uint32Array, logitIndexes: Uint32Array): Uint32Array;
+  addToBatch(
+    sequenceId: number,
+    firstPosition: number,
+    tokens: Uint32Array,
+    logitIndexes: Uint32Array,
+  ): Uint32Array;
   decodeBatch(): Promise<void>;
   sampleToken(
     batchLogitIndex: number,
@@ -64,7 +76,12 @@ interface NativeBindings {
   AddonSampler: new (model: unknown) => NativeSampler;
 }
 
-function internals(llama: Llama, model: LlamaModel, context: LlamaContext, sequences: LlamaContextSequence[]) {
+function internals(
+  llama: Llama,
+  model: LlamaModel,
+  context: LlamaContext,
+  sequences: LlamaContextSequence[],
+) {
   const bindings = (llama as unknown as { _bindings?: NativeBindings })._bindings;
   const nativeModel = (model as unknown as { _model?: unknown })._model;
   const nativeContext = (context as unknown as { _ctx?: NativeContext })._ctx;
@@ -78,7 +95,9 @@ function internals(llama: Llama, model: LlamaModel, context: LlamaContext, seque
     ["LlamaContext._ctx.getSequenceKvCacheMaxPosition", nativeContext?.getSequenceKvCacheMaxPosition],
     ["LlamaContext._ctx.sampleToken", nativeContext?.sampleToken],
   ];
-  const missing = required.filter(([, value]) => typeof value !== "function" && value === undefined).map(([name]) => name);
+  const missing = required
+    .filter(([, value]) => typeof value !== "function" && value === undefined)
+    .map(([name]) => name);
   if (missing.length > 0 || sequenceIds.some((id) => typeof id !== "number")) {
     throw new DuetError(
       "adapter-incompatible",
@@ -194,15 +213,22 @@ export async function openLlama(options: OpenLlamaOptions): Promise<LlamaSession
     });
   } catch (error) {
     if (options.signal?.aborted) throw abortError(options.signal);
-    throw new DuetError("model-unreadable", `llama.cpp could not load ${options.modelPath}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new DuetError(
+      "model-unreadable",
+      `llama.cpp could not load ${options.modelPath}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
   const sequenceCount = options.sequences ?? 2;
   // node-llama-cpp's default (its maxThreads, twice the math cores) oversubscribes the CPU; with
   // llama.cpp's spinning thread pool that made every step ~100x slower on a 2-core machine.
   const threads =
-    options.threads ?? (info.fileSize < 64 * 1024 * 1024 ? 1 : Math.max(1, Math.min(llama.cpuMathCores, availableParallelism())));
+    options.threads ??
+    (info.fileSize < 64 * 1024 * 1024
+      ? 1
+      : Math.max(1, Math.min(llama.cpuMathCores, availableParallelism())));
   const contextSize = options.contextSize ?? 4096;
   let context: LlamaContext;
   try {
@@ -322,12 +348,23 @@ class LlamaKvRuntime implements KvRuntime {
     const ctx = this.native.nativeContext;
     // Tokens after an item's logits position must share the final decode; earlier ones may go first.
     const prefix: Array<{ sequence: number; position: number; tokens: Token[] }> = [];
-    const final: Array<{ item: number; sequence: number; position: number; tokens: Token[]; logitIndex: number | undefined }> = [];
+    const final: Array<{
+      item: number;
+      sequence: number;
+      position: number;
+      tokens: Token[];
+      logitIndex: number | undefined;
+    }> = [];
     let finalSize = 0;
     const total = items.reduce((n, item) => n + item.tokens.length, 0);
     items.forEach((item, index) => {
       const split = total <= this.batchSize ? 0 : (item.logitIndex ?? item.tokens.length);
-      if (split > 0) prefix.push({ sequence: item.sequence, position: item.firstPosition, tokens: item.tokens.slice(0, split) });
+      if (split > 0)
+        prefix.push({
+          sequence: item.sequence,
+          position: item.firstPosition,
+          tokens: item.tokens.slice(0, split),
+        });
       if (split < item.tokens.length) {
         final.push({
           item: index,
@@ -340,7 +377,10 @@ class LlamaKvRuntime implements KvRuntime {
       }
     });
     if (finalSize > this.batchSize) {
-      throw new DuetError("invalid-argument", `A decode needs ${finalSize} tokens after its logits; the batch holds ${this.batchSize}.`);
+      throw new DuetError(
+        "invalid-argument",
+        `A decode needs ${finalSize} tokens after its logits; the batch holds ${this.batchSize}.`,
+      );
     }
     // Prefix tokens in batch-sized chunks, each sequence's tokens kept in order.
     let chunk: Array<{ sequence: number; position: number; tokens: Token[] }> = [];
@@ -348,7 +388,13 @@ class LlamaKvRuntime implements KvRuntime {
     const flush = async (): Promise<void> => {
       if (chunkSize === 0) return;
       ctx.initBatch(chunkSize);
-      for (const part of chunk) ctx.addToBatch(this.id(part.sequence), part.position, Uint32Array.from(part.tokens), new Uint32Array());
+      for (const part of chunk)
+        ctx.addToBatch(
+          this.id(part.sequence),
+          part.position,
+          Uint32Array.from(part.tokens),
+          new Uint32Array(),
+        );
       await this.runDecode();
       chunk = [];
       chunkSize = 0;
@@ -357,7 +403,11 @@ class LlamaKvRuntime implements KvRuntime {
       let offset = 0;
       while (offset < part.tokens.length) {
         const take = Math.min(this.batchSize - chunkSize, part.tokens.length - offset);
-        chunk.push({ sequence: part.sequence, position: part.position + offset, tokens: part.tokens.slice(offset, offset + take) });
+        chunk.push({
+          sequence: part.sequence,
+          position: part.position + offset,
+          tokens: part.tokens.slice(offset, offset + take),
+        });
         chunkSize += take;
         offset += take;
         if (chunkSize === this.batchSize) await flush();
@@ -370,8 +420,14 @@ class LlamaKvRuntime implements KvRuntime {
     ctx.initBatch(finalSize);
     const pending: Array<{ item: number; indexes: Uint32Array }> = [];
     for (const part of final) {
-      const logitIndexes = part.logitIndex === undefined ? new Uint32Array() : Uint32Array.of(part.logitIndex);
-      const indexes = ctx.addToBatch(this.id(part.sequence), part.position, Uint32Array.from(part.tokens), logitIndexes);
+      const logitIndexes =
+        part.logitIndex === undefined ? new Uint32Array() : Uint32Array.of(part.logitIndex);
+      const indexes = ctx.addToBatch(
+        this.id(part.sequence),
+        part.position,
+        Uint32Array.from(part.tokens),
+        logitIndexes,
+      );
       if (part.logitIndex !== undefined) pending.push({ item: part.item, indexes });
     }
     await this.runDecode();
@@ -412,11 +468,16 @@ class LlamaKvRuntime implements KvRuntime {
     const index = this.logitIndex(logits);
     if (!(sampler instanceof NativeTokenSampler)) throw new DuetError("invalid-argument", "Foreign sampler.");
     const [token] = await this.native.nativeContext.sampleToken(index, sampler.native, false);
-    if (token < 0) throw new DuetError("decode-failed", "llama.cpp returned no token (every candidate was filtered out).");
+    if (token < 0)
+      throw new DuetError("decode-failed", "llama.cpp returned no token (every candidate was filtered out).");
     return token;
   }
 
-  async candidates(logits: LogitsRef, k: number, bias?: ReadonlyMap<Token, number>): Promise<CandidateProbabilities> {
+  async candidates(
+    logits: LogitsRef,
+    k: number,
+    bias?: ReadonlyMap<Token, number>,
+  ): Promise<CandidateProbabilities> {
     const index = this.logitIndex(logits);
     let sampler: NativeSampler;
     let temporary = false;
@@ -424,11 +485,17 @@ class LlamaKvRuntime implements KvRuntime {
       sampler = new this.native.bindings.AddonSampler(this.native.nativeModel);
       temporary = true;
     } else {
-      sampler = this.candidateSamplers.get(k) ?? new this.native.bindings.AddonSampler(this.native.nativeModel);
+      sampler =
+        this.candidateSamplers.get(k) ?? new this.native.bindings.AddonSampler(this.native.nativeModel);
       this.candidateSamplers.set(k, sampler);
     }
     // k = 0: greedy chain, whose candidate list is the whole vocabulary. k > 0: top-k then temperature 1.
-    applySamplerConfig(sampler, k > 0 ? { temperature: 1, topK: k, seed: 0, ...(bias ? { bias } : {}) } : { temperature: 0, ...(bias ? { bias } : {}) });
+    applySamplerConfig(
+      sampler,
+      k > 0
+        ? { temperature: 1, topK: k, seed: 0, ...(bias ? { bias } : {}) }
+        : { temperature: 0, ...(bias ? { bias } : {}) },
+    );
     try {
       const [, flat] = await this.native.nativeContext.sampleToken(index, sampler, true);
       const tokens: Token[] = [];
@@ -446,7 +513,10 @@ class LlamaKvRuntime implements KvRuntime {
   remove(sequence: number, start: number, end: number): void {
     this.check();
     if (!this.native.nativeContext.removeTokenCellsFromSequence(this.id(sequence), start, end)) {
-      throw new DuetError("decode-failed", `llama.cpp refused to remove cells [${start}, ${end}) of sequence ${sequence}.`);
+      throw new DuetError(
+        "decode-failed",
+        `llama.cpp refused to remove cells [${start}, ${end}) of sequence ${sequence}.`,
+      );
     }
   }
 

@@ -42,16 +42,31 @@ export async function detectHardware(options: { probeGpus?: boolean } = {}): Pro
   if (options.probeGpus === false) return info;
   let types: string[];
   try {
-    types = (await getLlamaGpuTypes("supported")).filter((t): t is "cuda" | "vulkan" | "metal" => t === "cuda" || t === "vulkan" || t === "metal");
+    types = (await getLlamaGpuTypes("supported")).filter(
+      (t): t is "cuda" | "vulkan" | "metal" => t === "cuda" || t === "vulkan" || t === "metal",
+    );
   } catch (error) {
-    info.gpus.push({ backend: "vulkan", usable: false, problem: `Could not list GPU backends: ${(error as Error).message}` });
+    info.gpus.push({
+      backend: "vulkan",
+      usable: false,
+      problem: `Could not list GPU backends: ${(error as Error).message}`,
+    });
     return info;
   }
   for (const backend of types as Array<GpuBackendInfo["backend"]>) {
     try {
-      const llama = await getLlama({ gpu: backend, build: "never", logLevel: LlamaLogLevel.error, progressLogs: false });
+      const llama = await getLlama({
+        gpu: backend,
+        build: "never",
+        logLevel: LlamaLogLevel.error,
+        progressLogs: false,
+      });
       if (llama.gpu !== backend) {
-        info.gpus.push({ backend, usable: false, problem: `The ${backend} backend did not start (llama.cpp fell back to ${llama.gpu || "the CPU"}).` });
+        info.gpus.push({
+          backend,
+          usable: false,
+          problem: `The ${backend} backend did not start (llama.cpp fell back to ${llama.gpu || "the CPU"}).`,
+        });
         continue;
       }
       const vram = await llama.getVramState();

@@ -16,7 +16,11 @@ export interface AdapterSelfTestResult {
 }
 
 /** Max |Δ log p| over tokens that either distribution gives more than 1e-7. */
-export async function distributionDistance(runtime: KvRuntime, a: Map<Token, number>, b: Map<Token, number>): Promise<number> {
+export async function distributionDistance(
+  runtime: KvRuntime,
+  a: Map<Token, number>,
+  b: Map<Token, number>,
+): Promise<number> {
   let worst = 0;
   for (const [token, pa] of a) {
     const pb = b.get(token) ?? 0;
@@ -27,7 +31,10 @@ export async function distributionDistance(runtime: KvRuntime, a: Map<Token, num
   return worst;
 }
 
-export async function fullDistribution(runtime: KvRuntime, logits: LogitsRef | undefined): Promise<Map<Token, number>> {
+export async function fullDistribution(
+  runtime: KvRuntime,
+  logits: LogitsRef | undefined,
+): Promise<Map<Token, number>> {
   if (!logits) throw new DuetError("decode-failed", "No logits were computed.");
   const { tokens, probabilities } = await runtime.candidates(logits, 0);
   return new Map(tokens.map((t, i) => [t, probabilities[i]!]));
@@ -58,14 +65,21 @@ export async function runAdapterSelfTest(
     runtime.clear(1);
   };
   const decodeAt = async (sequence: number, firstPosition: number, tokens: Token[], logits = false) =>
-    (await runtime.decode([{ sequence, firstPosition, tokens, ...(logits ? { logitIndex: tokens.length - 1 } : {}) }]))[0];
+    (
+      await runtime.decode([
+        { sequence, firstPosition, tokens, ...(logits ? { logitIndex: tokens.length - 1 } : {}) },
+      ])
+    )[0];
 
   try {
     // Plain reference [P, T, Q] in sequence 1, and [P, X, T, Q].
     reset();
     const reference = await fullDistribution(runtime, await decodeAt(1, 0, [...P, ...T, ...Q], true));
     runtime.clear(1);
-    const referenceInserted = await fullDistribution(runtime, await decodeAt(1, 0, [...P, ...X, ...T, ...Q], true));
+    const referenceInserted = await fullDistribution(
+      runtime,
+      await decodeAt(1, 0, [...P, ...X, ...T, ...Q], true),
+    );
 
     // Shift everything by +300, then continue.
     await decodeAt(0, 0, [...P, ...T]);
@@ -83,7 +97,8 @@ export async function runAdapterSelfTest(
     runtime.shift(0, q, q + n, n);
     runtime.shift(0, p, q, n);
     runtime.shift(0, q + n, q + 2 * n, p - q - n);
-    if (runtime.positions(0).max !== q + n - 1) throw new DuetError("adapter-incompatible", "Positions after an insert are wrong.");
+    if (runtime.positions(0).max !== q + n - 1)
+      throw new DuetError("adapter-incompatible", "Positions after an insert are wrong.");
     const inserted = await fullDistribution(runtime, await decodeAt(0, q + n, Q, true));
     const insertViaEnd = await distributionDistance(runtime, inserted, referenceInserted);
 
@@ -101,7 +116,11 @@ export async function runAdapterSelfTest(
     const wrong = await fullDistribution(runtime, await decodeAt(0, 0, [...T, ...P, ...Q], true));
     const wrongLayout = await distributionDistance(runtime, wrong, reference);
 
-    const passed = shiftAll < tolerance && insertViaEnd < tolerance && probeRemoved < tolerance && wrongLayout > 10 * tolerance;
+    const passed =
+      shiftAll < tolerance &&
+      insertViaEnd < tolerance &&
+      probeRemoved < tolerance &&
+      wrongLayout > 10 * tolerance;
     return { shiftAll, insertViaEnd, probeRemoved, wrongLayout, tolerance, passed };
   } finally {
     reset();

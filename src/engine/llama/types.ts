@@ -66,7 +66,11 @@ export interface KvRuntime {
   decode(items: readonly BatchItem[]): Promise<Array<LogitsRef | undefined>>;
   sample(logits: LogitsRef, sampler: TokenSampler): Promise<Token>;
   /** The top `k` candidates (all of the vocabulary when `k` is 0) after `bias`. */
-  candidates(logits: LogitsRef, k: number, bias?: ReadonlyMap<Token, number>): Promise<CandidateProbabilities>;
+  candidates(
+    logits: LogitsRef,
+    k: number,
+    bias?: ReadonlyMap<Token, number>,
+  ): Promise<CandidateProbabilities>;
   createSampler(config: SamplerConfig): TokenSampler;
   /** Removes cells with positions in [start, end) (end -1 = to the end). */
   remove(sequence: number, start: number, end: number): void;

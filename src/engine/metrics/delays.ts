@@ -3,8 +3,12 @@
  */
 
 /** When each chunk starts playing and the silence before it: in order, each as soon as it is ready and the previous one ended. */
-export function scheduleChunks(ready: readonly number[], durations: readonly number[]): Array<{ start: number; delay: number }> {
-  if (ready.length !== durations.length) throw new RangeError("ready and durations must have the same length");
+export function scheduleChunks(
+  ready: readonly number[],
+  durations: readonly number[],
+): Array<{ start: number; delay: number }> {
+  if (ready.length !== durations.length)
+    throw new RangeError("ready and durations must have the same length");
   let nextFree = 0;
   return ready.map((r, i) => {
     const start = Math.max(nextFree, r);

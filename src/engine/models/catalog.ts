@@ -4,7 +4,10 @@ import catalogData from "./catalog.json" with { type: "json" };
 export const MODEL_KINDS = ["llm", "stt", "tts", "vad"] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
 
-const digestSchema = z.object({ algorithm: z.enum(["sha256", "sha1"]), value: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/) });
+const digestSchema = z.object({
+  algorithm: z.enum(["sha256", "sha1"]),
+  value: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/),
+});
 export type Digest = z.infer<typeof digestSchema>;
 
 const entrySchema = z.object({
@@ -21,7 +24,9 @@ const entrySchema = z.object({
   contextLength: z.number().int().positive().optional(),
   promptFamily: z.string().optional(),
   /** KV cache shape, for memory estimates (LLMs). */
-  shape: z.object({ layers: z.number().int(), kvHeads: z.number().int(), headDim: z.number().int() }).optional(),
+  shape: z
+    .object({ layers: z.number().int(), kvHeads: z.number().int(), headDim: z.number().int() })
+    .optional(),
   archive: z.enum(["tar.bz2"]).optional(),
   languages: z.array(z.string()).optional(),
   description: z.string(),
@@ -40,7 +45,8 @@ export function catalog(): readonly CatalogEntry[] {
     for (const m of parsed.models) {
       if (ids.has(m.id)) throw new Error(`Catalog repeats id ${m.id}`);
       ids.add(m.id);
-      if (m.kind === "llm" && (!m.shape || !m.contextLength || !m.promptFamily)) throw new Error(`Catalog LLM ${m.id} lacks shape, context or family`);
+      if (m.kind === "llm" && (!m.shape || !m.contextLength || !m.promptFamily))
+        throw new Error(`Catalog LLM ${m.id} lacks shape, context or family`);
     }
     cached = parsed.models;
   }

@@ -104,7 +104,11 @@ async function readPartialInfo(destination: string): Promise<PartialInfo | undef
   try {
     const parsed = JSON.parse(await readFile(infoPath(destination), "utf8")) as Partial<PartialInfo>;
     if (typeof parsed.url !== "string") return undefined;
-    return { url: parsed.url, etag: typeof parsed.etag === "string" ? parsed.etag : null, totalBytes: typeof parsed.totalBytes === "number" ? parsed.totalBytes : null };
+    return {
+      url: parsed.url,
+      etag: typeof parsed.etag === "string" ? parsed.etag : null,
+      totalBytes: typeof parsed.totalBytes === "number" ? parsed.totalBytes : null,
+    };
   } catch {
     return undefined;
   }
@@ -114,16 +118,27 @@ export type HashAlgorithm = Digest["algorithm"];
 
 /** The file's hex digest; given several algorithms, all of them from one read of the file. */
 export async function hashFile(path: string, algorithm: HashAlgorithm): Promise<string>;
-export async function hashFile<A extends HashAlgorithm>(path: string, algorithms: readonly A[]): Promise<Record<A, string>>;
-export async function hashFile(path: string, which: HashAlgorithm | readonly HashAlgorithm[]): Promise<string | Partial<Record<HashAlgorithm, string>>> {
+export async function hashFile<A extends HashAlgorithm>(
+  path: string,
+  algorithms: readonly A[],
+): Promise<Record<A, string>>;
+export async function hashFile(
+  path: string,
+  which: HashAlgorithm | readonly HashAlgorithm[],
+): Promise<string | Partial<Record<HashAlgorithm, string>>> {
   const algorithms = typeof which === "string" ? [which] : [...new Set(which)];
   const hashes = algorithms.map((algorithm) => createHash(algorithm));
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) for (const hash of hashes) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }))
+    for (const hash of hashes) hash.update(chunk as Buffer);
   if (typeof which === "string") return hashes[0]!.digest("hex");
   return Object.fromEntries(algorithms.map((algorithm, i) => [algorithm, hashes[i]!.digest("hex")]));
 }
 
-function request(url: string, headers: Record<string, string>, signal: AbortSignal): Promise<IncomingMessage> {
+function request(
+  url: string,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const get = url.startsWith("https:") ? httpsGet : httpGet;
     const req = get(url, { headers, signal }, (response) => resolve(response));
@@ -132,7 +147,11 @@ function request(url: string, headers: Record<string, string>, signal: AbortSign
 }
 
 /** Follows up to 5 redirects (Hugging Face redirects to its CDN). */
-async function fetchFollowing(url: string, headers: Record<string, string>, signal: AbortSignal): Promise<{ response: IncomingMessage; url: string }> {
+async function fetchFollowing(
+  url: string,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+): Promise<{ response: IncomingMessage; url: string }> {
   let current = url;
   for (let hop = 0; hop < 6; hop++) {
     const response = await request(current, headers, signal);
@@ -247,7 +266,8 @@ async function attempt(options: DownloadOptions, attemptNumber: number): Promise
         receivedBytes: received,
         totalBytes,
         bytesPerSecond,
-        etaSeconds: totalBytes !== null && bytesPerSecond > 0 ? (totalBytes - received) / bytesPerSecond : null,
+        etaSeconds:
+          totalBytes !== null && bytesPerSecond > 0 ? (totalBytes - received) / bytesPerSecond : null,
         attempt: attemptNumber,
         resumed,
       });
@@ -265,14 +285,28 @@ async function attempt(options: DownloadOptions, attemptNumber: number): Promise
     }
     report(true);
     if (totalBytes !== null && received !== totalBytes) {
-      throw new DownloadError("network", `The connection closed after ${formatBytes(received)} of ${formatBytes(totalBytes)}.`, true);
+      throw new DownloadError(
+        "network",
+        `The connection closed after ${formatBytes(received)} of ${formatBytes(totalBytes)}.`,
+        true,
+      );
     }
   } catch (error) {
-    if (options.signal?.aborted) throw new DownloadError("cancelled", "The download was cancelled.", false, { cause: error });
-    if (stalled) throw new DownloadError("stalled", `The server stopped sending data for ${((options.stallTimeoutMs ?? 30_000) / 1000).toFixed(0)} s.`, true, { cause: error });
+    if (options.signal?.aborted)
+      throw new DownloadError("cancelled", "The download was cancelled.", false, { cause: error });
+    if (stalled)
+      throw new DownloadError(
+        "stalled",
+        `The server stopped sending data for ${((options.stallTimeoutMs ?? 30_000) / 1000).toFixed(0)} s.`,
+        true,
+        { cause: error },
+      );
     if (error instanceof DownloadError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOSPC") throw new DownloadError("disk-full", "The disk became full during the download.", false, { cause: error });
+    if (code === "ENOSPC")
+      throw new DownloadError("disk-full", "The disk became full during the download.", false, {
+        cause: error,
+      });
     throw new DownloadError("network", `Network error: ${(error as Error).message}.`, true, { cause: error });
   } finally {
     clearTimeout(stallTimer);
@@ -289,7 +323,12 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
   try {
     await mkdir(dirname(destination), { recursive: true });
   } catch (error) {
-    throw new DownloadError("filesystem", `Cannot create ${dirname(destination)}: ${(error as Error).message}`, false, { cause: error });
+    throw new DownloadError(
+      "filesystem",
+      `Cannot create ${dirname(destination)}: ${(error as Error).message}`,
+      false,
+      { cause: error },
+    );
   }
   const retries = options.retries ?? 5;
   for (let n = 0; n <= retries; n++) {
@@ -299,7 +338,8 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       break;
     } catch (error) {
       // The last attempt's failure, like any that is not worth retrying, is the download's.
-      const failure = error instanceof DownloadError ? error : new DownloadError("network", String(error), true);
+      const failure =
+        error instanceof DownloadError ? error : new DownloadError("network", String(error), true);
       if (!failure.retryable || n === retries) throw failure;
       await sleep((options.backoffMs ?? 1000) * 2 ** n, options.signal);
     }

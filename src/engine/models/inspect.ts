@@ -53,16 +53,31 @@ const NO_ROPE_ARCHITECTURES = new Set([
   "rwkv7",
   "arwkv7",
 ]);
-const HYBRID_ARCHITECTURES = new Set(["qwen3next", "qwen35", "lfm2", "jamba", "falcon-h1", "granitehybrid", "nemotron_h"]);
+const HYBRID_ARCHITECTURES = new Set([
+  "qwen3next",
+  "qwen35",
+  "lfm2",
+  "jamba",
+  "falcon-h1",
+  "granitehybrid",
+  "nemotron_h",
+]);
 
 export async function inspectLlmFile(path: string): Promise<LlmFileInfo> {
   const file: GgufFile = await readGgufFile(path);
   const architecture = metadataString(file, "general.architecture");
   if (!architecture) {
-    throw new DuetError("gguf-corrupt", `${path} has no general.architecture: it is not a usable language model.`);
+    throw new DuetError(
+      "gguf-corrupt",
+      `${path} has no general.architecture: it is not a usable language model.`,
+    );
   }
   const tokens = file.metadata.get("tokenizer.ggml.tokens");
-  const vocabularySize = Array.isArray(tokens) ? tokens.length : tokens && typeof tokens === "object" ? tokens.arrayLength : undefined;
+  const vocabularySize = Array.isArray(tokens)
+    ? tokens.length
+    : tokens && typeof tokens === "object"
+      ? tokens.arrayLength
+      : undefined;
   const heads = metadataNumber(file, `${architecture}.attention.head_count`);
   const embedding = metadataNumber(file, `${architecture}.embedding_length`);
   return {

@@ -5,8 +5,25 @@ import { promisify } from "node:util";
 import { DuetError } from "../errors.js";
 import type { SettingsStore } from "../settings/store.js";
 import { catalog, resolveDownloadUrl, type CatalogEntry, type ModelKind } from "./catalog.js";
-import { DownloadQueue, downloadFile, hashFile, infoPath, partPath, sizeOf, type DownloadOptions, type DownloadProgress, type HashAlgorithm } from "./download.js";
-import { validateLlmFile, validateModelPath, validateOnnxFile, validateVoiceFolder, validateWhisperFile, type ValidatedModel } from "./validate.js";
+import {
+  DownloadQueue,
+  downloadFile,
+  hashFile,
+  infoPath,
+  partPath,
+  sizeOf,
+  type DownloadOptions,
+  type DownloadProgress,
+  type HashAlgorithm,
+} from "./download.js";
+import {
+  validateLlmFile,
+  validateModelPath,
+  validateOnnxFile,
+  validateVoiceFolder,
+  validateWhisperFile,
+  type ValidatedModel,
+} from "./validate.js";
 
 const run = promisify(execFile);
 
@@ -61,14 +78,20 @@ export class ModelManager {
   private entry(id: string): CatalogEntry {
     const entry = this.entries.find((e) => e.id === id);
     if (!entry) {
-      throw new DuetError("invalid-argument", `Unknown model "${id}". Known: ${this.entries.map((e) => e.id).join(", ")}.`);
+      throw new DuetError(
+        "invalid-argument",
+        `Unknown model "${id}". Known: ${this.entries.map((e) => e.id).join(", ")}.`,
+      );
     }
     return entry;
   }
 
   /** The file (or, for archives, the folder) a catalog entry installs to. */
   installPath(entry: CatalogEntry): string {
-    return join(this.options.folder, entry.archive ? entry.fileName.replace(/\.tar\.bz2$/, "") : entry.fileName);
+    return join(
+      this.options.folder,
+      entry.archive ? entry.fileName.replace(/\.tar\.bz2$/, "") : entry.fileName,
+    );
   }
 
   private async exists(path: string): Promise<boolean> {
@@ -103,7 +126,11 @@ export class ModelManager {
     const names = await readdir(this.options.folder).catch(() => [] as string[]);
     for (const name of names.sort()) {
       if (known.has(name)) continue;
-      const kind: ModelKind | undefined = /\.gguf$/i.test(name) ? "llm" : /^ggml-.*\.bin$/i.test(name) ? "stt" : undefined;
+      const kind: ModelKind | undefined = /\.gguf$/i.test(name)
+        ? "llm"
+        : /^ggml-.*\.bin$/i.test(name)
+          ? "stt"
+          : undefined;
       if (!kind) continue;
       const path = join(this.options.folder, name);
       out.push({
@@ -141,7 +168,10 @@ export class ModelManager {
    * Downloads a catalog model (continuing an interrupted download), checks it, unpacks voices,
    * and records the file's sha256 so `verify` can detect later corruption.
    */
-  async download(id: string, options: { signal?: AbortSignal; onProgress?: (p: DownloadProgress) => void } = {}): Promise<ModelStatus> {
+  async download(
+    id: string,
+    options: { signal?: AbortSignal; onProgress?: (p: DownloadProgress) => void } = {},
+  ): Promise<ModelStatus> {
     const existing = this.active.get(id);
     if (existing) return existing;
     const entry = this.entry(id);
@@ -174,7 +204,11 @@ export class ModelManager {
       // tar with bzip2 ships with Linux, macOS and Windows 10 (1803) and later.
       await run("tar", ["-xjf", archive, "-C", this.options.folder], { timeout: 10 * 60_000 });
     } catch (error) {
-      throw new DuetError("model-unreadable", `Could not unpack ${entry.fileName}: ${(error as Error).message.split("\n")[0]}`, { cause: error });
+      throw new DuetError(
+        "model-unreadable",
+        `Could not unpack ${entry.fileName}: ${(error as Error).message.split("\n")[0]}`,
+        { cause: error },
+      );
     }
   }
 
@@ -215,13 +249,19 @@ export class ModelManager {
             const file = join(this.options.folder, entry.fileName);
             const recorded = await readFile(`${file}.sha256`, "utf8").catch(() => undefined);
             // Both checksums from one read of the file; the published one is compared first.
-            const algorithms: HashAlgorithm[] = [...(entry.digest ? [entry.digest.algorithm] : []), ...(recorded ? ["sha256" as const] : [])];
-            const hashes: Partial<Record<HashAlgorithm, string>> = algorithms.length > 0 ? await hashFile(file, algorithms) : {};
+            const algorithms: HashAlgorithm[] = [
+              ...(entry.digest ? [entry.digest.algorithm] : []),
+              ...(recorded ? ["sha256" as const] : []),
+            ];
+            const hashes: Partial<Record<HashAlgorithm, string>> =
+              algorithms.length > 0 ? await hashFile(file, algorithms) : {};
             if (entry.digest) {
               const actual = hashes[entry.digest.algorithm];
-              if (actual !== entry.digest.value) throw new Error(`${entry.digest.algorithm} is ${actual}, published ${entry.digest.value}`);
+              if (actual !== entry.digest.value)
+                throw new Error(`${entry.digest.algorithm} is ${actual}, published ${entry.digest.value}`);
             }
-            if (recorded && hashes.sha256 !== recorded.trim()) throw new Error("the file changed since it was downloaded");
+            if (recorded && hashes.sha256 !== recorded.trim())
+              throw new Error("the file changed since it was downloaded");
           }
         }
         results.push({ id: status.id, path: status.path, ok: true });
@@ -237,13 +277,17 @@ export class ModelManager {
     const settings = this.options.settings.get();
     const imported = settings.models.imported.find((m) => m.path === id);
     if (imported) {
-      await this.options.settings.update({ models: { imported: settings.models.imported.filter((m) => m.path !== id) } });
+      await this.options.settings.update({
+        models: { imported: settings.models.imported.filter((m) => m.path !== id) },
+      });
       return;
     }
     const entry = this.entry(id);
-    if (this.active.has(id)) throw new DuetError("engine-busy", `${entry.name} is downloading; cancel the download first.`);
+    if (this.active.has(id))
+      throw new DuetError("engine-busy", `${entry.name} is downloading; cancel the download first.`);
     const file = join(this.options.folder, entry.fileName);
-    for (const path of [file, partPath(file), infoPath(file), `${file}.sha256`]) await rm(path, { force: true });
+    for (const path of [file, partPath(file), infoPath(file), `${file}.sha256`])
+      await rm(path, { force: true });
     if (entry.archive) await rm(this.installPath(entry), { recursive: true, force: true });
   }
 }

@@ -50,14 +50,40 @@ export async function validateWhisperFile(path: string): Promise<ValidatedModel>
   const size = (await stat(path)).size;
   const head = await readHead(path, 48);
   if (head.length < 48 || head.readUInt32LE(0) !== WHISPER_MAGIC) {
-    throw new DuetError("gguf-bad-magic", `${path} is not a whisper.cpp model (ggml format, usually named ggml-*.bin).`);
+    throw new DuetError(
+      "gguf-bad-magic",
+      `${path} is not a whisper.cpp model (ggml format, usually named ggml-*.bin).`,
+    );
   }
-  const [nVocab, nAudioCtx, nAudioState, nAudioHead, nAudioLayer, nTextCtx, nTextState, nTextHead, nTextLayer, nMels] =
-    Array.from({ length: 10 }, (_, i) => head.readInt32LE(4 + i * 4));
+  const [
+    nVocab,
+    nAudioCtx,
+    nAudioState,
+    nAudioHead,
+    nAudioLayer,
+    nTextCtx,
+    nTextState,
+    nTextHead,
+    nTextLayer,
+    nMels,
+  ] = Array.from({ length: 10 }, (_, i) => head.readInt32LE(4 + i * 4));
   const sane =
-    nVocab! > 1000 && nVocab! < 1_000_000 && nAudioCtx! > 0 && nAudioState! > 0 && nAudioHead! > 0 && nAudioLayer! > 0 &&
-    nTextCtx! > 0 && nTextState! > 0 && nTextHead! > 0 && nTextLayer! > 0 && (nMels === 80 || nMels === 128);
-  if (!sane) throw new DuetError("gguf-corrupt", `${path} has whisper's magic but implausible hyper-parameters: it is damaged.`);
+    nVocab! > 1000 &&
+    nVocab! < 1_000_000 &&
+    nAudioCtx! > 0 &&
+    nAudioState! > 0 &&
+    nAudioHead! > 0 &&
+    nAudioLayer! > 0 &&
+    nTextCtx! > 0 &&
+    nTextState! > 0 &&
+    nTextHead! > 0 &&
+    nTextLayer! > 0 &&
+    (nMels === 80 || nMels === 128);
+  if (!sane)
+    throw new DuetError(
+      "gguf-corrupt",
+      `${path} has whisper's magic but implausible hyper-parameters: it is damaged.`,
+    );
   return {
     kind: "stt",
     path,
@@ -79,7 +105,10 @@ export async function validateOnnxFile(path: string, kind: "vad" | "tts"): Promi
 export function voiceModelName(folder: string, names: readonly string[]): string {
   const model = names.find((n) => n.endsWith(".onnx"));
   if (!model || !names.includes("tokens.txt")) {
-    throw new DuetError("model-unreadable", `${folder} is not a voice: it needs an .onnx model and tokens.txt.`);
+    throw new DuetError(
+      "model-unreadable",
+      `${folder} is not a voice: it needs an .onnx model and tokens.txt.`,
+    );
   }
   return model;
 }
@@ -94,7 +123,12 @@ export async function validateVoiceFolder(folder: string): Promise<ValidatedMode
   }
   const model = voiceModelName(folder, names);
   const validated = await validateOnnxFile(join(folder, model), "tts");
-  return { ...validated, path: folder, name: basename(folder), details: { model, espeakData: names.includes("espeak-ng-data") ? "yes" : "no" } };
+  return {
+    ...validated,
+    path: folder,
+    name: basename(folder),
+    details: { model, espeakData: names.includes("espeak-ng-data") ? "yes" : "no" },
+  };
 }
 
 /** Validates a file by what it looks like; used for imports. */

@@ -12,7 +12,12 @@ import {
   type LayoutSpec,
   type StreamName,
 } from "./layout.js";
-import { assertReasoningMode, resolveReasonerOptions, type ReasonerOptions, type ResolvedReasonerOptions } from "./options.js";
+import {
+  assertReasoningMode,
+  resolveReasonerOptions,
+  type ReasonerOptions,
+  type ResolvedReasonerOptions,
+} from "./options.js";
 import { detectPromptFamily, familyById, type PromptFamily } from "./promptFamily.js";
 import { streamVocabulary, tokenizeMarkup, tokenizeUserText, type StreamVocabulary } from "./tokens.js";
 import { assertHeardTokens, retryDroppingHistory, Turn, TurnRunner, type TurnEnvironment } from "./turn.js";
@@ -136,7 +141,11 @@ export class ReasoningEngine {
 
   private ensureIdle(action: string): void {
     if (this.disposed) throw new DuetError("engine-disposed", "The engine has been disposed.");
-    if (this.running) throw new DuetError("engine-busy", `Cannot ${action} while a turn is running; stop it or await turn.done.`);
+    if (this.running)
+      throw new DuetError(
+        "engine-busy",
+        `Cannot ${action} while a turn is running; stop it or await turn.done.`,
+      );
   }
 
   private layoutFor(mode: ReasoningMode): LayoutSpec {
@@ -155,7 +164,8 @@ export class ReasoningEngine {
     const mode = request.mode ?? this.options.mode;
     assertReasoningMode(mode);
     const maxSteps = request.maxSteps ?? this.options.maxSteps;
-    if (!Number.isInteger(maxSteps) || maxSteps < 1) throw new DuetError("invalid-argument", "maxSteps must be a positive integer.");
+    if (!Number.isInteger(maxSteps) || maxSteps < 1)
+      throw new DuetError("invalid-argument", "maxSteps must be a positive integer.");
     if (request.signal?.aborted) throw new DuetError("aborted", "The turn was cancelled before it started.");
 
     const layout = this.layoutFor(mode);
@@ -171,7 +181,10 @@ export class ReasoningEngine {
       maxSteps,
       turnNumber: ++this.turnCount,
       createSampler: (stream: StreamName) =>
-        this.backend.runtime.createSampler({ ...this.options.sampling[stream], bias: this.vocabulary.bias[stream] }),
+        this.backend.runtime.createSampler({
+          ...this.options.sampling[stream],
+          bias: this.vocabulary.bias[stream],
+        }),
       sample: (logits, sampler) => this.backend.runtime.sample(logits, sampler),
       dropOldestHistoryTurn: () => this.dropOldestTurn(),
       setCacheObserver: (observer) => {
@@ -212,7 +225,10 @@ export class ReasoningEngine {
     this.historyTokens.splice(from, count);
     last.length -= count;
     last.answerLength = heardTokens;
-    const answerTokens = this.historyTokens.slice(start + last.answerOffset, start + last.answerOffset + heardTokens);
+    const answerTokens = this.historyTokens.slice(
+      start + last.answerOffset,
+      start + last.answerOffset + heardTokens,
+    );
     last.answer = this.backend.tokenizer.detokenize(answerTokens);
   }
 
@@ -227,7 +243,13 @@ export class ReasoningEngine {
     this.turns.length = 0;
     for (const { user, answer } of turns) {
       if (typeof user !== "string" || typeof answer !== "string" || user.trim() === "") continue;
-      const entry = this.historyEntry(markup, this.tokenizeUserText(user), this.tokenizeUserText(answer), user, answer);
+      const entry = this.historyEntry(
+        markup,
+        this.tokenizeUserText(user),
+        this.tokenizeUserText(answer),
+        user,
+        answer,
+      );
       this.historyTokens.push(...entry.tokens);
       this.turns.push(entry.turn);
     }
@@ -259,7 +281,10 @@ export class ReasoningEngine {
     const promptOptions = { safety: this.options.safety, extraInstructions: this.options.extraInstructions };
     for (const block of layout.blocks) {
       if (block.source.kind === "prompt") {
-        contents.set(block.id, tokenizeMarkup(this.backend.tokenizer, this.family.part(block.source.part, promptOptions)));
+        contents.set(
+          block.id,
+          tokenizeMarkup(this.backend.tokenizer, this.family.part(block.source.part, promptOptions)),
+        );
       }
     }
     return contents;
@@ -278,7 +303,8 @@ export class ReasoningEngine {
       const persistent = layout.views.some((v) => persistentBlocks(v).includes(block.id));
       if (block.id === "history") this.cache.setContent("history", this.historyTokens);
       else if (persistent) {
-        if (this.cache.tokens(block.id).length === 0) this.cache.setContent(block.id, contents.get(block.id) ?? []);
+        if (this.cache.tokens(block.id).length === 0)
+          this.cache.setContent(block.id, contents.get(block.id) ?? []);
       } else this.cache.setContent(block.id, contents.get(block.id) ?? []);
     }
     this.cache.setViews(layout.views);
@@ -331,7 +357,8 @@ export class ReasoningEngine {
     // The turn's own blocks go away in every case; what stays is re-added below.
     const dropTurnBlocks = (): void => {
       for (const view of layout.views) {
-        for (const block of turnBlocks(view)) if (!keep.includes(block) || outcome.userTokens.length === 0) cache.dropFromView(view.id, block);
+        for (const block of turnBlocks(view))
+          if (!keep.includes(block) || outcome.userTokens.length === 0) cache.dropFromView(view.id, block);
       }
     };
     const markup = this.historyMarkup();
@@ -361,7 +388,8 @@ export class ReasoningEngine {
       cache.setViews(layout.views.map((v) => ({ id: v.id, blocks: [...persistentBlocks(v), ...turnPart] })));
       // Placements are read again after each drop: dropping history changes the backlogs.
       await retryDroppingHistory(
-        () => cache.place(cache.viewIds().flatMap((view) => cache.backlog(view).map((b) => ({ view, ...b })))),
+        () =>
+          cache.place(cache.viewIds().flatMap((view) => cache.backlog(view).map((b) => ({ view, ...b })))),
         () => this.dropOldestTurn(),
       );
       for (const view of cache.viewIds()) cache.mergeBlocks(view, ["history", ...turnPart], "history");
@@ -370,7 +398,8 @@ export class ReasoningEngine {
       cache.verify();
       this.turns.push(record);
     } catch (error) {
-      if (process.env.DUET_DEBUG) process.stderr.write(`duet: rebuilding the cache after a failed commit: ${String(error)}\n`);
+      if (process.env.DUET_DEBUG)
+        process.stderr.write(`duet: rebuilding the cache after a failed commit: ${String(error)}\n`);
       // The cache is in an unknown state: keep the words, rebuild the cache at the next turn.
       if (outcome.userTokens.length > 0) {
         this.historyTokens.push(...turnTokens);

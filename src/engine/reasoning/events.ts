@@ -43,13 +43,25 @@ export type TurnEvent =
   | ({ type: "state"; state: ReasonerState; previous: ReasonerState | null; reason: string } & At)
   | ({ type: "thought"; text: string; token: Token; index: number } & At)
   | ({ type: "answer"; text: string; token: Token; index: number } & At)
-  | ({ type: "probe"; pYes: number; pNo: number; decision: "yes" | "no"; forced: boolean; durationMs: number } & At)
+  | ({
+      type: "probe";
+      pYes: number;
+      pNo: number;
+      decision: "yes" | "no";
+      forced: boolean;
+      durationMs: number;
+    } & At)
   | ({ type: "cache"; operation: CacheOperation } & At)
   | ({ type: "input"; text: string; tokens: number; final: boolean } & At)
   | ({ type: "interjection"; text: string; keptAnswerTokens: number; droppedAnswerTokens: number } & At)
   | ({ type: "truncate"; keptAnswerTokens: number; droppedAnswerTokens: number } & At)
   | ({ type: "history"; droppedTurns: number; reason: string } & At)
-  | ({ type: "end"; reason: EndReason; metrics: TurnMetrics; error?: { code: DuetErrorCode | "internal"; message: string } } & At);
+  | ({
+      type: "end";
+      reason: EndReason;
+      metrics: TurnMetrics;
+      error?: { code: DuetErrorCode | "internal"; message: string };
+    } & At);
 
 export interface AnswerToken {
   token: Token;

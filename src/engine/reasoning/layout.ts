@@ -84,11 +84,29 @@ export const PAPER_LAYOUT: LayoutSpec = {
   views: [
     {
       id: "writer",
-      blocks: ["writer_system", "history", "user_open", "user", "think_open", "thinker_output", "writer_split", "writer_output"],
+      blocks: [
+        "writer_system",
+        "history",
+        "user_open",
+        "user",
+        "think_open",
+        "thinker_output",
+        "writer_split",
+        "writer_output",
+      ],
     },
     {
       id: "thinker",
-      blocks: ["thinker_system", "history", "user_open", "user", "answer_open", "writer_output", "thinker_split", "thinker_output"],
+      blocks: [
+        "thinker_system",
+        "history",
+        "user_open",
+        "user",
+        "answer_open",
+        "writer_output",
+        "thinker_split",
+        "thinker_output",
+      ],
     },
   ],
   home: { writer: "writer", thinker: "thinker" },
@@ -114,9 +132,21 @@ export const COMPACT_LAYOUT: LayoutSpec = {
   views: [
     {
       id: "writer",
-      blocks: ["shared_system", "history", "user_open", "user", "think_open", "thinker_output", "writer_split", "writer_output"],
+      blocks: [
+        "shared_system",
+        "history",
+        "user_open",
+        "user",
+        "think_open",
+        "thinker_output",
+        "writer_split",
+        "writer_output",
+      ],
     },
-    { id: "thinker", blocks: ["shared_system", "history", "user_open", "user", "think_open", "thinker_output"] },
+    {
+      id: "thinker",
+      blocks: ["shared_system", "history", "user_open", "user", "think_open", "thinker_output"],
+    },
   ],
   home: { writer: "writer", thinker: "thinker" },
   probe: { view: "writer", style: "user-turn" },
@@ -137,7 +167,15 @@ export const SEQUENTIAL_THINKING_LAYOUT: LayoutSpec = {
   views: [
     {
       id: "main",
-      blocks: ["baseline_system", "history", "user_open", "user", "think_open", "thinker_output", "writer_output"],
+      blocks: [
+        "baseline_system",
+        "history",
+        "user_open",
+        "user",
+        "think_open",
+        "thinker_output",
+        "writer_output",
+      ],
     },
   ],
   home: { writer: "main", thinker: "main" },
@@ -148,10 +186,15 @@ export const SEQUENTIAL_THINKING_LAYOUT: LayoutSpec = {
 export const SEQUENTIAL_NOTHINKING_LAYOUT: LayoutSpec = {
   ...SEQUENTIAL_THINKING_LAYOUT,
   name: "sequential-nothinking",
-  blocks: SEQUENTIAL_THINKING_LAYOUT.blocks.map((b) => (b.id === "think_open" ? prompt("think_open", "nothink_open") : b)),
+  blocks: SEQUENTIAL_THINKING_LAYOUT.blocks.map((b) =>
+    b.id === "think_open" ? prompt("think_open", "nothink_open") : b,
+  ),
 };
 
-export const LAYOUTS: Readonly<Record<LayoutName, LayoutSpec>> = { paper: PAPER_LAYOUT, compact: COMPACT_LAYOUT };
+export const LAYOUTS: Readonly<Record<LayoutName, LayoutSpec>> = {
+  paper: PAPER_LAYOUT,
+  compact: COMPACT_LAYOUT,
+};
 
 /** Blocks of a view that are rebuilt every turn (everything after history). */
 export function turnBlocks(view: ViewSpec): string[] {
@@ -178,7 +221,8 @@ export function validateLayout(layout: LayoutSpec): void {
   for (const stream of ["thinker", "writer"] as const) {
     const home = layout.views.find((v) => v.id === layout.home[stream]);
     if (!home) throw new Error(`Layout ${layout.name}: no home view for the ${stream}`);
-    if (!home.blocks.includes(`${stream}_output`)) throw new Error(`The ${stream}'s home view lacks ${stream}_output`);
+    if (!home.blocks.includes(`${stream}_output`))
+      throw new Error(`The ${stream}'s home view lacks ${stream}_output`);
   }
   if (layout.probe && !layout.views.some((v) => v.id === layout.probe!.view)) {
     throw new Error(`Layout ${layout.name}: unknown probe view`);

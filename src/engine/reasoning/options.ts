@@ -21,7 +21,11 @@ export interface MirrorPolicy {
   lazy: boolean;
 }
 
-export const DEFAULT_MIRROR_POLICY: Readonly<MirrorPolicy> = { chunkTokens: 32, phraseMinTokens: 0, lazy: true };
+export const DEFAULT_MIRROR_POLICY: Readonly<MirrorPolicy> = {
+  chunkTokens: 32,
+  phraseMinTokens: 0,
+  lazy: true,
+};
 
 export interface ReasonerOptions {
   /** Block layout. Default "paper". */
@@ -66,14 +70,18 @@ export interface ResolvedReasonerOptions {
 }
 
 const positiveInteger = (name: string, value: number): number => {
-  if (!Number.isInteger(value) || value < 1) throw new DuetError("invalid-argument", `${name} must be a positive integer, got ${value}.`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new DuetError("invalid-argument", `${name} must be a positive integer, got ${value}.`);
   return value;
 };
 
 /** Throws unless `mode` is one of REASONING_MODES (callers may pass anything at run time). */
 export function assertReasoningMode(mode: ReasoningMode): void {
   if (!(REASONING_MODES as readonly string[]).includes(mode)) {
-    throw new DuetError("invalid-argument", `Unknown mode "${String(mode)}": use async, thinking or nothinking.`);
+    throw new DuetError(
+      "invalid-argument",
+      `Unknown mode "${String(mode)}": use async, thinking or nothinking.`,
+    );
   }
 }
 

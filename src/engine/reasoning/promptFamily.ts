@@ -69,7 +69,10 @@ export function detectPromptFamily(chatTemplate: string | undefined, modelPath =
 export function familyById(id: string): PromptFamily {
   const family = PROMPT_FAMILIES.find((f) => f.id === id);
   if (!family) {
-    throw new DuetError("unknown-prompt-family", `Unknown prompt family "${id}". Known: ${PROMPT_FAMILIES.map((f) => f.id).join(", ")}.`);
+    throw new DuetError(
+      "unknown-prompt-family",
+      `Unknown prompt family "${id}". Known: ${PROMPT_FAMILIES.map((f) => f.id).join(", ")}.`,
+    );
   }
   return family;
 }

@@ -65,7 +65,10 @@ export function tokenizeUserText(tokenizer: TokenizerInfo, family: PromptFamily,
     }
   }
   if (tokens.some((t) => specials.has(t))) {
-    throw new DuetError("invalid-argument", "The text could not be kept apart from the model's control tokens.");
+    throw new DuetError(
+      "invalid-argument",
+      "The text could not be kept apart from the model's control tokens.",
+    );
   }
   return tokens;
 }
@@ -90,7 +93,10 @@ export function streamVocabulary(tokenizer: TokenizerInfo, family: PromptFamily)
   const special = (text: string): Token => {
     const id = tokenizer.specialToken(text);
     if (id === undefined) {
-      throw new DuetError("unknown-prompt-family", `The model's vocabulary lacks ${text}, which the ${family.displayName} format needs.`);
+      throw new DuetError(
+        "unknown-prompt-family",
+        `The model's vocabulary lacks ${text}, which the ${family.displayName} format needs.`,
+      );
     }
     return id;
   };
@@ -98,7 +104,8 @@ export function streamVocabulary(tokenizer: TokenizerInfo, family: PromptFamily)
   const endOfGeneration: Token[] = [];
   for (let token = 0; token < tokenizer.vocabularySize; token++) {
     const text = tokenizer.tokenText(token).trim();
-    if (text.endsWith(family.linkerMarker) || text.endsWith(`${family.linkerMarker}:`)) markerTokens.push(token);
+    if (text.endsWith(family.linkerMarker) || text.endsWith(`${family.linkerMarker}:`))
+      markerTokens.push(token);
     if (tokenizer.isEndOfGeneration(token)) endOfGeneration.push(token);
   }
   const biasFor = (texts: readonly string[], extra: readonly Token[]): Map<Token, number> => {
@@ -125,7 +132,10 @@ export function streamVocabulary(tokenizer: TokenizerInfo, family: PromptFamily)
     no: singleTokens(family.noSpellings),
   };
   if (result.yes.length === 0 || result.no.length === 0) {
-    throw new DuetError("unknown-prompt-family", "The vocabulary has no single-token spelling of yes or no, so the probe cannot run.");
+    throw new DuetError(
+      "unknown-prompt-family",
+      "The vocabulary has no single-token spelling of yes or no, so the probe cannot run.",
+    );
   }
   perFamily.set(family.id, result);
   return result;

@@ -67,7 +67,10 @@ type Backlog = ReturnType<ViewCache["backlog"]>;
 /** Checks a count of answer tokens the user heard (a barge-in); throws for anything else. */
 export function assertHeardTokens(heardTokens: number): void {
   if (!Number.isInteger(heardTokens) || heardTokens < 0) {
-    throw new DuetError("invalid-argument", `heardTokens must be a non-negative integer, got ${heardTokens}.`);
+    throw new DuetError(
+      "invalid-argument",
+      `heardTokens must be a non-negative integer, got ${heardTokens}.`,
+    );
   }
 }
 
@@ -195,7 +198,13 @@ export class TurnRunner {
       if (operation.kind !== "append") this.emit({ type: "cache", operation, ...this.at() });
     });
     try {
-      this.emit({ type: "start", mode: this.env.mode, layout: this.env.options.layout, turn: this.env.turnNumber, ...this.at() });
+      this.emit({
+        type: "start",
+        mode: this.env.mode,
+        layout: this.env.options.layout,
+        turn: this.env.turnNumber,
+        ...this.at(),
+      });
       await this.prefill();
       this.emit({ type: "state", state: this.state, previous: null, reason: "turn started", ...this.at() });
       this.loopStart = this.env.now();
@@ -237,7 +246,9 @@ export class TurnRunner {
       await this.placeWithRoom(placements);
     } catch (error) {
       if (!(error instanceof ContextFullError)) throw error;
-      const longest = Math.max(...this.env.cache.viewIds().map((v) => this.env.cache.length(v) + this.env.cache.backlogSize(v)));
+      const longest = Math.max(
+        ...this.env.cache.viewIds().map((v) => this.env.cache.length(v) + this.env.cache.backlogSize(v)),
+      );
       throw new DuetError(
         "context-overflow",
         `The context (${this.env.cache.contextSize} cells per view) is too small for this turn's prompt (${longest} tokens). ` +
@@ -285,7 +296,9 @@ export class TurnRunner {
   private activeStreams(): Stream[] {
     const userSaidSomething = this.userTokenCount > 0;
     const thinkerMay =
-      !this.thinker.finished && userSaidSomething && (!this.inputOpen || this.env.options.thinkWhileListening);
+      !this.thinker.finished &&
+      userSaidSomething &&
+      (!this.inputOpen || this.env.options.thinkWhileListening);
     const writerMay = !this.writer.finished && !this.inputOpen && !this.writerHeld && userSaidSomething;
     const active: Stream[] = [];
     if (this.state !== "writer_only" && thinkerMay) active.push(this.thinker);
@@ -353,7 +366,8 @@ export class TurnRunner {
       const own = new Set(active.filter((s) => s.home === view).map((s) => s.block));
       // Nothing touches the cache between the two: read the backlog once.
       const backlog = cache.backlog(view);
-      if (this.mirrorDue(backlog, own)) placements.push(...this.backlogPlacements(view, own, mirrorLimit, backlog));
+      if (this.mirrorDue(backlog, own))
+        placements.push(...this.backlogPlacements(view, own, mirrorLimit, backlog));
     }
     let refs: Array<LogitsRef | undefined>;
     try {
@@ -403,7 +417,14 @@ export class TurnRunner {
         this.thinker.output.push(thought);
         this.thinker.pending = [thought];
         const text = this.thinker.text.push(thought);
-        this.emit({ type: "thought", text, token: thought, index: this.thinker.output.length - 1, step: this.step, timeMs });
+        this.emit({
+          type: "thought",
+          text,
+          token: thought,
+          index: this.thinker.output.length - 1,
+          step: this.step,
+          timeMs,
+        });
         thinkerParagraphEnd = this.thinker.text.tail(2).endsWith("\n\n");
       }
     }
@@ -418,7 +439,14 @@ export class TurnRunner {
       this.writer.pending = [word];
       const text = this.writer.text.push(word);
       this.answerTrace.push({ token: word, text, timeMs, step: this.step });
-      this.emit({ type: "answer", text, token: word, index: this.writer.output.length - 1, step: this.step, timeMs });
+      this.emit({
+        type: "answer",
+        text,
+        token: word,
+        index: this.writer.output.length - 1,
+        step: this.step,
+        timeMs,
+      });
       if (this.state === "thinker_and_writer" && this.writer.text.tail(2).endsWith("\n\n")) {
         this.setState("thinker_only", "the writer ended a paragraph");
       }
@@ -468,7 +496,15 @@ export class TurnRunner {
     if (options.probe !== "model" || !view || !layout.probe) {
       const yes = options.probe === "yes";
       const durationMs = this.env.now() - started;
-      this.emit({ type: "probe", pYes: yes ? 1 : 0, pNo: yes ? 0 : 1, decision: yes ? "yes" : "no", forced: true, durationMs, ...this.at() });
+      this.emit({
+        type: "probe",
+        pYes: yes ? 1 : 0,
+        pNo: yes ? 0 : 1,
+        decision: yes ? "yes" : "no",
+        forced: true,
+        durationMs,
+        ...this.at(),
+      });
       return yes;
     }
     this.probeQuestion ??= tokenizeMarkup(tokenizer, family.probeQuestion(layout.probe.style, options));
@@ -479,14 +515,25 @@ export class TurnRunner {
       () => this.env.dropOldestHistoryTurn(),
     );
     const mass = (ids: readonly Token[]): number =>
-      candidates.tokens.reduce((sum, t, i) => (ids.includes(t) ? sum + candidates.probabilities[i]! : sum), 0);
+      candidates.tokens.reduce(
+        (sum, t, i) => (ids.includes(t) ? sum + candidates.probabilities[i]! : sum),
+        0,
+      );
     // Comparing summed probabilities is comparing log-sum-exp over the spellings.
     const pYes = mass(vocabulary.yes);
     const pNo = mass(vocabulary.no);
     const yes = pYes > pNo;
     const durationMs = this.env.now() - started;
     this.probeMs += durationMs;
-    this.emit({ type: "probe", pYes, pNo, decision: yes ? "yes" : "no", forced: false, durationMs, ...this.at() });
+    this.emit({
+      type: "probe",
+      pYes,
+      pNo,
+      decision: yes ? "yes" : "no",
+      forced: false,
+      durationMs,
+      ...this.at(),
+    });
     return yes;
   }
 
@@ -499,7 +546,13 @@ export class TurnRunner {
         case "input": {
           if (operation.text !== undefined) this.setUserText(operation.text);
           const text = this.env.tokenizer.detokenize(this.env.cache.tokens("user"));
-          this.emit({ type: "input", text, tokens: this.userTokenCount, final: operation.final, ...this.at() });
+          this.emit({
+            type: "input",
+            text,
+            tokens: this.userTokenCount,
+            final: operation.final,
+            ...this.at(),
+          });
           if (operation.final) {
             this.inputOpen = false;
             if (this.userTokenCount === 0) return "cancelled";
@@ -572,7 +625,13 @@ export class TurnRunner {
     thinker.activeLastStep = false;
     this.writerHeld = false;
     this.setState("thinker_only", "the user interjected");
-    this.emit({ type: "interjection", text, keptAnswerTokens: this.writer.output.length, droppedAnswerTokens: dropped, ...this.at() });
+    this.emit({
+      type: "interjection",
+      text,
+      keptAnswerTokens: this.writer.output.length,
+      droppedAnswerTokens: dropped,
+      ...this.at(),
+    });
   }
 
   private metrics(endReason: EndReason): TurnMetrics {
@@ -602,7 +661,8 @@ export class TurnRunner {
     return {
       userTokens: [...this.env.cache.tokens("user")],
       answerTokens: [...this.writer.output],
-      writerStarterCount: this.env.cache.tokens(this.writer.block).length > 0 ? this.writer.starter.length : 0,
+      writerStarterCount:
+        this.env.cache.tokens(this.writer.block).length > 0 ? this.writer.starter.length : 0,
     };
   }
 }
@@ -642,15 +702,18 @@ export class Turn implements AsyncIterable<TurnEvent> {
   updateInput(text: string): void {
     this.ensureRunning("update the input");
     if (typeof text !== "string") throw new DuetError("invalid-argument", "Input text must be a string.");
-    if (!this.runner.isInputOpen) throw new DuetError("invalid-argument", "The user's input is already closed for this turn.");
+    if (!this.runner.isInputOpen)
+      throw new DuetError("invalid-argument", "The user's input is already closed for this turn.");
     this.runner.enqueue({ kind: "input", text, final: false });
   }
 
   /** The user finished speaking; `finalText` replaces the partial text. The writer may start now. */
   closeInput(finalText?: string): void {
     this.ensureRunning("close the input");
-    if (finalText !== undefined && typeof finalText !== "string") throw new DuetError("invalid-argument", "Input text must be a string.");
-    if (!this.runner.isInputOpen) throw new DuetError("invalid-argument", "The user's input is already closed for this turn.");
+    if (finalText !== undefined && typeof finalText !== "string")
+      throw new DuetError("invalid-argument", "Input text must be a string.");
+    if (!this.runner.isInputOpen)
+      throw new DuetError("invalid-argument", "The user's input is already closed for this turn.");
     this.runner.enqueue({ kind: "input", text: finalText, final: true });
   }
 
@@ -668,9 +731,13 @@ export class Turn implements AsyncIterable<TurnEvent> {
   interject(text: string): void {
     this.ensureRunning("interject");
     if (!this.runner.supportsInterjection) {
-      throw new DuetError("invalid-argument", "Interjections need the async mode; in a baseline mode, start a new turn instead.");
+      throw new DuetError(
+        "invalid-argument",
+        "Interjections need the async mode; in a baseline mode, start a new turn instead.",
+      );
     }
-    if (typeof text !== "string" || text.trim() === "") throw new DuetError("invalid-argument", "An interjection needs some words.");
+    if (typeof text !== "string" || text.trim() === "")
+      throw new DuetError("invalid-argument", "An interjection needs some words.");
     this.runner.enqueue({ kind: "interject", text: text.trim() });
   }
 

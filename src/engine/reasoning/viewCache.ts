@@ -60,7 +60,10 @@ export class ViewCache {
   /** Declares the views, in sequence order. Existing lengths are kept for blocks still listed. */
   setViews(views: ReadonlyArray<{ id: string; blocks: readonly string[] }>): void {
     if (views.length > this.runtime.sequences) {
-      throw new DuetError("invalid-argument", `The layout needs ${views.length} sequences; the context has ${this.runtime.sequences}.`);
+      throw new DuetError(
+        "invalid-argument",
+        `The layout needs ${views.length} sequences; the context has ${this.runtime.sequences}.`,
+      );
     }
     views.forEach((spec, sequence) => {
       const existing = this.views.get(spec.id);
@@ -71,7 +74,10 @@ export class ViewCache {
       }
       for (const block of [...lengths.keys()]) {
         if (!spec.blocks.includes(block) && (lengths.get(block) ?? 0) > 0) {
-          throw new DuetError("invalid-argument", `View ${spec.id} still holds block ${block}; remove it first.`);
+          throw new DuetError(
+            "invalid-argument",
+            `View ${spec.id} still holds block ${block}; remove it first.`,
+          );
         }
         if (!spec.blocks.includes(block)) lengths.delete(block);
       }
@@ -166,10 +172,14 @@ export class ViewCache {
       for (const p of list) {
         const offset = this.blockLength(view, p.block) + (claimed.get(p.block) ?? 0);
         const content = this.blockTokens.get(p.block);
-        if (!content || !this.hasBlock(view, p.block)) throw new DuetError("invalid-argument", `View ${view} does not show block ${p.block}.`);
+        if (!content || !this.hasBlock(view, p.block))
+          throw new DuetError("invalid-argument", `View ${view} does not show block ${p.block}.`);
         for (let i = 0; i < p.tokens.length; i++) {
           if (content[offset + i] !== p.tokens[i]) {
-            throw new DuetError("invalid-argument", `Placement into ${view}/${p.block} does not match the block's content at ${offset + i}.`);
+            throw new DuetError(
+              "invalid-argument",
+              `Placement into ${view}/${p.block} does not match the block's content at ${offset + i}.`,
+            );
           }
         }
         claimed.set(p.block, (claimed.get(p.block) ?? 0) + p.tokens.length);
@@ -183,7 +193,8 @@ export class ViewCache {
       for (const p of list) {
         tokens.push(...p.tokens);
         if (p.logits) {
-          if (logitIndex !== undefined) throw new DuetError("invalid-argument", `Two logits placements in view ${view}.`);
+          if (logitIndex !== undefined)
+            throw new DuetError("invalid-argument", `Two logits placements in view ${view}.`);
           logitIndex = tokens.length - 1;
         }
       }
@@ -210,7 +221,13 @@ export class ViewCache {
         const target = this.blockStart(item.view, p.block) + this.blockLength(item.view, p.block);
         if (target < segmentStart) {
           this.rotateIntoPlace(state, segmentStart, n, target);
-          this.observe({ kind: "insert", view: item.view, block: p.block, tokens: n, movedCells: segmentStart - target + n });
+          this.observe({
+            kind: "insert",
+            view: item.view,
+            block: p.block,
+            tokens: n,
+            movedCells: segmentStart - target + n,
+          });
         } else {
           this.observe({ kind: "append", view: item.view, block: p.block, tokens: n, movedCells: 0 });
         }
@@ -284,9 +301,13 @@ export class ViewCache {
     const indexes = blocks.map((b) => state.blocks.indexOf(b));
     const first = Math.min(...indexes);
     if (indexes.some((i) => i < 0) || indexes.some((i, k) => i !== first + k)) {
-      throw new DuetError("invalid-argument", `Blocks ${blocks.join(", ")} are not adjacent in view ${view}.`);
+      throw new DuetError(
+        "invalid-argument",
+        `Blocks ${blocks.join(", ")} are not adjacent in view ${view}.`,
+      );
     }
-    if (!blocks.includes(into)) throw new DuetError("invalid-argument", `${into} must be one of the merged blocks.`);
+    if (!blocks.includes(into))
+      throw new DuetError("invalid-argument", `${into} must be one of the merged blocks.`);
     const total = blocks.reduce((n, b) => n + (state.lengths.get(b) ?? 0), 0);
     for (const b of blocks) if (b !== into) state.lengths.delete(b);
     state.lengths.set(into, total);
@@ -323,7 +344,9 @@ export class ViewCache {
   /** The tokens a view holds, in reading order (what the stream reading it sees). */
   viewTokens(view: string): Token[] {
     const state = this.view(view);
-    return state.blocks.flatMap((block) => (this.blockTokens.get(block) ?? []).slice(0, state.lengths.get(block) ?? 0));
+    return state.blocks.flatMap((block) =>
+      (this.blockTokens.get(block) ?? []).slice(0, state.lengths.get(block) ?? 0),
+    );
   }
 
   /** Checks the runtime's positions against the table: each view spans [0, length). */
@@ -333,7 +356,10 @@ export class ViewCache {
       const length = this.length(view.id);
       const ok = length === 0 ? max < 0 : min === 0 && max === length - 1;
       if (!ok) {
-        throw new DuetError("adapter-incompatible", `View ${view.id} spans [${min}, ${max}] but its blocks hold ${length} tokens.`);
+        throw new DuetError(
+          "adapter-incompatible",
+          `View ${view.id} spans [${min}, ${max}] but its blocks hold ${length} tokens.`,
+        );
       }
     }
   }

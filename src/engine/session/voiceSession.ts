@@ -151,7 +151,11 @@ export class VoiceSession {
 
   /** Starts an engine turn and wires its answer to a speaker. */
   private startTurn(text: string, inputOpen: boolean): ActiveTurn {
-    const turn = this.options.engine.startTurn({ text, inputOpen, ...(this.options.mode ? { mode: this.options.mode } : {}) });
+    const turn = this.options.engine.startTurn({
+      text,
+      inputOpen,
+      ...(this.options.mode ? { mode: this.options.mode } : {}),
+    });
     const active: ActiveTurn = {
       turn,
       startedAt: this.now(),
@@ -172,7 +176,13 @@ export class VoiceSession {
         // The answer resumes after the heard part: a fresh speaker continues from there.
         this.newSpeaker(active, event.keptAnswerTokens);
       } else if (event.type === "end" && event.error) {
-        this.error("engine", new DuetError(event.error.code === "internal" ? "decode-failed" : event.error.code, event.error.message));
+        this.error(
+          "engine",
+          new DuetError(
+            event.error.code === "internal" ? "decode-failed" : event.error.code,
+            event.error.message,
+          ),
+        );
       }
     });
     void turn.done.then(async (result) => {
@@ -192,7 +202,12 @@ export class VoiceSession {
     const chunks = active.speakers.flatMap((s) => s.chunks).filter((c) => c.durationMs !== null);
     const origin = active.releaseMs ?? 0;
     const ready = chunks.map((c) => Math.max(0, c.writtenMs + (c.synthMs ?? 0) - origin) / 1000);
-    const delays = summarizeDelays(computeDelays(ready, chunks.map((c) => (c.durationMs ?? 0) / 1000)));
+    const delays = summarizeDelays(
+      computeDelays(
+        ready,
+        chunks.map((c) => (c.durationMs ?? 0) / 1000),
+      ),
+    );
     let heardSilence = 0;
     let cursor = origin;
     for (const c of chunks) {
@@ -241,7 +256,13 @@ export class VoiceSession {
       }
     }
     if (!this.options.recognizer) {
-      this.error("stt", new DuetError("model-not-found", "No speech-to-text model is loaded: download one in the settings, or type instead."));
+      this.error(
+        "stt",
+        new DuetError(
+          "model-not-found",
+          "No speech-to-text model is loaded: download one in the settings, or type instead.",
+        ),
+      );
       return;
     }
     this.transcriber = new LiveTranscriber({
@@ -250,7 +271,12 @@ export class VoiceSession {
       ...(this.options.language ? { language: this.options.language } : {}),
       ...(this.options.vocabularyPrompt ? { prompt: this.options.vocabularyPrompt } : {}),
       onPartial: (partial) => {
-        this.emit({ type: "transcript", committed: partial.committed, tentative: partial.tentative, final: false });
+        this.emit({
+          type: "transcript",
+          committed: partial.committed,
+          tentative: partial.tentative,
+          final: false,
+        });
         const turn = this.active?.turn;
         if (!this.interjecting && turn && partial.committed) {
           try {
@@ -292,7 +318,14 @@ export class VoiceSession {
       text = final.text;
       silent = final.silent;
       sttMs = final.decodeMs;
-      if (transcriber.truncated) this.error("stt", new DuetError("invalid-argument", "The recording was longer than 10 minutes; only the first 10 minutes were transcribed."));
+      if (transcriber.truncated)
+        this.error(
+          "stt",
+          new DuetError(
+            "invalid-argument",
+            "The recording was longer than 10 minutes; only the first 10 minutes were transcribed.",
+          ),
+        );
       this.emit({ type: "transcript", committed: text, tentative: "", final: true });
     } catch (error) {
       this.error("stt", error);
@@ -322,7 +355,9 @@ export class VoiceSession {
         "stt",
         new DuetError(
           "invalid-argument",
-          silent ? "Nothing was heard. Hold the key while you speak." : "Speech was heard but no words were recognised. Try again, closer to the microphone.",
+          silent
+            ? "Nothing was heard. Hold the key while you speak."
+            : "Speech was heard but no words were recognised. Try again, closer to the microphone.",
         ),
       );
     }

@@ -20,16 +20,20 @@ const migrations: Record<number, (old: Json) => Json> = {
 
 export class NewerSettingsError extends Error {
   constructor(readonly version: number) {
-    super(`The settings file was written by a newer Duet (format ${version}; this version reads up to ${SETTINGS_VERSION}).`);
+    super(
+      `The settings file was written by a newer Duet (format ${version}; this version reads up to ${SETTINGS_VERSION}).`,
+    );
   }
 }
 
 /** Brings a parsed settings object to the current version (validation happens after). */
 export function migrateSettings(raw: unknown): Json {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new Error("The settings file does not hold an object.");
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    throw new Error("The settings file does not hold an object.");
   let current = raw as Json;
   let version = typeof current.version === "number" ? current.version : 0;
-  if (!Number.isInteger(version) || version < 0) throw new Error(`The settings file has an invalid version (${String(current.version)}).`);
+  if (!Number.isInteger(version) || version < 0)
+    throw new Error(`The settings file has an invalid version (${String(current.version)}).`);
   if (version > SETTINGS_VERSION) throw new NewerSettingsError(version);
   while (version < SETTINGS_VERSION) {
     const step = migrations[version];

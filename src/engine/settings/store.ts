@@ -13,7 +13,9 @@ export interface SettingsNotice {
   preservedAs?: string;
 }
 
-export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+export type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K];
+};
 
 /** Writes a file so that a crash leaves either the old or the new content, never half of it. */
 export async function writeFileAtomic(path: string, data: string): Promise<void> {
@@ -36,7 +38,11 @@ function merge<T>(base: T, patch: DeepPartial<T> | undefined): T {
     if (value === undefined) continue;
     const current = out[key];
     out[key] =
-      typeof value === "object" && value !== null && !Array.isArray(value) && typeof current === "object" && current !== null
+      typeof value === "object" &&
+      value !== null &&
+      !Array.isArray(value) &&
+      typeof current === "object" &&
+      current !== null
         ? merge(current, value as DeepPartial<typeof current>)
         : value;
   }
@@ -61,7 +67,8 @@ export class SettingsStore {
     try {
       text = await readFile(path, "utf8");
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return new SettingsStore(path, defaultSettings(), undefined);
+      if ((error as NodeJS.ErrnoException).code === "ENOENT")
+        return new SettingsStore(path, defaultSettings(), undefined);
       return new SettingsStore(path, defaultSettings(), {
         kind: "unreadable",
         message: `Could not read ${path} (${(error as Error).message}); using default settings for now.`,
@@ -77,9 +84,14 @@ export class SettingsStore {
       return store;
     } catch (error) {
       const newer = error instanceof NewerSettingsError;
-      const preservedAs = join(folder, newer ? `settings.from-newer-duet-${stamp}.json` : `settings.corrupt-${stamp}.json`);
+      const preservedAs = join(
+        folder,
+        newer ? `settings.from-newer-duet-${stamp}.json` : `settings.corrupt-${stamp}.json`,
+      );
       await rename(path, preservedAs);
-      const reason = newer ? error.message : `it could not be read (${error instanceof Error ? error.message.split("\n")[0] : String(error)})`;
+      const reason = newer
+        ? error.message
+        : `it could not be read (${error instanceof Error ? error.message.split("\n")[0] : String(error)})`;
       return new SettingsStore(path, defaultSettings(), {
         kind: newer ? "newer" : "corrupt",
         message: newer
@@ -100,7 +112,10 @@ export class SettingsStore {
     const result = settingsSchema.safeParse(candidate);
     if (!result.success) {
       const issue = result.error.issues[0];
-      throw new DuetError("invalid-argument", `Invalid setting ${issue?.path.join(".") ?? ""}: ${issue?.message ?? "rejected"}.`);
+      throw new DuetError(
+        "invalid-argument",
+        `Invalid setting ${issue?.path.join(".") ?? ""}: ${issue?.message ?? "rejected"}.`,
+      );
     }
     this.current = result.data;
     await this.save();

@@ -85,7 +85,10 @@ export class AnswerSpeaker {
     if (this.current && chunkMs) {
       const { chunk, startedAt } = this.current;
       const fraction = Math.min(1, (this.options.clock() - startedAt) / chunkMs);
-      return Math.max(this.heard, chunk.startToken + Math.floor(fraction * (chunk.endToken - chunk.startToken)));
+      return Math.max(
+        this.heard,
+        chunk.startToken + Math.floor(fraction * (chunk.endToken - chunk.startToken)),
+      );
     }
     return this.heard;
   }
@@ -139,7 +142,8 @@ export class AnswerSpeaker {
   private async synthesize(chunk: SpokenChunk): Promise<MonoAudio | undefined> {
     if (chunk.spoken === "") return undefined;
     const limit = this.options.concurrency ?? 2;
-    while (this.synthesizing >= limit && !this.stopped) await new Promise<void>((resolve) => this.waitingToSynth.push(resolve));
+    while (this.synthesizing >= limit && !this.stopped)
+      await new Promise<void>((resolve) => this.waitingToSynth.push(resolve));
     if (this.stopped) return undefined;
     this.synthesizing++;
     try {
@@ -154,7 +158,10 @@ export class AnswerSpeaker {
     } catch (error) {
       if (!this.stopped && !isDuetError(error, "aborted")) {
         chunk.error = error instanceof Error ? error.message : String(error);
-        this.options.onError?.(error instanceof Error ? error : new DuetError("decode-failed", String(error)), chunk);
+        this.options.onError?.(
+          error instanceof Error ? error : new DuetError("decode-failed", String(error)),
+          chunk,
+        );
       }
       return undefined;
     } finally {
@@ -233,8 +240,12 @@ export class TimelineSink implements AudioSink {
     const cutAt = this.clock();
     const last = this.parts.at(-1);
     if (last) {
-      const keep = Math.max(0, Math.floor(((cutAt - last.startMs) * this.speed * last.audio.sampleRate) / 1000));
-      if (keep < last.audio.samples.length) last.audio = { ...last.audio, samples: last.audio.samples.subarray(0, keep) };
+      const keep = Math.max(
+        0,
+        Math.floor(((cutAt - last.startMs) * this.speed * last.audio.sampleRate) / 1000),
+      );
+      if (keep < last.audio.samples.length)
+        last.audio = { ...last.audio, samples: last.audio.samples.subarray(0, keep) };
     }
     while (this.parts.length > 0 && this.parts.at(-1)!.startMs > cutAt) this.parts.pop();
     this.busyUntil = cutAt;
@@ -244,11 +255,15 @@ export class TimelineSink implements AudioSink {
 
   /** Everything played, with silence where the user waited, from the turn's start (or `fromMs`). */
   render(sampleRate: number, fromMs = 0): MonoAudio {
-    const end = this.parts.reduce((m, p) => Math.max(m, (p.startMs - fromMs) * this.speed + durationMs(p.audio)), 0);
+    const end = this.parts.reduce(
+      (m, p) => Math.max(m, (p.startMs - fromMs) * this.speed + durationMs(p.audio)),
+      0,
+    );
     const samples = new Float32Array(Math.ceil((Math.max(0, end) * sampleRate) / 1000));
     for (const p of this.parts) {
-      if (p.audio.sampleRate !== sampleRate) throw new DuetError("invalid-argument", "Mixed sample rates in the answer audio.");
-      const at = Math.max(0, Math.round((((p.startMs - fromMs) * this.speed) * sampleRate) / 1000));
+      if (p.audio.sampleRate !== sampleRate)
+        throw new DuetError("invalid-argument", "Mixed sample rates in the answer audio.");
+      const at = Math.max(0, Math.round(((p.startMs - fromMs) * this.speed * sampleRate) / 1000));
       samples.set(p.audio.samples.subarray(0, Math.max(0, samples.length - at)), at);
     }
     return { samples, sampleRate };

@@ -99,7 +99,8 @@ export class LiveTranscriber {
   }
 
   private audio(lastSeconds?: number): MonoAudio {
-    const take = lastSeconds === undefined ? this.length : Math.min(this.length, lastSeconds * STT_SAMPLE_RATE);
+    const take =
+      lastSeconds === undefined ? this.length : Math.min(this.length, lastSeconds * STT_SAMPLE_RATE);
     const samples = new Float32Array(take);
     let at = take;
     for (let i = this.chunks.length - 1; i >= 0 && at > 0; i--) {

@@ -38,7 +38,8 @@ export function rms(samples: Float32Array, start = 0, end = samples.length): num
  */
 export function resample(samples: Float32Array, from: number, to: number): Float32Array {
   if (from === to) return samples;
-  if (!(from > 0 && to > 0)) throw new DuetError("invalid-argument", `Cannot resample from ${from} Hz to ${to} Hz.`);
+  if (!(from > 0 && to > 0))
+    throw new DuetError("invalid-argument", `Cannot resample from ${from} Hz to ${to} Hz.`);
   const ratio = to / from;
   const outLength = Math.floor(samples.length * ratio);
   const out = new Float32Array(outLength);
@@ -79,7 +80,11 @@ export interface WavInfo {
  */
 export function decodeWav(data: Buffer, name = "The audio"): MonoAudio & { info: WavInfo } {
   const convertHint = `Convert it with: ffmpeg -i INPUT -ar 16000 -ac 1 -c:a pcm_s16le output.wav`;
-  if (data.length < 12 || data.toString("ascii", 0, 4) !== "RIFF" || data.toString("ascii", 8, 12) !== "WAVE") {
+  if (
+    data.length < 12 ||
+    data.toString("ascii", 0, 4) !== "RIFF" ||
+    data.toString("ascii", 8, 12) !== "WAVE"
+  ) {
     throw new DuetError("invalid-argument", `${name} is not a WAV file. ${convertHint}`);
   }
   let offset = 12;
@@ -90,17 +95,28 @@ export function decodeWav(data: Buffer, name = "The audio"): MonoAudio & { info:
     const size = data.readUInt32LE(offset + 4);
     const body = data.subarray(offset + 8, Math.min(data.length, offset + 8 + size));
     if (id === "fmt ") {
-      if (body.length < 16) throw new DuetError("invalid-argument", `${name} has a damaged format header. ${convertHint}`);
+      if (body.length < 16)
+        throw new DuetError("invalid-argument", `${name} has a damaged format header. ${convertHint}`);
       let formatTag = body.readUInt16LE(0);
       if (formatTag === 0xfffe && body.length >= 26) formatTag = body.readUInt16LE(24); // WAVE_FORMAT_EXTENSIBLE
       const bitsPerSample = body.readUInt16LE(14);
       const format = formatTag === 1 ? "pcm" : formatTag === 3 ? "float" : undefined;
-      if (!format || (format === "float" && bitsPerSample !== 32) || (format === "pcm" && ![8, 16, 24, 32].includes(bitsPerSample))) {
-        throw new DuetError("invalid-argument", `${name} uses an audio encoding Duet does not read (format ${formatTag}, ${bitsPerSample} bit). ${convertHint}`);
+      if (
+        !format ||
+        (format === "float" && bitsPerSample !== 32) ||
+        (format === "pcm" && ![8, 16, 24, 32].includes(bitsPerSample))
+      ) {
+        throw new DuetError(
+          "invalid-argument",
+          `${name} uses an audio encoding Duet does not read (format ${formatTag}, ${bitsPerSample} bit). ${convertHint}`,
+        );
       }
       info = { sampleRate: body.readUInt32LE(4), channels: body.readUInt16LE(2), bitsPerSample, format };
       if (info.channels < 1 || info.sampleRate < 1000 || info.sampleRate > 384_000) {
-        throw new DuetError("invalid-argument", `${name} has an implausible format (${info.channels} channels at ${info.sampleRate} Hz). ${convertHint}`);
+        throw new DuetError(
+          "invalid-argument",
+          `${name} has an implausible format (${info.channels} channels at ${info.sampleRate} Hz). ${convertHint}`,
+        );
       }
     } else if (id === "data") {
       pcm = body;

@@ -6,6 +6,8 @@ export function loadSherpaOnnx<T>(): T {
   try {
     return createRequire(import.meta.url)("sherpa-onnx-node") as T;
   } catch (error) {
-    throw new DuetError("model-unreadable", `sherpa-onnx could not be loaded: ${(error as Error).message}`, { cause: error });
+    throw new DuetError("model-unreadable", `sherpa-onnx could not be loaded: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }

@@ -42,7 +42,13 @@ export function cleanTranscript(text: string): string {
 }
 
 interface WhisperNative {
-  transcribeData(audio: ArrayBuffer, options: Record<string, unknown>): { stop: () => Promise<void>; promise: Promise<{ result: string; segments: Array<{ text: string; t0: number; t1: number }> }> };
+  transcribeData(
+    audio: ArrayBuffer,
+    options: Record<string, unknown>,
+  ): {
+    stop: () => Promise<void>;
+    promise: Promise<{ result: string; segments: Array<{ text: string; t0: number; t1: number }> }>;
+  };
   release(): Promise<void>;
 }
 
@@ -64,26 +70,40 @@ export class WhisperRecognizer implements SpeechRecognizer {
     private readonly threads: number,
   ) {}
 
-  static async load(modelPath: string, options: { gpu?: boolean; threads?: number } = {}): Promise<WhisperRecognizer> {
+  static async load(
+    modelPath: string,
+    options: { gpu?: boolean; threads?: number } = {},
+  ): Promise<WhisperRecognizer> {
     await validateWhisperFile(modelPath);
     let initWhisper: (options: { filePath: string; useGpu?: boolean }) => Promise<WhisperNative>;
     try {
       // Loaded at run time by name: the package ships TypeScript sources that would otherwise be type-checked here.
-      ({ initWhisper } = createRequire(import.meta.url)("@fugood/whisper.node") as { initWhisper: typeof initWhisper });
+      ({ initWhisper } = createRequire(import.meta.url)("@fugood/whisper.node") as {
+        initWhisper: typeof initWhisper;
+      });
     } catch (error) {
-      throw new DuetError("model-unreadable", `whisper.cpp could not be loaded on this system: ${(error as Error).message}`, { cause: error });
+      throw new DuetError(
+        "model-unreadable",
+        `whisper.cpp could not be loaded on this system: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     try {
       const context = await initWhisper({ filePath: modelPath, useGpu: options.gpu ?? false });
       return new WhisperRecognizer(context, options.threads ?? 2);
     } catch (error) {
-      throw new DuetError("model-unreadable", `whisper.cpp could not load ${modelPath}: ${(error as Error).message}`, { cause: error });
+      throw new DuetError(
+        "model-unreadable",
+        `whisper.cpp could not load ${modelPath}: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
   }
 
   async transcribe(audio: MonoAudio, options: TranscribeOptions = {}): Promise<Transcription> {
     if (this.disposed) throw new DuetError("engine-disposed", "The speech recogniser was unloaded.");
-    if (audio.sampleRate !== STT_SAMPLE_RATE) throw new DuetError("invalid-argument", "Speech-to-text needs 16 kHz audio.");
+    if (audio.sampleRate !== STT_SAMPLE_RATE)
+      throw new DuetError("invalid-argument", "Speech-to-text needs 16 kHz audio.");
     const timeoutMs = options.timeoutMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;
     const expiry = new Promise<"expired">((resolve) => {
@@ -102,7 +122,10 @@ export class WhisperRecognizer implements SpeechRecognizer {
       if (waited !== "free") {
         void previous.then(() => release());
         if (waited === "aborted") throw new DuetError("aborted", "Transcription cancelled.");
-        throw new DuetError("decode-failed", `Speech-to-text could not start within ${timeoutMs} ms: an earlier call is still running.`);
+        throw new DuetError(
+          "decode-failed",
+          `Speech-to-text could not start within ${timeoutMs} ms: an earlier call is still running.`,
+        );
       }
       const pcm = float32ToInt16(audio.samples);
       const started = performance.now();
@@ -116,18 +139,25 @@ export class WhisperRecognizer implements SpeechRecognizer {
         });
       } catch (error) {
         release();
-        throw new DuetError("decode-failed", `whisper.cpp refused the audio: ${(error as Error).message}`, { cause: error });
+        throw new DuetError("decode-failed", `whisper.cpp refused the audio: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
       // The context is busy until whisper.cpp returns, even if this call stops waiting for it.
       void call.promise.then(release, release);
       const outcome = await Promise.race([call.promise, expiry, aborted]);
       if (outcome === "aborted") throw new DuetError("aborted", "Transcription cancelled.");
       if (outcome === "expired") {
-        throw new DuetError("decode-failed", `Speech-to-text took longer than ${timeoutMs} ms and was abandoned.`);
+        throw new DuetError(
+          "decode-failed",
+          `Speech-to-text took longer than ${timeoutMs} ms and was abandoned.`,
+        );
       }
       return {
         text: cleanTranscript(outcome.result),
-        segments: outcome.segments.map((seg) => ({ text: cleanTranscript(seg.text), startMs: seg.t0, endMs: seg.t1 })).filter((seg) => seg.text !== ""),
+        segments: outcome.segments
+          .map((seg) => ({ text: cleanTranscript(seg.text), startMs: seg.t0, endMs: seg.t1 }))
+          .filter((seg) => seg.text !== ""),
         decodeMs: performance.now() - started,
         audioMs: durationMs(audio),
       };

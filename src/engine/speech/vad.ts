@@ -26,7 +26,13 @@ export class EnergyVad implements VoiceActivityDetector {
   readonly name = "energy";
 
   constructor(
-    private readonly options: { frameMs?: number; marginDb?: number; minSpeechMs?: number; maxGapMs?: number; floor?: number } = {},
+    private readonly options: {
+      frameMs?: number;
+      marginDb?: number;
+      minSpeechMs?: number;
+      maxGapMs?: number;
+      floor?: number;
+    } = {},
   ) {}
 
   spans(audio: MonoAudio): SpeechSpan[] {
@@ -71,7 +77,11 @@ interface SherpaVad {
 export function bundledSileroModelPath(): string | undefined {
   try {
     const require = createRequire(import.meta.url);
-    const path = join(dirname(require.resolve("@ricky0123/vad-web/package.json")), "dist", "silero_vad_v5.onnx");
+    const path = join(
+      dirname(require.resolve("@ricky0123/vad-web/package.json")),
+      "dist",
+      "silero_vad_v5.onnx",
+    );
     return existsSync(path) ? path : undefined;
   } catch {
     return undefined;
@@ -83,9 +93,15 @@ export class SileroVad implements VoiceActivityDetector {
   readonly name = "silero";
   private constructor(private readonly vad: SherpaVad) {}
 
-  static async load(modelPath = bundledSileroModelPath(), options: { threshold?: number; minSilenceMs?: number; minSpeechMs?: number } = {}): Promise<SileroVad> {
+  static async load(
+    modelPath = bundledSileroModelPath(),
+    options: { threshold?: number; minSilenceMs?: number; minSpeechMs?: number } = {},
+  ): Promise<SileroVad> {
     if (!modelPath || !existsSync(modelPath)) {
-      throw new DuetError("model-not-found", `The Silero VAD model was not found${modelPath ? ` at ${modelPath}` : ""}.`);
+      throw new DuetError(
+        "model-not-found",
+        `The Silero VAD model was not found${modelPath ? ` at ${modelPath}` : ""}.`,
+      );
     }
     const sherpa = loadSherpaOnnx<{ Vad: new (config: object, bufferSeconds: number) => SherpaVad }>();
     try {
@@ -107,12 +123,17 @@ export class SileroVad implements VoiceActivityDetector {
       );
       return new SileroVad(vad);
     } catch (error) {
-      throw new DuetError("model-unreadable", `The Silero VAD model at ${modelPath} could not be loaded: ${(error as Error).message}`, { cause: error });
+      throw new DuetError(
+        "model-unreadable",
+        `The Silero VAD model at ${modelPath} could not be loaded: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
   }
 
   spans(audio: MonoAudio): SpeechSpan[] {
-    if (audio.sampleRate !== STT_SAMPLE_RATE) throw new DuetError("invalid-argument", "Silero VAD needs 16 kHz audio.");
+    if (audio.sampleRate !== STT_SAMPLE_RATE)
+      throw new DuetError("invalid-argument", "Silero VAD needs 16 kHz audio.");
     this.vad.reset();
     const spans: SpeechSpan[] = [];
     const drain = () => {
@@ -137,7 +158,9 @@ export class SileroVad implements VoiceActivityDetector {
 }
 
 /** Silero when it loads, otherwise the energy detector, with the reason. */
-export async function loadVad(modelPath?: string): Promise<{ vad: VoiceActivityDetector; fallbackReason?: string }> {
+export async function loadVad(
+  modelPath?: string,
+): Promise<{ vad: VoiceActivityDetector; fallbackReason?: string }> {
   try {
     return { vad: await SileroVad.load(modelPath) };
   } catch (error) {
@@ -149,7 +172,11 @@ export async function loadVad(modelPath?: string): Promise<{ vad: VoiceActivityD
  * The audio from the first to the last speech span, padded, or undefined when nobody spoke. This
  * is what keeps the recogniser from inventing words on silence or noise.
  */
-export function trimToSpeech(audio: MonoAudio, spans: readonly SpeechSpan[], padMs = 200): MonoAudio | undefined {
+export function trimToSpeech(
+  audio: MonoAudio,
+  spans: readonly SpeechSpan[],
+  padMs = 200,
+): MonoAudio | undefined {
   if (spans.length === 0) return undefined;
   const pad = Math.round((padMs * audio.sampleRate) / 1000);
   const start = Math.max(0, spans[0]!.start - pad);

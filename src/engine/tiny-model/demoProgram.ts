@@ -54,8 +54,20 @@ export const DEMO_PROGRAM: TinyProgram = {
   rules: [
     ...chainRules(DEMO_THOUGHTS),
     ...chainRules(DEMO_ANSWER).filter(([from]) => from !== "\n\n"),
-    ["\n\n", [["Let", 30], [" yes", 28]]],
-    [":", [[" yes", 3], [" no", 0]]],
+    [
+      "\n\n",
+      [
+        ["Let", 30],
+        [" yes", 28],
+      ],
+    ],
+    [
+      ":",
+      [
+        [" yes", 3],
+        [" no", 0],
+      ],
+    ],
     // Only the sequential "thinking" baseline feeds `</think>`; the answer follows it there.
     ["</think>", "\n\n"],
   ],

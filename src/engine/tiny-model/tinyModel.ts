@@ -13,7 +13,9 @@ export type TinyWeightType = "f32" | "f16" | "q8_0";
  * one token (special tokens like `</think>` included); words get single tokens automatically.
  */
 export interface TinyProgram {
-  rules: ReadonlyArray<readonly [from: string, to: string | ReadonlyArray<readonly [text: string, logit: number]>]>;
+  rules: ReadonlyArray<
+    readonly [from: string, to: string | ReadonlyArray<readonly [text: string, logit: number]>]
+  >;
   /** What follows every token no rule names. Default `<|im_end|>`. */
   otherwise?: string;
   /** Logit of a certain next token. Default 30 (probability about 1 - 1e-10 per rival). */
@@ -122,7 +124,13 @@ function programLogits(program: TinyProgram, vocabulary: Vocabulary): Map<number
   return table;
 }
 
-function* randomRows(name: string, seed: number, rows: number, cols: number, scale: number): Iterable<Float32Array> {
+function* randomRows(
+  name: string,
+  seed: number,
+  rows: number,
+  cols: number,
+  scale: number,
+): Iterable<Float32Array> {
   const random = mulberry32(seedFor(seed, name));
   // Uniform on [-a, a] has standard deviation a / sqrt(3).
   const a = scale * Math.sqrt(3);
@@ -158,7 +166,8 @@ export async function writeTinyModel(path: string, options: TinyModelOptions = {
   const feedForward = options.feedForward ?? embedding * 2;
   const seed = options.seed ?? 1;
   const weightType = { f32: GgmlType.F32, f16: GgmlType.F16, q8_0: GgmlType.Q8_0 }[options.type ?? "f32"];
-  if (!Number.isInteger(headDim) || headDim % 2 !== 0) throw new Error(`Head dimension ${headDim} must be an even integer`);
+  if (!Number.isInteger(headDim) || headDim % 2 !== 0)
+    throw new Error(`Head dimension ${headDim} must be an even integer`);
   if (arch === "llama" && headDim * heads !== embedding) {
     throw new Error(`llama needs heads x head dimension = embedding (${heads} x ${headDim} != ${embedding})`);
   }
@@ -168,7 +177,9 @@ export async function writeTinyModel(path: string, options: TinyModelOptions = {
   }
 
   if (program && vocabSize > 8192) {
-    throw new Error(`A programmable model has one-hot embeddings as wide as its vocabulary; ${vocabSize} tokens would need ${((vocabSize * vocabSize * 8) / 1e9).toFixed(0)} GB.`);
+    throw new Error(
+      `A programmable model has one-hot embeddings as wide as its vocabulary; ${vocabSize} tokens would need ${((vocabSize * vocabSize * 8) / 1e9).toFixed(0)} GB.`,
+    );
   }
   const table = program ? programLogits(program, vocabulary) : undefined;
   const oneHotScale = 1 / Math.sqrt(embedding); // RMS norm turns a one-hot row into sqrt(E) * e_i

@@ -88,7 +88,8 @@ export function buildVocabulary(options: VocabularyOptions = {}): Vocabulary {
     types.push(TokenType.USER_DEFINED);
   }
   const size = options.size ?? tokens.length;
-  if (size < tokens.length) throw new Error(`Vocabulary size ${size} is smaller than the ${tokens.length} tokens needed`);
+  if (size < tokens.length)
+    throw new Error(`Vocabulary size ${size} is smaller than the ${tokens.length} tokens needed`);
   while (tokens.length < size) {
     const pad = `[PAD${tokens.length}]`;
     index.set(pad, tokens.length);

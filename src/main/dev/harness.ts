@@ -29,7 +29,11 @@ const root = resolve(here, "../../..");
 class ForkLauncher implements WorkerLauncher {
   current: ChildProcess | undefined;
   launch(): WorkerHandle {
-    const child = fork(join(root, "src/main/worker/engineWorker.ts"), [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"], serialization: "advanced" });
+    const child = fork(join(root, "src/main/worker/engineWorker.ts"), [], {
+      execArgv: ["--import", "tsx"],
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      serialization: "advanced",
+    });
     this.current = child;
     return {
       post: (message: ToWorker) => child.connected && child.send(message),
@@ -40,7 +44,13 @@ class ForkLauncher implements WorkerLauncher {
   }
 }
 
-const TYPES: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".json": "application/json" };
+const TYPES: Record<string, string> = {
+  ".html": "text/html",
+  ".js": "text/javascript",
+  ".css": "text/css",
+  ".svg": "image/svg+xml",
+  ".json": "application/json",
+};
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { port: { type: "string" }, "renderer-dir": { type: "string" } } });
@@ -51,7 +61,10 @@ async function main(): Promise<void> {
     for (const s of sockets) s.send(message);
   });
   const emitAudio = (chunk: AudioChunk) => {
-    const samples = chunk.samples instanceof Float32Array ? chunk.samples : Float32Array.from(chunk.samples as unknown as number[]);
+    const samples =
+      chunk.samples instanceof Float32Array
+        ? chunk.samples
+        : Float32Array.from(chunk.samples as unknown as number[]);
     const frame = Buffer.alloc(8 + samples.byteLength);
     frame.writeUInt32LE(chunk.chunkId, 0);
     frame.writeUInt32LE(chunk.sampleRate, 4);
@@ -59,20 +72,32 @@ async function main(): Promise<void> {
     for (const s of sockets) s.send(frame);
   };
   const launcher = new ForkLauncher();
-  const host = new AppHost({ dataDir: duetDataDir(), modelsDir: modelsDir(), launcher, emit, emitAudio, restartDelaysMs: [300, 1000, 3000] });
+  const host = new AppHost({
+    dataDir: duetDataDir(),
+    modelsDir: modelsDir(),
+    launcher,
+    emit,
+    emitAudio,
+    restartDelaysMs: [300, 1000, 3000],
+  });
   await host.init();
 
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     if (url.pathname === "/harness/worker") {
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ pid: launcher.current?.pid ?? null }));
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ pid: launcher.current?.pid ?? null }));
       return;
     }
     const path = normalize(join(rendererDir, url.pathname === "/" ? "index.html" : url.pathname));
     if (!path.startsWith(rendererDir)) return void res.writeHead(403).end();
     try {
       const body = await readFile(path);
-      res.writeHead(200, { "content-type": TYPES[extname(path)] ?? "application/octet-stream", "content-security-policy": CONTENT_SECURITY_POLICY });
+      res.writeHead(200, {
+        "content-type": TYPES[extname(path)] ?? "application/octet-stream",
+        "content-security-policy": CONTENT_SECURITY_POLICY,
+      });
       res.end(body);
     } catch {
       res.writeHead(404).end("not found");
@@ -93,7 +118,9 @@ async function main(): Promise<void> {
       if (isBinary) {
         const buffer = data as Buffer;
         if (buffer.byteLength % 4 !== 0 || buffer.byteLength > 64_000) return;
-        const samples = new Float32Array(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength));
+        const samples = new Float32Array(
+          buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength),
+        );
         host.audio(samples);
         return;
       }
@@ -103,12 +130,15 @@ async function main(): Promise<void> {
       } catch {
         return;
       }
-      if (message.kind !== "request" || typeof message.id !== "number" || typeof message.channel !== "string") return;
+      if (message.kind !== "request" || typeof message.id !== "number" || typeof message.channel !== "string")
+        return;
       const id = message.id;
       host
         .request(message.channel as RequestChannel, message.args)
         .then((result) => socket.send(JSON.stringify({ kind: "reply", id, ok: true, result })))
-        .catch((error: unknown) => socket.send(JSON.stringify({ kind: "reply", id, ok: false, error: toRequestError(error) })));
+        .catch((error: unknown) =>
+          socket.send(JSON.stringify({ kind: "reply", id, ok: false, error: toRequestError(error) })),
+        );
     });
   });
   const port = Number(values.port ?? process.env.DUET_HARNESS_PORT ?? 5174);

@@ -11,7 +11,16 @@ import { ModelManager, type ModelStatus } from "../../engine/models/manager.js";
 import { recommendSetup } from "../../engine/models/recommend.js";
 import type { Settings } from "../../engine/settings/schema.js";
 import { SettingsStore, type DeepPartial } from "../../engine/settings/store.js";
-import type { AppEvent, AppSnapshot, AudioChunk, EngineStatus, RequestArgs, RequestChannel, RequestResult, SessionState } from "../ipc/contract.js";
+import type {
+  AppEvent,
+  AppSnapshot,
+  AudioChunk,
+  EngineStatus,
+  RequestArgs,
+  RequestChannel,
+  RequestResult,
+  SessionState,
+} from "../ipc/contract.js";
 import { requestSchemas } from "../ipc/schemas.js";
 import type { WorkerConfig } from "../worker/protocol.js";
 import { EngineHost, type WorkerLauncher } from "./engineHost.js";
@@ -71,7 +80,11 @@ export class AppHost {
   }
 
   /** The installed path for a setting (a catalog id or a file path), or the first installed model of that kind. */
-  private resolveModel(models: readonly ModelStatus[], kind: ModelKind, choice: string | null): string | null {
+  private resolveModel(
+    models: readonly ModelStatus[],
+    kind: ModelKind,
+    choice: string | null,
+  ): string | null {
     const installed = models.filter((m) => m.kind === kind && m.installed);
     if (choice) {
       const match = installed.find((m) => m.id === choice || m.path === choice);
@@ -113,7 +126,10 @@ export class AppHost {
   private runEngine(config: WorkerConfig | undefined): void {
     if (!config) {
       this.engineHost.stop();
-      this.engineStatus = { status: "no-model", message: "No reasoning model is installed yet: download one to start." };
+      this.engineStatus = {
+        status: "no-model",
+        message: "No reasoning model is installed yet: download one to start.",
+      };
       this.options.emit({ type: "engine", engine: this.engineStatus });
       return;
     }
@@ -142,7 +158,10 @@ export class AppHost {
     const parsed = schema.safeParse(rawArgs ?? {});
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new DuetError("invalid-argument", `Invalid ${channel} request: ${issue?.path.join(".") || "arguments"} ${issue?.message ?? ""}`.trim());
+      throw new DuetError(
+        "invalid-argument",
+        `Invalid ${channel} request: ${issue?.path.join(".") || "arguments"} ${issue?.message ?? ""}`.trim(),
+      );
     }
     const args = parsed.data as RequestArgs<C>;
     return (await this.dispatch(channel, args)) as RequestResult<C>;
@@ -150,7 +169,12 @@ export class AppHost {
 
   private requireEngine(): void {
     if (this.engineStatus.status !== "ready") {
-      throw new DuetError("engine-busy", this.engineStatus.status === "no-model" ? this.engineStatus.message : `The engine is not ready: ${"message" in this.engineStatus ? this.engineStatus.message : ""}`);
+      throw new DuetError(
+        "engine-busy",
+        this.engineStatus.status === "no-model"
+          ? this.engineStatus.message
+          : `The engine is not ready: ${"message" in this.engineStatus ? this.engineStatus.message : ""}`,
+      );
     }
   }
 
@@ -171,7 +195,11 @@ export class AppHost {
         this.engineHost.send({ type: "stop" });
         return null;
       case "playback:report":
-        this.engineHost.send({ type: "playback", chunkId: a.chunkId as number, event: a.event as "started" | "ended" | "stopped" });
+        this.engineHost.send({
+          type: "playback",
+          chunkId: a.chunkId as number,
+          event: a.event as "started" | "ended" | "stopped",
+        });
         return null;
       case "settings:update":
         return this.updateSettings(a.patch as DeepPartial<Settings>);
@@ -249,7 +277,11 @@ export class AppHost {
         await this.adopt(entry.kind, id);
       })
       .catch((error: unknown) => {
-        const message = isDuetError(error, "aborted") ? "Cancelled." : error instanceof Error ? error.message : String(error);
+        const message = isDuetError(error, "aborted")
+          ? "Cancelled."
+          : error instanceof Error
+            ? error.message
+            : String(error);
         this.options.emit({ type: "download", id, error: message });
       })
       .finally(() => this.downloads.delete(id));

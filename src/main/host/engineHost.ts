@@ -55,7 +55,8 @@ export class EngineHost {
     this.worker = worker;
     worker.onMessage((message) => {
       if (this.worker !== worker) return;
-      if (message.type === "history") this.history = message.history.map(({ user, answer }) => ({ user, answer }));
+      if (message.type === "history")
+        this.history = message.history.map(({ user, answer }) => ({ user, answer }));
       if (message.type === "status") this.options.onStatus(message.engine);
       this.options.onMessage(message);
     });

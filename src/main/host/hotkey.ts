@@ -28,18 +28,25 @@ export interface Hotkey {
 
 /** Parses "Control+Alt+Space" (Electron accelerator syntax); throws a readable error. */
 export function parseAccelerator(accelerator: string, platform: NodeJS.Platform = process.platform): Hotkey {
-  const parts = accelerator.split("+").map((p) => p.trim()).filter(Boolean);
+  const parts = accelerator
+    .split("+")
+    .map((p) => p.trim())
+    .filter(Boolean);
   if (parts.length === 0) throw new Error("The hotkey is empty.");
   const modifiers = new Set<Modifier>();
   let key: string | undefined;
   for (const part of parts) {
     const lower = part.toLowerCase();
     let modifier = ALIASES[lower];
-    if (modifier === "Control" && lower.startsWith("c") && lower.includes("or") && platform === "darwin") modifier = "Meta";
+    if (modifier === "Control" && lower.startsWith("c") && lower.includes("or") && platform === "darwin")
+      modifier = "Meta";
     if (modifier) {
       modifiers.add(modifier);
     } else {
-      if (key) throw new Error(`"${accelerator}" has two main keys (${key} and ${part}); use one key with modifiers.`);
+      if (key)
+        throw new Error(
+          `"${accelerator}" has two main keys (${key} and ${part}); use one key with modifiers.`,
+        );
       key = part.length === 1 ? part.toUpperCase() : part[0]!.toUpperCase() + part.slice(1);
     }
   }
@@ -101,7 +108,11 @@ export class HoldToTalk {
     this.held.delete(key);
     if (!this.active) return;
     const modifier = MODIFIER_KEYS[key];
-    if (key === this.hotkey.key || (modifier && this.hotkey.modifiers.has(modifier) && !this.heldModifiers().has(modifier))) this.release();
+    if (
+      key === this.hotkey.key ||
+      (modifier && this.hotkey.modifiers.has(modifier) && !this.heldModifiers().has(modifier))
+    )
+      this.release();
   }
 
   /** The window lost focus or the hook restarted: anything held is released. */

@@ -13,7 +13,17 @@ import type { Settings } from "../../engine/settings/schema.js";
 import type { DeepPartial, SettingsNotice } from "../../engine/settings/store.js";
 import type { HardwareInfo } from "../../engine/llama/hardware.js";
 
-export type { Settings, SettingsNotice, ModelStatus, TurnEvent, SessionState, VoiceTurnMetrics, HardwareInfo, Recommendation, CatalogEntry };
+export type {
+  Settings,
+  SettingsNotice,
+  ModelStatus,
+  TurnEvent,
+  SessionState,
+  VoiceTurnMetrics,
+  HardwareInfo,
+  Recommendation,
+  CatalogEntry,
+};
 export type SettingsPatch = DeepPartial<Settings>;
 
 /** Where the engine process is. */
@@ -72,12 +82,18 @@ export interface RequestMap {
   "session:stop": { args: Record<string, never>; result: null };
   "playback:report": { args: { chunkId: number; event: "started" | "ended" | "stopped" }; result: null };
   "settings:update": { args: { patch: SettingsPatch }; result: Settings };
-  "models:list": { args: Record<string, never>; result: { models: ModelStatus[]; catalog: readonly CatalogEntry[] } };
+  "models:list": {
+    args: Record<string, never>;
+    result: { models: ModelStatus[]; catalog: readonly CatalogEntry[] };
+  };
   "models:download": { args: { id: string }; result: null };
   "models:cancel": { args: { id: string }; result: null };
   "models:import": { args: { path: string }; result: ModelStatus };
   "models:remove": { args: { id: string }; result: null };
-  "models:recommend": { args: Record<string, never>; result: { hardware: HardwareInfo; recommendation: Recommendation } };
+  "models:recommend": {
+    args: Record<string, never>;
+    result: { hardware: HardwareInfo; recommendation: Recommendation };
+  };
   "voice:preview": { args: { text: string }; result: null };
 }
 

@@ -25,10 +25,19 @@ export function toRequestError(error: unknown): RequestError {
  * Registers every request channel: refuses senders other than the app's window, and turns
  * errors into replies the window can show (validation happens in the handler).
  */
-export function registerRequests(ipc: IpcMainLike, handler: RequestHandler, isTrusted: (event: SenderEvent) => boolean, after?: (channel: RequestChannel) => void): void {
+export function registerRequests(
+  ipc: IpcMainLike,
+  handler: RequestHandler,
+  isTrusted: (event: SenderEvent) => boolean,
+  after?: (channel: RequestChannel) => void,
+): void {
   for (const channel of REQUEST_CHANNELS) {
     ipc.handle(channel, async (event, args): Promise<Reply> => {
-      if (!isTrusted(event)) return { ok: false, error: { code: "forbidden", message: "Refused: the request did not come from Duet's window." } };
+      if (!isTrusted(event))
+        return {
+          ok: false,
+          error: { code: "forbidden", message: "Refused: the request did not come from Duet's window." },
+        };
       try {
         const result = await handler.request(channel, args);
         after?.(channel);
@@ -41,9 +50,17 @@ export function registerRequests(ipc: IpcMainLike, handler: RequestHandler, isTr
 }
 
 /** Only the given window's web contents, showing exactly the app's own page, is trusted. */
-export function senderCheck(getContents: () => unknown, origin: () => string | undefined): (event: SenderEvent) => boolean {
+export function senderCheck(
+  getContents: () => unknown,
+  origin: () => string | undefined,
+): (event: SenderEvent) => boolean {
   return (event) => {
     const contents = getContents();
-    return contents !== undefined && event.sender === contents && !!event.senderFrame && event.senderFrame.url === origin();
+    return (
+      contents !== undefined &&
+      event.sender === contents &&
+      !!event.senderFrame &&
+      event.senderFrame.url === origin()
+    );
   };
 }

@@ -9,7 +9,9 @@ export const requestSchemas: { [C in RequestChannel]: z.ZodType } = {
   "session:push-to-talk": z.object({ down: z.boolean() }).strict(),
   "session:send-text": z.object({ text: z.string().min(1).max(20_000) }).strict(),
   "session:stop": empty,
-  "playback:report": z.object({ chunkId: z.number().int().min(0), event: z.enum(["started", "ended", "stopped"]) }).strict(),
+  "playback:report": z
+    .object({ chunkId: z.number().int().min(0), event: z.enum(["started", "ended", "stopped"]) })
+    .strict(),
   // Settings are validated again, field by field, by the settings store.
   "settings:update": z.object({ patch: z.record(z.string(), z.unknown()) }).strict(),
   "models:list": empty,

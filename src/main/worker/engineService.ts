@@ -21,7 +21,10 @@ import type { FromWorker, ToWorker, WorkerConfig } from "./protocol.js";
  * ended. If no window answers (it was closed), a chunk counts as played after its duration.
  */
 export class WindowAudioSink implements AudioSink {
-  private readonly pending = new Map<number, { resolve: (r: { completed: boolean }) => void; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: { completed: boolean }) => void; timer: NodeJS.Timeout }
+  >();
   private current: { chunkId: number; startedAt: number } | undefined;
 
   constructor(private readonly send: (message: FromWorker) => void) {}
@@ -123,12 +126,22 @@ export class EngineService {
           return;
         case "preview": {
           const speech = await this.requireSynthesizer().synthesize(message.text);
-          this.send({ type: "audio", chunk: { chunkId: this.previewId++, sampleRate: speech.sampleRate, samples: speech.samples } });
+          this.send({
+            type: "audio",
+            chunk: { chunkId: this.previewId++, sampleRate: speech.sampleRate, samples: speech.samples },
+          });
           return;
         }
       }
     } catch (error) {
-      this.send({ type: "event", event: { type: "error", stage: "engine", message: error instanceof Error ? error.message : String(error) } });
+      this.send({
+        type: "event",
+        event: {
+          type: "error",
+          stage: "engine",
+          message: error instanceof Error ? error.message : String(error),
+        },
+      });
     }
   }
 
@@ -157,15 +170,26 @@ export class EngineService {
     });
   }
 
-  private async start(config: WorkerConfig, history: ReadonlyArray<{ user: string; answer: string }>): Promise<void> {
+  private async start(
+    config: WorkerConfig,
+    history: ReadonlyArray<{ user: string; answer: string }>,
+  ): Promise<void> {
     await this.dispose();
-    this.send({ type: "status", engine: { status: "loading", message: `Loading ${fileName(config.llmPath)}…` } });
+    this.send({
+      type: "status",
+      engine: { status: "loading", message: `Loading ${fileName(config.llmPath)}…` },
+    });
     const notices: string[] = [];
     try {
       try {
         this.engine = await this.open(config, config.gpu);
       } catch (error) {
-        if (config.gpu === "cpu" || isDuetError(error, "unsupported-architecture") || isDuetError(error, "unknown-prompt-family")) throw error;
+        if (
+          config.gpu === "cpu" ||
+          isDuetError(error, "unsupported-architecture") ||
+          isDuetError(error, "unknown-prompt-family")
+        )
+          throw error;
         // A GPU backend that fails falls back to the CPU, and says why.
         notices.push(`The ${config.gpu} backend failed (${(error as Error).message}); running on the CPU.`);
         this.engine = await this.open(config, "cpu");
@@ -184,12 +208,15 @@ export class EngineService {
         try {
           this.synthesizer = await NeuralVoice.load(config.voicePath);
         } catch (error) {
-          notices.push(`The voice could not be loaded (${(error as Error).message}); using the system voice.`);
+          notices.push(
+            `The voice could not be loaded (${(error as Error).message}); using the system voice.`,
+          );
         }
       }
       this.synthesizer ??= new SystemVoice();
       const { vad, fallbackReason } = await loadVad();
-      if (fallbackReason) notices.push(`Voice activity detection uses the energy fallback: ${fallbackReason}`);
+      if (fallbackReason)
+        notices.push(`Voice activity detection uses the energy fallback: ${fallbackReason}`);
       const math = await loadMathSpeech().catch(() => undefined);
       const session = new VoiceSession({
         engine: this.engine,
@@ -221,7 +248,10 @@ export class EngineService {
       });
     } catch (error) {
       await this.dispose();
-      this.send({ type: "status", engine: { status: "failed", message: error instanceof Error ? error.message : String(error) } });
+      this.send({
+        type: "status",
+        engine: { status: "failed", message: error instanceof Error ? error.message : String(error) },
+      });
     }
   }
 

@@ -16,7 +16,10 @@ const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPor
 /** A fork with JSON serialization would turn Float32Arrays into objects; accept plain arrays too. */
 const revive = (message: ToWorker): ToWorker =>
   message.type === "audio" && !(message.samples instanceof Float32Array)
-    ? { ...message, samples: Float32Array.from(Object.values(message.samples as unknown as Record<string, number>)) }
+    ? {
+        ...message,
+        samples: Float32Array.from(Object.values(message.samples as unknown as Record<string, number>)),
+      }
     : message;
 
 // Forked children must use `serialization: "advanced"` so typed arrays travel as they are.

@@ -9,8 +9,12 @@ export interface Capture {
 /** The microphone cannot be used; the message says why and what to do. */
 export class MicrophoneError extends Error {}
 
-export async function startCapture(onFrame: (samples: Float32Array) => void, onLevel: (level: number) => void): Promise<Capture> {
-  if (!navigator.mediaDevices?.getUserMedia) throw new MicrophoneError("This window cannot use a microphone.");
+export async function startCapture(
+  onFrame: (samples: Float32Array) => void,
+  onLevel: (level: number) => void,
+): Promise<Capture> {
+  if (!navigator.mediaDevices?.getUserMedia)
+    throw new MicrophoneError("This window cannot use a microphone.");
   let stream: MediaStream;
   try {
     stream = await navigator.mediaDevices.getUserMedia({
@@ -19,7 +23,9 @@ export async function startCapture(onFrame: (samples: Float32Array) => void, onL
   } catch (error) {
     const name = (error as DOMException).name;
     if (name === "NotAllowedError" || name === "SecurityError") {
-      throw new MicrophoneError("Duet may not use the microphone. Allow it in your system's privacy settings, or type instead.");
+      throw new MicrophoneError(
+        "Duet may not use the microphone. Allow it in your system's privacy settings, or type instead.",
+      );
     }
     if (name === "NotFoundError" || name === "OverconstrainedError") {
       throw new MicrophoneError("No microphone was found. Connect one, or type instead.");

@@ -15,7 +15,9 @@ class DuetCapture extends AudioWorkletProcessor {
       if (this.filled === this.frame.length) {
         let sum = 0;
         for (let k = 0; k < this.frame.length; k++) sum += this.frame[k] * this.frame[k];
-        this.port.postMessage({ samples: this.frame, level: Math.sqrt(sum / this.frame.length) }, [this.frame.buffer]);
+        this.port.postMessage({ samples: this.frame, level: Math.sqrt(sum / this.frame.length) }, [
+          this.frame.buffer,
+        ]);
         this.frame = new Float32Array(320);
         this.filled = 0;
       }

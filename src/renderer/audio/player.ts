@@ -10,7 +10,10 @@ export class AnswerPlayer {
   private readonly sources = new Map<number, AudioBufferSourceNode>();
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
 
-  constructor(private readonly report: (chunkId: number, event: "started" | "ended" | "stopped") => void, private readonly onPlaying: (playing: boolean) => void) {}
+  constructor(
+    private readonly report: (chunkId: number, event: "started" | "ended" | "stopped") => void,
+    private readonly onPlaying: (playing: boolean) => void,
+  ) {}
 
   play(chunk: AudioChunk): void {
     this.context ??= new AudioContext();
@@ -31,13 +34,16 @@ export class AnswerPlayer {
     };
     this.sources.set(chunk.chunkId, source);
     source.start(start);
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      if (this.sources.has(chunk.chunkId)) {
-        this.report(chunk.chunkId, "started");
-        this.onPlaying(true);
-      }
-    }, Math.max(0, (start - context.currentTime) * 1000));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        if (this.sources.has(chunk.chunkId)) {
+          this.report(chunk.chunkId, "started");
+          this.onPlaying(true);
+        }
+      },
+      Math.max(0, (start - context.currentTime) * 1000),
+    );
     this.timers.add(timer);
   }
 

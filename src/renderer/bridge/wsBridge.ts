@@ -1,4 +1,11 @@
-import type { AppEvent, AudioChunk, DuetBridge, RequestArgs, RequestChannel, RequestResult } from "../../main/ipc/contract.js";
+import type {
+  AppEvent,
+  AudioChunk,
+  DuetBridge,
+  RequestArgs,
+  RequestChannel,
+  RequestResult,
+} from "../../main/ipc/contract.js";
 import { createListeners, unwrapReply, type WireReply } from "../../shared/bridgeCore.js";
 
 /**
@@ -10,7 +17,9 @@ export function createWebSocketBridge(url: string): DuetBridge {
   socket.binaryType = "arraybuffer";
   const open = new Promise<void>((resolve, reject) => {
     socket.addEventListener("open", () => resolve(), { once: true });
-    socket.addEventListener("error", () => reject(new Error(`Cannot reach the Duet harness at ${url}.`)), { once: true });
+    socket.addEventListener("error", () => reject(new Error(`Cannot reach the Duet harness at ${url}.`)), {
+      once: true,
+    });
   });
   const pending = new Map<number, (reply: WireReply<unknown>) => void>();
   const listeners = createListeners<AppEvent, AudioChunk>();
@@ -19,10 +28,15 @@ export function createWebSocketBridge(url: string): DuetBridge {
     if (message.data instanceof ArrayBuffer) {
       // Binary frames: 4 bytes chunk id, 4 bytes sample rate, then float32 samples.
       const view = new DataView(message.data);
-      listeners.emitAudio({ chunkId: view.getUint32(0, true), sampleRate: view.getUint32(4, true), samples: new Float32Array(message.data.slice(8)) });
+      listeners.emitAudio({
+        chunkId: view.getUint32(0, true),
+        sampleRate: view.getUint32(4, true),
+        samples: new Float32Array(message.data.slice(8)),
+      });
       return;
     }
-    const data = JSON.parse(String(message.data)) as ({ kind: "reply"; id: number } & WireReply<unknown>) | { kind: "events"; events: AppEvent[] };
+    const data = JSON.parse(String(message.data)) as
+      ({ kind: "reply"; id: number } & WireReply<unknown>) | { kind: "events"; events: AppEvent[] };
     if (data.kind === "reply") {
       const settle = pending.get(data.id);
       pending.delete(data.id);
@@ -40,10 +54,13 @@ export function createWebSocketBridge(url: string): DuetBridge {
         socket.send(JSON.stringify({ kind: "request", id, channel, args }));
       });
       // The error carries the reply's code as sent (the harness always sends one).
-      return unwrapReply(reply as WireReply<RequestResult<C>>, (code, message) => Object.assign(new Error(message), { code }));
+      return unwrapReply(reply as WireReply<RequestResult<C>>, (code, message) =>
+        Object.assign(new Error(message), { code }),
+      );
     },
     sendAudio(samples) {
-      if (socket.readyState === WebSocket.OPEN) socket.send(samples.buffer.slice(samples.byteOffset, samples.byteOffset + samples.byteLength));
+      if (socket.readyState === WebSocket.OPEN)
+        socket.send(samples.buffer.slice(samples.byteOffset, samples.byteOffset + samples.byteLength));
     },
     onEvent: listeners.onEvent,
     onAudio: listeners.onAudio,

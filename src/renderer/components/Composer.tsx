@@ -6,7 +6,14 @@ function LevelMeter() {
   const level = useDuet((s) => s.micLevel);
   const pct = Math.min(100, Math.round(Math.sqrt(level) * 180));
   return (
-    <div className="meter" role="meter" aria-label="Microphone level" aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct}>
+    <div
+      className="meter"
+      role="meter"
+      aria-label="Microphone level"
+      aria-valuemin={0}
+      aria-valuemax={100}
+      aria-valuenow={pct}
+    >
       <div className="meter-fill" style={{ width: `${pct}%` }} />
     </div>
   );
@@ -56,7 +63,9 @@ export function Composer() {
         onKeyUp={(e) => onKey(e, false)}
         onBlur={() => press(false)}
       >
-        <span className="ptt-icon" aria-hidden="true">●</span>
+        <span className="ptt-icon" aria-hidden="true">
+          ●
+        </span>
         <span>{listening ? "Listening…" : "Hold to talk"}</span>
       </button>
       <LevelMeter />
@@ -70,12 +79,24 @@ export function Composer() {
         <label htmlFor="message" className="visually-hidden">
           Type a message
         </label>
-        <input id="message" value={text} onChange={(e) => setText(e.target.value)} placeholder={ready ? "Or type a question…" : "Waiting for the model…"} disabled={!ready} autoComplete="off" />
+        <input
+          id="message"
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+          placeholder={ready ? "Or type a question…" : "Waiting for the model…"}
+          disabled={!ready}
+          autoComplete="off"
+        />
         <button type="submit" disabled={!ready || !text.trim()}>
           Send
         </button>
       </form>
-      <button className="stop" onClick={() => void controller.stop()} disabled={state === "idle"} aria-label="Stop speaking and thinking">
+      <button
+        className="stop"
+        onClick={() => void controller.stop()}
+        disabled={state === "idle"}
+        aria-label="Stop speaking and thinking"
+      >
         Stop
       </button>
       {hotkey && <span className="hint">Hold {hotkey} anywhere to talk</span>}

@@ -11,14 +11,20 @@ export function Conversation() {
   });
   const end = useRef<HTMLDivElement>(null);
   useEffect(() => {
-    end.current?.scrollIntoView({ block: "end", behavior: matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth" });
+    end.current?.scrollIntoView({
+      block: "end",
+      behavior: matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth",
+    });
   }, [turnIds.length, last]);
   return (
     <main className="conversation" aria-label="Conversation">
       {turnIds.length === 0 && (
         <div className="empty">
           <h2>Ask anything</h2>
-          <p>Hold the button (or the hotkey) while you speak, or type below. Duet starts answering while it is still thinking: its thoughts appear on the left, the spoken answer on the right.</p>
+          <p>
+            Hold the button (or the hotkey) while you speak, or type below. Duet starts answering while it is
+            still thinking: its thoughts appear on the left, the spoken answer on the right.
+          </p>
         </div>
       )}
       {turnIds.map((id) => (

@@ -8,7 +8,12 @@ function DownloadBar({ id }: { id: string }) {
   const d = useDuet((s) => s.downloads[id]);
   const controller = useController();
   if (!d || d.done) return null;
-  if (d.error) return <p className="download-error" role="alert">Download failed: {d.error}</p>;
+  if (d.error)
+    return (
+      <p className="download-error" role="alert">
+        Download failed: {d.error}
+      </p>
+    );
   const pct = d.totalBytes ? Math.round((d.receivedBytes / d.totalBytes) * 100) : null;
   return (
     <div className="download">
@@ -24,7 +29,19 @@ function DownloadBar({ id }: { id: string }) {
   );
 }
 
-function ModelRow({ entry, status, selected, onSelect, fits }: { entry: CatalogEntry; status: ModelStatus | undefined; selected: boolean; onSelect: () => void; fits?: boolean }) {
+function ModelRow({
+  entry,
+  status,
+  selected,
+  onSelect,
+  fits,
+}: {
+  entry: CatalogEntry;
+  status: ModelStatus | undefined;
+  selected: boolean;
+  onSelect: () => void;
+  fits?: boolean;
+}) {
   const controller = useController();
   const downloading = useDuet((s) => {
     const d = s.downloads[entry.id];
@@ -36,18 +53,30 @@ function ModelRow({ entry, status, selected, onSelect, fits }: { entry: CatalogE
       <div className="model-info">
         <span className="model-name">{entry.name}</span>
         <span className="badge">{formatBytes(entry.sizeBytes)}</span>
-        {fits !== undefined && <span className={`badge ${fits ? "fits" : "tight"}`}>{fits ? "fits your machine" : "may not fit"}</span>}
+        {fits !== undefined && (
+          <span className={`badge ${fits ? "fits" : "tight"}`}>
+            {fits ? "fits your machine" : "may not fit"}
+          </span>
+        )}
         {installed && <span className="badge installed">installed</span>}
         {selected && <span className="badge selected">in use</span>}
         <p className="model-description">{entry.description}</p>
-        {!installed && (status?.partialBytes ?? 0) > 0 && !downloading && <p className="model-description">{formatBytes(status!.partialBytes)} already downloaded; downloading again continues.</p>}
+        {!installed && (status?.partialBytes ?? 0) > 0 && !downloading && (
+          <p className="model-description">
+            {formatBytes(status!.partialBytes)} already downloaded; downloading again continues.
+          </p>
+        )}
         <DownloadBar id={entry.id} />
       </div>
       <div className="model-actions">
         {installed ? (
           <>
             {!selected && <button onClick={onSelect}>Use</button>}
-            <button className="secondary" onClick={() => void controller.removeModel(entry.id)} aria-label={`Delete ${entry.name}`}>
+            <button
+              className="secondary"
+              onClick={() => void controller.removeModel(entry.id)}
+              aria-label={`Delete ${entry.name}`}
+            >
               Delete
             </button>
           </>
@@ -68,12 +97,24 @@ function HotkeyField({ value, onChange }: { value: string; onChange: (v: string)
     e.preventDefault();
     if (["Control", "Alt", "Shift", "Meta"].includes(e.key)) return;
     const key = e.code === "Space" ? "Space" : e.key.length === 1 ? e.key.toUpperCase() : e.key;
-    const parts = [e.ctrlKey && "Control", e.altKey && "Alt", e.shiftKey && "Shift", e.metaKey && "Meta", key].filter(Boolean);
+    const parts = [
+      e.ctrlKey && "Control",
+      e.altKey && "Alt",
+      e.shiftKey && "Shift",
+      e.metaKey && "Meta",
+      key,
+    ].filter(Boolean);
     setCapturing(false);
     onChange(parts.join("+"));
   };
   return (
-    <button className="hotkey" onClick={() => setCapturing(true)} onKeyDown={onKeyDown} onBlur={() => setCapturing(false)} aria-label="Push-to-talk hotkey: click, then press the keys">
+    <button
+      className="hotkey"
+      onClick={() => setCapturing(true)}
+      onKeyDown={onKeyDown}
+      onBlur={() => setCapturing(false)}
+      aria-label="Push-to-talk hotkey: click, then press the keys"
+    >
       {capturing ? "Press the keys…" : value}
     </button>
   );
@@ -91,9 +132,16 @@ function MirrorField({ value, onChange }: { value: string; onChange: (v: string)
       }}
     >
       <label htmlFor="mirror">Download mirror for Hugging Face files (leave empty for huggingface.co)</label>
-      <input id="mirror" value={draft} onChange={(e) => setDraft(e.target.value)} placeholder="https://hf-mirror.example" />
+      <input
+        id="mirror"
+        value={draft}
+        onChange={(e) => setDraft(e.target.value)}
+        placeholder="https://hf-mirror.example"
+      />
       <button type="submit">Save</button>
-      <span className="hint" data-testid="mirror-in-use">{value ? `Downloads use ${value}` : "Downloads use huggingface.co"}</span>
+      <span className="hint" data-testid="mirror-in-use">
+        {value ? `Downloads use ${value}` : "Downloads use huggingface.co"}
+      </span>
     </form>
   );
 }
@@ -115,11 +163,15 @@ export function Settings() {
   const fits = (entry: CatalogEntry) => {
     if (!recommendation || entry.kind !== "llm") return undefined;
     const r = recommendation.recommendation;
-    return entry.sizeBytes <= r.llm.sizeBytes || entry.sizeBytes + (r.neededBytes - r.llm.sizeBytes) <= r.budgetBytes;
+    return (
+      entry.sizeBytes <= r.llm.sizeBytes ||
+      entry.sizeBytes + (r.neededBytes - r.llm.sizeBytes) <= r.budgetBytes
+    );
   };
   const section = (kind: CatalogEntry["kind"]) => catalog.filter((c) => c.kind === kind);
   const imported = models.filter((m) => m.source === "imported");
-  const use = (key: "llm" | "stt" | "voice", id: string | null) => void controller.updateSettings({ models: { [key]: id } });
+  const use = (key: "llm" | "stt" | "voice", id: string | null) =>
+    void controller.updateSettings({ models: { [key]: id } });
   const selectedLlm = settings.models.llm ?? models.find((m) => m.kind === "llm" && m.installed)?.id;
   return (
     <main className="settings" aria-label="Settings">
@@ -136,7 +188,14 @@ export function Settings() {
         {recommendation && <p className="hint">{recommendation.recommendation.reason}</p>}
         <ul className="model-list">
           {section("llm").map((entry) => (
-            <ModelRow key={entry.id} entry={entry} status={status(entry.id)} selected={selectedLlm === entry.id} onSelect={() => use("llm", entry.id)} fits={fits(entry)} />
+            <ModelRow
+              key={entry.id}
+              entry={entry}
+              status={status(entry.id)}
+              selected={selectedLlm === entry.id}
+              onSelect={() => use("llm", entry.id)}
+              fits={fits(entry)}
+            />
           ))}
           {imported
             .filter((m) => m.kind === "llm")
@@ -148,7 +207,9 @@ export function Settings() {
                 </div>
                 <div className="model-actions">
                   {selectedLlm !== m.id && <button onClick={() => use("llm", m.id)}>Use</button>}
-                  <button className="secondary" onClick={() => void controller.removeModel(m.id)}>Forget</button>
+                  <button className="secondary" onClick={() => void controller.removeModel(m.id)}>
+                    Forget
+                  </button>
                 </div>
               </li>
             ))}
@@ -160,22 +221,35 @@ export function Settings() {
             if (importPath.trim()) void controller.importModel(importPath.trim());
           }}
         >
-          <label htmlFor="import-path">Use a model file you already have (GGUF, whisper or voice folder)</label>
-          <input id="import-path" value={importPath} onChange={(e) => setImportPath(e.target.value)} placeholder="/path/to/model.gguf" />
+          <label htmlFor="import-path">
+            Use a model file you already have (GGUF, whisper or voice folder)
+          </label>
+          <input
+            id="import-path"
+            value={importPath}
+            onChange={(e) => setImportPath(e.target.value)}
+            placeholder="/path/to/model.gguf"
+          />
           <button type="submit">Import</button>
         </form>
       </section>
 
       <section aria-labelledby="s-mirror">
         <h3 id="s-mirror">Downloads</h3>
-        <MirrorField value={settings.models.mirrorBaseUrl ?? ""} onChange={(v) => void controller.updateSettings({ models: { mirrorBaseUrl: v === "" ? null : v } })} />
+        <MirrorField
+          value={settings.models.mirrorBaseUrl ?? ""}
+          onChange={(v) => void controller.updateSettings({ models: { mirrorBaseUrl: v === "" ? null : v } })}
+        />
       </section>
 
       <section aria-labelledby="s-hw">
         <h3 id="s-hw">Hardware</h3>
         <label>
           GPU backend{" "}
-          <select value={settings.hardware.gpu} onChange={(e) => void controller.updateSettings({ hardware: { gpu: e.target.value } })}>
+          <select
+            value={settings.hardware.gpu}
+            onChange={(e) => void controller.updateSettings({ hardware: { gpu: e.target.value } })}
+          >
             {["auto", "cuda", "vulkan", "metal", "cpu"].map((g) => (
               <option key={g} value={g}>
                 {g === "auto" ? "Automatic" : g === "cpu" ? "CPU only" : g.toUpperCase()}
@@ -185,8 +259,14 @@ export function Settings() {
         </label>
         {recommendation && (
           <p className="hint">
-            {recommendation.hardware.cpuThreads} CPU threads, {formatBytes(recommendation.hardware.ramBytes)} RAM
-            {recommendation.hardware.gpus.map((g) => ` · ${g.backend}: ${g.usable ? `${formatBytes(g.vramBytes ?? 0)}${g.devices?.[0] ? ` (${g.devices[0]})` : ""}` : g.problem ?? "unavailable"}`).join("")}
+            {recommendation.hardware.cpuThreads} CPU threads, {formatBytes(recommendation.hardware.ramBytes)}{" "}
+            RAM
+            {recommendation.hardware.gpus
+              .map(
+                (g) =>
+                  ` · ${g.backend}: ${g.usable ? `${formatBytes(g.vramBytes ?? 0)}${g.devices?.[0] ? ` (${g.devices[0]})` : ""}` : (g.problem ?? "unavailable")}`,
+              )
+              .join("")}
           </p>
         )}
       </section>
@@ -195,13 +275,33 @@ export function Settings() {
         <h3 id="s-stt">Speech to text</h3>
         <ul className="model-list">
           {section("stt").map((entry) => (
-            <ModelRow key={entry.id} entry={entry} status={status(entry.id)} selected={settings.models.stt === entry.id} onSelect={() => use("stt", entry.id)} />
+            <ModelRow
+              key={entry.id}
+              entry={entry}
+              status={status(entry.id)}
+              selected={settings.models.stt === entry.id}
+              onSelect={() => use("stt", entry.id)}
+            />
           ))}
         </ul>
         <label>
           Language{" "}
-          <select value={settings.speech.language} onChange={(e) => void controller.updateSettings({ speech: { language: e.target.value } })}>
-            {[["en", "English"], ["auto", "Detect"], ["de", "German"], ["fr", "French"], ["es", "Spanish"], ["it", "Italian"], ["pt", "Portuguese"], ["nl", "Dutch"], ["ja", "Japanese"], ["zh", "Chinese"]].map(([code, name]) => (
+          <select
+            value={settings.speech.language}
+            onChange={(e) => void controller.updateSettings({ speech: { language: e.target.value } })}
+          >
+            {[
+              ["en", "English"],
+              ["auto", "Detect"],
+              ["de", "German"],
+              ["fr", "French"],
+              ["es", "Spanish"],
+              ["it", "Italian"],
+              ["pt", "Portuguese"],
+              ["nl", "Dutch"],
+              ["ja", "Japanese"],
+              ["zh", "Chinese"],
+            ].map(([code, name]) => (
               <option key={code} value={code}>
                 {name}
               </option>
@@ -218,10 +318,18 @@ export function Settings() {
               <span className="model-name">System voice</span>
               <p className="model-description">Your operating system's voice; no download needed.</p>
             </div>
-            <div className="model-actions">{settings.models.voice !== null && <button onClick={() => use("voice", null)}>Use</button>}</div>
+            <div className="model-actions">
+              {settings.models.voice !== null && <button onClick={() => use("voice", null)}>Use</button>}
+            </div>
           </li>
           {section("tts").map((entry) => (
-            <ModelRow key={entry.id} entry={entry} status={status(entry.id)} selected={settings.models.voice === entry.id} onSelect={() => use("voice", entry.id)} />
+            <ModelRow
+              key={entry.id}
+              entry={entry}
+              status={status(entry.id)}
+              selected={settings.models.voice === entry.id}
+              onSelect={() => use("voice", entry.id)}
+            />
           ))}
         </ul>
         <button onClick={() => void controller.previewVoice()} disabled={engine.status !== "ready"}>
@@ -229,20 +337,36 @@ export function Settings() {
         </button>
         <label>
           Speaking rate{" "}
-          <input type="range" min={0.5} max={2} step={0.1} value={settings.speech.rate} onChange={(e) => void controller.updateSettings({ speech: { rate: Number(e.target.value) } })} aria-valuetext={`${settings.speech.rate} times`} />
+          <input
+            type="range"
+            min={0.5}
+            max={2}
+            step={0.1}
+            value={settings.speech.rate}
+            onChange={(e) => void controller.updateSettings({ speech: { rate: Number(e.target.value) } })}
+            aria-valuetext={`${settings.speech.rate} times`}
+          />
         </label>
       </section>
 
       <section aria-labelledby="s-hotkey">
         <h3 id="s-hotkey">Push-to-talk hotkey</h3>
-        <HotkeyField value={settings.hotkey.pushToTalk} onChange={(v) => void controller.updateSettings({ hotkey: { pushToTalk: v } })} />
+        <HotkeyField
+          value={settings.hotkey.pushToTalk}
+          onChange={(v) => void controller.updateSettings({ hotkey: { pushToTalk: v } })}
+        />
       </section>
 
       <section aria-labelledby="s-reasoning">
         <h3 id="s-reasoning">Reasoning</h3>
         <label>
           Mode{" "}
-          <select value={settings.reasoning.mode} onChange={(e) => void controller.updateSettings({ reasoning: { mode: e.target.value as "async" } })}>
+          <select
+            value={settings.reasoning.mode}
+            onChange={(e) =>
+              void controller.updateSettings({ reasoning: { mode: e.target.value as "async" } })
+            }
+          >
             <option value="async">Think while talking (asynchronous)</option>
             <option value="thinking">Think first, then answer</option>
             <option value="nothinking">Answer without thinking</option>
@@ -250,17 +374,36 @@ export function Settings() {
         </label>
         <label>
           Layout{" "}
-          <select value={settings.reasoning.layout} onChange={(e) => void controller.updateSettings({ reasoning: { layout: e.target.value as "paper" } })}>
+          <select
+            value={settings.reasoning.layout}
+            onChange={(e) =>
+              void controller.updateSettings({ reasoning: { layout: e.target.value as "paper" } })
+            }
+          >
             <option value="paper">Paper (the thinker sees the answer)</option>
             <option value="compact">Compact (fewer moves)</option>
           </select>
         </label>
         <label>
           Ask every{" "}
-          <input type="number" min={1} max={500} value={settings.reasoning.probeInterval} onChange={(e) => void controller.updateSettings({ reasoning: { probeInterval: Number(e.target.value) } })} /> steps whether the answer may go on
+          <input
+            type="number"
+            min={1}
+            max={500}
+            value={settings.reasoning.probeInterval}
+            onChange={(e) =>
+              void controller.updateSettings({ reasoning: { probeInterval: Number(e.target.value) } })
+            }
+          />{" "}
+          steps whether the answer may go on
         </label>
         <label className="check">
-          <input type="checkbox" checked={settings.reasoning.safety} onChange={(e) => void controller.updateSettings({ reasoning: { safety: e.target.checked } })} /> Safety mode: check each request before answering
+          <input
+            type="checkbox"
+            checked={settings.reasoning.safety}
+            onChange={(e) => void controller.updateSettings({ reasoning: { safety: e.target.checked } })}
+          />{" "}
+          Safety mode: check each request before answering
         </label>
       </section>
     </main>
@@ -279,7 +422,10 @@ export function FirstRun() {
   return (
     <main className="first-run" aria-label="Welcome">
       <h2>Welcome to Duet</h2>
-      <p>Duet runs a reasoning model on your computer. It needs one model to think and talk, and one to understand speech. Nothing leaves your machine.</p>
+      <p>
+        Duet runs a reasoning model on your computer. It needs one model to think and talk, and one to
+        understand speech. Nothing leaves your machine.
+      </p>
       {recommendation ? (
         <>
           <p className="hint">{recommendation.recommendation.reason}</p>
@@ -297,7 +443,11 @@ export function FirstRun() {
         <p>Checking your hardware…</p>
       )}
       <p>
-        Or choose in <button className="link" onClick={() => useDuet.getState().setView("settings")}>Settings</button>.
+        Or choose in{" "}
+        <button className="link" onClick={() => useDuet.getState().setView("settings")}>
+          Settings
+        </button>
+        .
       </p>
     </main>
   );

@@ -6,9 +6,23 @@ const LABELS = { idle: "Ready", listening: "Listening", thinking: "Thinking", sp
 export function StateIndicator() {
   const state = useDuet((s) => s.state);
   const engine = useDuet((s) => s.engine);
-  const label = engine.status === "ready" ? LABELS[state] : engine.status === "no-model" ? "No model" : engine.status === "loading" ? "Loading" : engine.status === "crashed" ? "Restarting" : "Error";
+  const label =
+    engine.status === "ready"
+      ? LABELS[state]
+      : engine.status === "no-model"
+        ? "No model"
+        : engine.status === "loading"
+          ? "Loading"
+          : engine.status === "crashed"
+            ? "Restarting"
+            : "Error";
   return (
-    <div className="state" data-state={engine.status === "ready" ? state : engine.status} role="status" aria-live="polite">
+    <div
+      className="state"
+      data-state={engine.status === "ready" ? state : engine.status}
+      role="status"
+      aria-live="polite"
+    >
       <span className="state-dot" aria-hidden="true" />
       <span className="state-label">{label}</span>
     </div>

@@ -11,7 +11,13 @@ export function TimelinePlot({ timeline }: { timeline: TurnTimeline }) {
     ["speech", 28],
   ];
   return (
-    <svg className="timeline" width={width} height={52} role="img" aria-label={`Timeline over ${(end / 1000).toFixed(1)} seconds`}>
+    <svg
+      className="timeline"
+      width={width}
+      height={52}
+      role="img"
+      aria-label={`Timeline over ${(end / 1000).toFixed(1)} seconds`}
+    >
       {rows.map(([label, y]) => (
         <text key={label} x={0} y={y + 8} className="timeline-label">
           {label}
@@ -24,7 +30,14 @@ export function TimelinePlot({ timeline }: { timeline: TurnTimeline }) {
         <rect key={`a${i}`} x={x(t)} y={16} width={1.5} height={9} className="tl-writer" />
       ))}
       {timeline.chunks.map((c, i) => (
-        <rect key={`c${i}`} x={x(c.start)} y={28} width={Math.max(1, x(c.end) - x(c.start))} height={9} className="tl-speech" />
+        <rect
+          key={`c${i}`}
+          x={x(c.start)}
+          y={28}
+          width={Math.max(1, x(c.end) - x(c.start))}
+          height={9}
+          className="tl-speech"
+        />
       ))}
       <text x={width - 4} y={50} textAnchor="end" className="timeline-label">
         {(end / 1000).toFixed(1)} s

@@ -39,9 +39,17 @@ function ThinkingTrack({ id }: { id: number }) {
     <section className="track thinking" aria-label="Thinking track">
       <button className="track-head" aria-expanded={open} onClick={() => setOpen(!open)}>
         <span>Thinking</span>
-        <span className="track-meta">{done && duration !== null ? `thought for ${seconds(duration)}` : thoughts ? "thinking…" : ""}</span>
+        <span className="track-meta">
+          {done && duration !== null ? `thought for ${seconds(duration)}` : thoughts ? "thinking…" : ""}
+        </span>
       </button>
-      {open && <div className="track-body">{thoughts || <span className="placeholder">Thoughts appear here as the model reasons (never spoken).</span>}</div>}
+      {open && (
+        <div className="track-body">
+          {thoughts || (
+            <span className="placeholder">Thoughts appear here as the model reasons (never spoken).</span>
+          )}
+        </div>
+      )}
     </section>
   );
 }
@@ -103,7 +111,9 @@ function TurnFooter({ id }: { id: number }) {
     <footer className="turn-footer">
       <TurnMetrics metrics={metrics} />
       <TimelinePlot timeline={timeline} />
-      {endReason && endReason !== "end-of-turn" && <span className="end-reason">Ended: {endReason.replace(/-/g, " ")}</span>}
+      {endReason && endReason !== "end-of-turn" && (
+        <span className="end-reason">Ended: {endReason.replace(/-/g, " ")}</span>
+      )}
     </footer>
   );
 }

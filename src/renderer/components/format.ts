@@ -1,3 +1,4 @@
 export { formatBytes } from "../../shared/format.js";
 
-export const seconds = (ms: number | null | undefined, digits = 1): string => (ms === null || ms === undefined ? "–" : `${(ms / 1000).toFixed(digits)} s`);
+export const seconds = (ms: number | null | undefined, digits = 1): string =>
+  ms === null || ms === undefined ? "–" : `${(ms / 1000).toFixed(digits)} s`;

@@ -159,7 +159,8 @@ function reduce(state: DuetState, events: readonly AppEvent[]): Partial<DuetStat
       }
       case "transcript": {
         const turn = current();
-        if (turn && !turn.done) update(turn, { user: event.committed, userTentative: event.tentative, userFinal: event.final });
+        if (turn && !turn.done)
+          update(turn, { user: event.committed, userTentative: event.tentative, userFinal: event.final });
         break;
       }
       case "turn": {
@@ -181,9 +182,15 @@ function reduce(state: DuetState, events: readonly AppEvent[]): Partial<DuetStat
         } else if (e.type === "answer") {
           const answerTokens = turn.answerTokens.slice(0, e.index);
           answerTokens[e.index] = e.text;
-          update(turn, { answerTokens, timeline: { ...turn.timeline, answers: [...turn.timeline.answers, e.timeMs] } });
+          update(turn, {
+            answerTokens,
+            timeline: { ...turn.timeline, answers: [...turn.timeline.answers, e.timeMs] },
+          });
         } else if (e.type === "truncate") {
-          update(turn, { answerTokens: turn.answerTokens.slice(0, e.keptAnswerTokens), heardTokens: Math.min(turn.heardTokens, e.keptAnswerTokens) });
+          update(turn, {
+            answerTokens: turn.answerTokens.slice(0, e.keptAnswerTokens),
+            heardTokens: Math.min(turn.heardTokens, e.keptAnswerTokens),
+          });
         } else if (e.type === "interjection") {
           update(turn, { interjections: [...turn.interjections, e.text] });
         } else if (e.type === "input" && !turn.userFinal) {
@@ -201,14 +208,21 @@ function reduce(state: DuetState, events: readonly AppEvent[]): Partial<DuetStat
           heardTokens: Math.max(turn.heardTokens, event.chunk.endToken),
           timeline:
             start !== null && event.chunk.durationMs
-              ? { ...turn.timeline, chunks: [...turn.timeline.chunks, { start, end: start + event.chunk.durationMs }] }
+              ? {
+                  ...turn.timeline,
+                  chunks: [...turn.timeline.chunks, { start, end: start + event.chunk.durationMs }],
+                }
               : turn.timeline,
         });
         break;
       }
       case "metrics": {
         const turn = current();
-        if (turn) update(turn, { metrics: event.metrics, heardTokens: Math.max(turn.heardTokens, event.metrics.heardTokens) });
+        if (turn)
+          update(turn, {
+            metrics: event.metrics,
+            heardTokens: Math.max(turn.heardTokens, event.metrics.heardTokens),
+          });
         break;
       }
       case "audio-stop":
@@ -245,7 +259,13 @@ export const useDuet = create<DuetState>()((set) => ({
       const turnIds: number[] = [];
       snapshot.history.forEach((h, i) => {
         const turn = newTurn(i + 1, h.user);
-        turns[i + 1] = { ...turn, answerTokens: [h.answer], heardTokens: 1, done: true, endReason: "end-of-turn" };
+        turns[i + 1] = {
+          ...turn,
+          answerTokens: [h.answer],
+          heardTokens: 1,
+          done: true,
+          endReason: "end-of-turn",
+        };
         turnIds.push(i + 1);
       });
       return {

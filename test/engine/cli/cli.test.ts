@@ -12,9 +12,19 @@ const cli = (script: string, args: string[], env: NodeJS.ProcessEnv = {}) => run
 describe("npm run ask", () => {
   it("streams JSON events and ends with the summary object", async () => {
     const model = await tinyModelPath({ program: DEMO_PROGRAM });
-    const { code, stdout } = await cli("ask.ts", ["--model", model, "--gpu", "cpu", "--json", "What is two plus two?"]);
+    const { code, stdout } = await cli("ask.ts", [
+      "--model",
+      model,
+      "--gpu",
+      "cpu",
+      "--json",
+      "What is two plus two?",
+    ]);
     expect(code).toBe(0);
-    const lines = stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const summary = lines.at(-1)!;
     expect(summary).toMatchObject({
       stft: expect.any(Number),
@@ -27,12 +37,21 @@ describe("npm run ask", () => {
     });
     expect(summary.ttftMs).toBeGreaterThan(0);
     const types = new Set(lines.slice(0, -1).map((l) => l.type));
-    for (const t of ["start", "prefill", "state", "thought", "answer", "probe", "end"]) expect(types).toContain(t);
+    for (const t of ["start", "prefill", "state", "thought", "answer", "probe", "end"])
+      expect(types).toContain(t);
   });
 
   it("shows both tracks as text on a pipe and prints the metrics", async () => {
     const model = await tinyModelPath({ program: DEMO_PROGRAM });
-    const { code, stdout } = await cli("ask.ts", ["--model", model, "--gpu", "cpu", "--layout", "compact", "What is two plus two?"]);
+    const { code, stdout } = await cli("ask.ts", [
+      "--model",
+      model,
+      "--gpu",
+      "cpu",
+      "--layout",
+      "compact",
+      "What is two plus two?",
+    ]);
     expect(code).toBe(0);
     expect(stdout).toMatch(/think \| Okay, adding small numbers\./);
     expect(stdout).toMatch(/say {3}\| Let me work it out!/);
@@ -62,7 +81,22 @@ describe("npm run ask", () => {
 describe("npm run make-tiny-model", () => {
   it("writes a loadable model with the requested shape", async () => {
     const out = join(mkdtempSync(join(tmpdir(), "duet-make-")), "m.gguf");
-    const { code, stdout } = await cli("makeTinyModel.ts", ["--out", out, "--arch", "llama", "--layers", "3", "--heads", "4", "--kv-heads", "2", "--type", "f16", "--seed", "9"]);
+    const { code, stdout } = await cli("makeTinyModel.ts", [
+      "--out",
+      out,
+      "--arch",
+      "llama",
+      "--layers",
+      "3",
+      "--heads",
+      "4",
+      "--kv-heads",
+      "2",
+      "--type",
+      "f16",
+      "--seed",
+      "9",
+    ]);
     expect(code).toBe(0);
     expect(stdout).toMatch(/llama, 3 layer\(s\), 4 heads \(2 kv\)/);
     const file = await readGgufFile(out);

@@ -14,14 +14,18 @@ let model: Buffer;
 beforeAll(async () => {
   model = await readFile(await tinyModelPath({ layers: 2, embedding: 512, feedForward: 1024, seed: 60 }));
   // The first request trickles slowly (so the test can kill the process mid-download), later ones are fast.
-  server = await startFileServer({ [QWEN_PATH]: { body: model, behave: (n) => (n === 1 ? "slow" : "normal") } });
+  server = await startFileServer({
+    [QWEN_PATH]: { body: model, behave: (n) => (n === 1 ? "slow" : "normal") },
+  });
 });
 afterAll(async () => server.close());
 
 function models(args: string[], env: NodeJS.ProcessEnv, killWhen?: (stdout: string) => boolean) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     // node itself (not the tsx wrapper), so that killing it really kills the download.
-    const child = spawn(process.execPath, ["--import", "tsx", "src/engine/cli/models.ts", ...args], { env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, ["--import", "tsx", "src/engine/cli/models.ts", ...args], {
+      env: { ...process.env, ...env },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => {
@@ -46,7 +50,9 @@ describe("npm run models", () => {
     expect(entries.find((e) => e.id === "qwen3-0.6b")).toMatchObject({ installed: false });
 
     // Kill the first download once some progress was reported.
-    const killed = await models(["download", "qwen3-0.6b", "--json"], env, (out) => /"receivedBytes":[1-9]\d{5,}/.test(out));
+    const killed = await models(["download", "qwen3-0.6b", "--json"], env, (out) =>
+      /"receivedBytes":[1-9]\d{5,}/.test(out),
+    );
     expect(killed.code).toBeNull();
     const part = join(data, "models", "Qwen3-0.6B-Q8_0.gguf.part");
     const partial = (await stat(part)).size;
@@ -55,7 +61,10 @@ describe("npm run models", () => {
 
     const done = await models(["download", "qwen3-0.6b", "--json"], env);
     expect(done.code).toBe(0);
-    const events = done.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const events = done.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(events[0]).toMatchObject({ type: "progress", resumed: true });
     expect(events.at(-1)).toMatchObject({ type: "done", model: { id: "qwen3-0.6b", installed: true } });
     expect(server.requests.at(-1)!.range).toBe(`bytes=${partial}-`);

@@ -13,28 +13,62 @@ describe("npm run talk", () => {
   it("answers a typed question aloud and writes a WAV whose length and words check out", async () => {
     const out = scratch("answer.wav");
     const model = await tinyModelPath({ program: DEMO_PROGRAM });
-    const { code, stdout } = await talk(["--model", model, "--gpu", "cpu", "--text", "What is two plus two?", "--out", out, "--json"]);
+    const { code, stdout } = await talk([
+      "--model",
+      model,
+      "--gpu",
+      "cpu",
+      "--text",
+      "What is two plus two?",
+      "--out",
+      out,
+      "--json",
+    ]);
     expect(code).toBe(0);
     const summary = JSON.parse(stdout.trim().split("\n").at(-1)!) as Record<string, number | string | null>;
-    expect(summary).toMatchObject({ transcript: "What is two plus two?", answer: "Let me work it out!\n\nSo the answer is 4.", endReason: "end-of-turn", writerTokens: 12 });
+    expect(summary).toMatchObject({
+      transcript: "What is two plus two?",
+      answer: "Let me work it out!\n\nSo the answer is 4.",
+      endReason: "end-of-turn",
+      writerTokens: 12,
+    });
     expect(summary.releaseToFirstAudioMs).toBeGreaterThan(0);
     expect(Math.abs(soxDuration(out) - (summary.outSeconds as number))).toBeLessThan(0.01);
     expect(summary.outSeconds).toBeGreaterThan(2);
-    expect(recognise(out, ["let me work it out", "so the answer is four", "the answer is five", "tell me a joke"])).toBe("let me work it out so the answer is four");
+    expect(
+      recognise(out, ["let me work it out", "so the answer is four", "the answer is five", "tell me a joke"]),
+    ).toBe("let me work it out so the answer is four");
   });
 
   it("runs the whole spoken path from a WAV through a generated whisper model", async () => {
     const model = await tinyModelPath({ program: DEMO_PROGRAM });
     const wav = spokenWav("What is two plus two", { padBefore: 0.3, padAfter: 0.3 });
-    const { code, stdout } = await talk(["--model", model, "--gpu", "cpu", "--wav", wav, "--stt-model", await tinyWhisperPath(), "--speed", "8", "--json"]);
+    const { code, stdout } = await talk([
+      "--model",
+      model,
+      "--gpu",
+      "cpu",
+      "--wav",
+      wav,
+      "--stt-model",
+      await tinyWhisperPath(),
+      "--speed",
+      "8",
+      "--json",
+    ]);
     expect(code).toBe(0);
-    const lines = stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.some((l) => l.type === "state" && l.state === "listening")).toBe(true);
     const summary = lines.at(-1)!;
     // The generated whisper model computes for real but knows no words: the turn ends, explained.
     expect(summary.sttMs).toBeGreaterThan(0);
     expect(summary.transcript).toBe("");
-    expect(summary.errors).toEqual([expect.objectContaining({ stage: "stt", message: expect.stringMatching(/no words were recognised/) })]);
+    expect(summary.errors).toEqual([
+      expect.objectContaining({ stage: "stt", message: expect.stringMatching(/no words were recognised/) }),
+    ]);
   });
 
   it("explains bad audio and missing pieces", async () => {
@@ -46,7 +80,9 @@ describe("npm run talk", () => {
     expect(bad.stderr).toMatch(/is not a WAV file\. Convert it with: ffmpeg/);
     const empty = scratch("empty.wav");
     writeFileSync(empty, encodeWav({ samples: new Float32Array(0), sampleRate: 16000 }));
-    expect((await talk(["--model", model, "--wav", empty, "--stt-model", "x.bin"])).stderr).toMatch(/holds no audio/);
+    expect((await talk(["--model", model, "--wav", empty, "--stt-model", "x.bin"])).stderr).toMatch(
+      /holds no audio/,
+    );
     const noStt = await talk(["--model", model, "--wav", spokenWav("hello")]);
     expect(noStt.stderr).toMatch(/--wav needs a speech-to-text model/);
     const both = await talk(["--model", model]);

@@ -2,7 +2,12 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { answersMatch, boxedContents, extractAnswer, normalizeAnswer } from "../../../src/engine/eval/answers.js";
+import {
+  answersMatch,
+  boxedContents,
+  extractAnswer,
+  normalizeAnswer,
+} from "../../../src/engine/eval/answers.js";
 import { summarizeMode, type RunRecord } from "../../../src/engine/eval/harness.js";
 import { BUILTIN_QUESTIONS, loadQuestions, promptFor } from "../../../src/engine/eval/questions.js";
 import { delayChart, markdownReport, timelineChart } from "../../../src/engine/eval/report.js";
@@ -44,15 +49,23 @@ describe("questions", () => {
     expect(new Set(BUILTIN_QUESTIONS.map((q) => q.id)).size).toBe(30);
     const choice = BUILTIN_QUESTIONS.find((q) => q.kind === "choice")!;
     expect(promptFor(choice)).toMatch(/\(A\) .*\n\(B\)/);
-    expect(promptFor(BUILTIN_QUESTIONS[0]!)).toMatch(/^Please reason step by step, and put your final answer within \\boxed\{\}/);
+    expect(promptFor(BUILTIN_QUESTIONS[0]!)).toMatch(
+      /^Please reason step by step, and put your final answer within \\boxed\{\}/,
+    );
   });
 
   it("reads MATH-500 and MMLU-Pro layouts and reports a bad line by number", async () => {
     const dir = mkdtempSync(join(tmpdir(), "duet-q-"));
     const good = join(dir, "q.jsonl");
-    writeFileSync(good, '{"problem":"1+1?","answer":"2","unique_id":"a"}\n\n{"question":"Q?","options":["x","y"],"answer_index":1,"question_id":5}\n');
+    writeFileSync(
+      good,
+      '{"problem":"1+1?","answer":"2","unique_id":"a"}\n\n{"question":"Q?","options":["x","y"],"answer_index":1,"question_id":5}\n',
+    );
     const qs = await loadQuestions(good);
-    expect(qs.map((q) => [q.id, q.kind, q.answer])).toEqual([["a", "math", "2"], ["5", "choice", "B"]]);
+    expect(qs.map((q) => [q.id, q.kind, q.answer])).toEqual([
+      ["a", "math", "2"],
+      ["5", "choice", "B"],
+    ]);
     const bad = join(dir, "bad.jsonl");
     writeFileSync(bad, '{"problem":"1+1?","answer":"2"}\n{"text": "what?"}\n');
     await expect(loadQuestions(bad)).rejects.toThrow(/bad\.jsonl line 2 is neither MATH-500/);
@@ -70,7 +83,12 @@ describe("speech timing", () => {
   });
 });
 
-const record = (mode: RunRecord["mode"], correct: boolean, ttft: number | null, delay: number): RunRecord => ({
+const record = (
+  mode: RunRecord["mode"],
+  correct: boolean,
+  ttft: number | null,
+  delay: number,
+): RunRecord => ({
   id: "q1",
   mode,
   layout: "paper",
@@ -92,23 +110,50 @@ const record = (mode: RunRecord["mode"], correct: boolean, ttft: number | null, 
   writerTokens: 4,
   endReason: "end-of-turn",
   totalS: 3,
-  chunks: [{ text: "four", spoken: "four", genS: 1, ttsS: 0.1, durS: 0.5, readyS: 1.1, startS: 1.1, delayS: 1.1 }],
+  chunks: [
+    { text: "four", spoken: "four", genS: 1, ttsS: 0.1, durS: 0.5, readyS: 1.1, startS: 1.1, delayS: 1.1 },
+  ],
   trace: { thoughts: [[0.1, 1]], answer: [[1, 5, "four"]] },
   probes: [{ step: 4, pYes: 0.7, pNo: 0.2, decision: "yes" }],
 });
 
 describe("the report", () => {
   it("summarises modes and draws valid SVG plots and a Markdown table", () => {
-    const runs = [record("async", true, 1, 1.5), record("thinking", true, 9, 9), record("nothinking", false, null, 0.5)];
-    const summaries = (["async", "thinking", "nothinking"] as const).map((m) => summarizeMode(m, runs.filter((r) => r.mode === m)));
-    expect(summaries[0]).toMatchObject({ accuracy: 1, ttftS: 1, totalDelay: 1.5, adjustedDelay: 0.5, probeYesRate: 1 });
+    const runs = [
+      record("async", true, 1, 1.5),
+      record("thinking", true, 9, 9),
+      record("nothinking", false, null, 0.5),
+    ];
+    const summaries = (["async", "thinking", "nothinking"] as const).map((m) =>
+      summarizeMode(
+        m,
+        runs.filter((r) => r.mode === m),
+      ),
+    );
+    expect(summaries[0]).toMatchObject({
+      accuracy: 1,
+      ttftS: 1,
+      totalDelay: 1.5,
+      adjustedDelay: 0.5,
+      probeYesRate: 1,
+    });
     expect(summaries[2]).toMatchObject({ accuracy: 0, ttftS: null });
     const chart = delayChart(summaries);
     expect(chart).toMatch(/^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
     expect(chart).toContain("thinking TTFT: 9.00 s");
     const timeline = timelineChart(runs);
     expect((timeline.match(/<rect /g) ?? []).length).toBeGreaterThan(6);
-    const md = markdownReport({ model: "m.gguf", modelSha256: "ab".repeat(32), machine: "test", timing: "rate", layout: "paper", budget: 100, summaries, runs, timelineFiles: [{ id: "q1", file: "timeline-q1.svg" }] });
+    const md = markdownReport({
+      model: "m.gguf",
+      modelSha256: "ab".repeat(32),
+      machine: "test",
+      timing: "rate",
+      layout: "paper",
+      budget: 100,
+      summaries,
+      runs,
+      timelineFiles: [{ id: "q1", file: "timeline-q1.svg" }],
+    });
     expect(md).toContain("| async | 1 | 1.00 | 1.00 | 1.50 | 0.50 |");
     expect(md).toContain("![q1](timeline-q1.svg)");
   });
@@ -118,18 +163,41 @@ describe("npm run bench", () => {
   it("runs a smoke comparison on a generated model, writes the report, and resumes", async () => {
     const out = mkdtempSync(join(tmpdir(), "duet-bench-"));
     const model = await tinyModelPath({ program: DEMO_PROGRAM });
-    const args = ["--model", model, "--gpu", "cpu", "--limit", "3", "--budget", "64", "--tts", "rate:180", "--out", out, "--json"];
+    const args = [
+      "--model",
+      model,
+      "--gpu",
+      "cpu",
+      "--limit",
+      "3",
+      "--budget",
+      "64",
+      "--tts",
+      "rate:180",
+      "--out",
+      out,
+      "--json",
+    ];
     const first = await runCli("bench.ts", args, { timeoutMs: 120_000 });
     expect(first.code, first.stderr).toBe(0);
-    const summary = JSON.parse(first.stdout.trim().split("\n").at(-1)!) as { modes: Array<{ mode: string; questions: number; stft: number | null }>; modelSha256: string };
-    expect(summary.modes.map((m) => [m.mode, m.questions])).toEqual([["async", 3], ["thinking", 3], ["nothinking", 3]]);
+    const summary = JSON.parse(first.stdout.trim().split("\n").at(-1)!) as {
+      modes: Array<{ mode: string; questions: number; stft: number | null }>;
+      modelSha256: string;
+    };
+    expect(summary.modes.map((m) => [m.mode, m.questions])).toEqual([
+      ["async", 3],
+      ["thinking", 3],
+      ["nothinking", 3],
+    ]);
     expect(summary.modes.find((m) => m.mode === "nothinking")!.stft).toBe(1);
     expect(summary.modelSha256).toMatch(/^[0-9a-f]{64}$/);
     const files = readdirSync(out);
     for (const f of ["report.md", "summary.json", "delays.svg"]) expect(files).toContain(f);
     expect(files.filter((f) => f.startsWith("timeline-"))).toHaveLength(3);
     expect(readdirSync(join(out, "runs"))).toHaveLength(9);
-    const run = JSON.parse(readFileSync(join(out, "runs", "muffins.async.json"), "utf8")) as { record: RunRecord };
+    const run = JSON.parse(readFileSync(join(out, "runs", "muffins.async.json"), "utf8")) as {
+      record: RunRecord;
+    };
     expect(run.record.chunks.length).toBeGreaterThan(0);
     expect(run.record.trace.answer.length).toBe(run.record.writerTokens);
     // A second run reads the stored answers back instead of asking again.

@@ -62,7 +62,10 @@ describe("GGUF writer and reader", () => {
 
     const notGguf = scratchPath("not.gguf");
     await writeFile(notGguf, "PK\u0003\u0004 this is a zip file, not a model");
-    await expect(readGgufFile(notGguf)).rejects.toMatchObject({ code: "gguf-bad-magic", message: expect.stringContaining("GGUF") });
+    await expect(readGgufFile(notGguf)).rejects.toMatchObject({
+      code: "gguf-bad-magic",
+      message: expect.stringContaining("GGUF"),
+    });
 
     const empty = scratchPath("empty.gguf");
     await writeFile(empty, "");
@@ -92,7 +95,8 @@ describe("GGUF writer and reader", () => {
 
 describe("float16", () => {
   it("converts exactly representable values and rounds others to nearest", () => {
-    for (const v of [0, 1, -2, 0.5, 65504, -(2 ** -14), 2 ** -24]) expect(float16BitsToFloat32(float32ToFloat16Bits(v))).toBe(v);
+    for (const v of [0, 1, -2, 0.5, 65504, -(2 ** -14), 2 ** -24])
+      expect(float16BitsToFloat32(float32ToFloat16Bits(v))).toBe(v);
     expect(float16BitsToFloat32(float32ToFloat16Bits(1 / 3))).toBeCloseTo(1 / 3, 3);
     expect(float16BitsToFloat32(float32ToFloat16Bits(1e6))).toBe(Infinity);
     expect(float16BitsToFloat32(float32ToFloat16Bits(1e-9))).toBe(0);

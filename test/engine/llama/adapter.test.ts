@@ -2,13 +2,25 @@ import { copyFile, truncate, writeFile } from "node:fs/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { isDuetError } from "../../../src/engine/errors.js";
 import { openLlama, type LlamaSession } from "../../../src/engine/llama/adapter.js";
-import { fullDistribution, runAdapterSelfTest, distributionDistance } from "../../../src/engine/llama/selfTest.js";
+import {
+  fullDistribution,
+  runAdapterSelfTest,
+  distributionDistance,
+} from "../../../src/engine/llama/selfTest.js";
 import { DEMO_PROGRAM } from "../../../src/engine/tiny-model/demoProgram.js";
 import { scratchPath, tinyModelPath } from "../../helpers/models.js";
 
 const sessions: LlamaSession[] = [];
-async function open(options: Parameters<typeof tinyModelPath>[0], extra: Partial<Parameters<typeof openLlama>[0]> = {}) {
-  const session = await openLlama({ modelPath: await tinyModelPath(options), gpu: "cpu", contextSize: 512, ...extra });
+async function open(
+  options: Parameters<typeof tinyModelPath>[0],
+  extra: Partial<Parameters<typeof openLlama>[0]> = {},
+) {
+  const session = await openLlama({
+    modelPath: await tinyModelPath(options),
+    gpu: "cpu",
+    contextSize: 512,
+    ...extra,
+  });
   sessions.push(session);
   return session;
 }
@@ -18,16 +30,44 @@ afterAll(async () => {
 
 describe("llama.cpp adapter self-test (fails loudly if node-llama-cpp internals change)", () => {
   const variants = [
-    { name: "qwen3, f32 cache", model: { arch: "qwen3" as const, seed: 11 }, kv: "f32" as const, tolerance: 1e-3 },
-    { name: "qwen3, f16 cache", model: { arch: "qwen3" as const, seed: 11 }, kv: "f16" as const, tolerance: 0.05 },
-    { name: "llama, f32 cache", model: { arch: "llama" as const, seed: 12 }, kv: "f32" as const, tolerance: 1e-3 },
-    { name: "qwen3 with grouped-query attention", model: { arch: "qwen3" as const, heads: 4, kvHeads: 2, seed: 13 }, kv: "f32" as const, tolerance: 1e-3 },
-    { name: "llama with grouped-query attention, f16 weights", model: { arch: "llama" as const, heads: 4, kvHeads: 1, type: "f16" as const, seed: 14 }, kv: "f16" as const, tolerance: 0.05 },
+    {
+      name: "qwen3, f32 cache",
+      model: { arch: "qwen3" as const, seed: 11 },
+      kv: "f32" as const,
+      tolerance: 1e-3,
+    },
+    {
+      name: "qwen3, f16 cache",
+      model: { arch: "qwen3" as const, seed: 11 },
+      kv: "f16" as const,
+      tolerance: 0.05,
+    },
+    {
+      name: "llama, f32 cache",
+      model: { arch: "llama" as const, seed: 12 },
+      kv: "f32" as const,
+      tolerance: 1e-3,
+    },
+    {
+      name: "qwen3 with grouped-query attention",
+      model: { arch: "qwen3" as const, heads: 4, kvHeads: 2, seed: 13 },
+      kv: "f32" as const,
+      tolerance: 1e-3,
+    },
+    {
+      name: "llama with grouped-query attention, f16 weights",
+      model: { arch: "llama" as const, heads: 4, kvHeads: 1, type: "f16" as const, seed: 14 },
+      kv: "f16" as const,
+      tolerance: 0.05,
+    },
   ];
   for (const variant of variants) {
     it(`moves, inserts and removes exactly: ${variant.name}`, async () => {
       const session = await open(variant.model, { kvCacheType: variant.kv });
-      const result = await runAdapterSelfTest(session.runtime, { vocabularySize: session.tokenizer.vocabularySize, tolerance: variant.tolerance });
+      const result = await runAdapterSelfTest(session.runtime, {
+        vocabularySize: session.tokenizer.vocabularySize,
+        tolerance: variant.tolerance,
+      });
       expect(result.shiftAll).toBeLessThan(variant.tolerance);
       expect(result.insertViaEnd).toBeLessThan(variant.tolerance);
       expect(result.probeRemoved).toBeLessThan(variant.tolerance);
@@ -41,13 +81,25 @@ describe("llama.cpp adapter self-test (fails loudly if node-llama-cpp internals 
     const session = await open({ seed: 15 }, { batchSize: 16, kvCacheType: "f32" });
     const { runtime } = session;
     const tokens = Array.from({ length: 45 }, (_, i) => (i * 7) % 200);
-    const [split] = await runtime.decode([{ sequence: 0, firstPosition: 0, tokens, logitIndex: tokens.length - 1 }]);
+    const [split] = await runtime.decode([
+      { sequence: 0, firstPosition: 0, tokens, logitIndex: tokens.length - 1 },
+    ]);
     const a = await fullDistribution(runtime, split);
     for (let start = 0; start < tokens.length; start += 16) {
       const chunk = tokens.slice(start, start + 16);
       const last = start + chunk.length >= tokens.length;
-      const [ref] = await runtime.decode([{ sequence: 1, firstPosition: start, tokens: chunk, ...(last ? { logitIndex: chunk.length - 1 } : {}) }]);
-      if (last) expect(await distributionDistance(runtime, a, await fullDistribution(runtime, ref))).toBeLessThan(1e-4);
+      const [ref] = await runtime.decode([
+        {
+          sequence: 1,
+          firstPosition: start,
+          tokens: chunk,
+          ...(last ? { logitIndex: chunk.length - 1 } : {}),
+        },
+      ]);
+      if (last)
+        expect(await distributionDistance(runtime, a, await fullDistribution(runtime, ref))).toBeLessThan(
+          1e-4,
+        );
     }
     expect(runtime.positions(0)).toEqual({ min: 0, max: 44 });
     // Logits of an older decode are refused instead of silently reading the wrong row.
@@ -77,11 +129,17 @@ describe("llama.cpp adapter self-test (fails loudly if node-llama-cpp internals 
   it("rejects out-of-order positions with a clear error and stays usable", async () => {
     const session = await open({ seed: 16 });
     await session.runtime.decode([{ sequence: 0, firstPosition: 0, tokens: [1, 2, 3] }]);
-    await expect(session.runtime.decode([{ sequence: 0, firstPosition: 10, tokens: [4] }])).rejects.toMatchObject({ code: "decode-failed" });
-    const [ok] = await session.runtime.decode([{ sequence: 0, firstPosition: 3, tokens: [4], logitIndex: 0 }]);
+    await expect(
+      session.runtime.decode([{ sequence: 0, firstPosition: 10, tokens: [4] }]),
+    ).rejects.toMatchObject({ code: "decode-failed" });
+    const [ok] = await session.runtime.decode([
+      { sequence: 0, firstPosition: 3, tokens: [4], logitIndex: 0 },
+    ]);
     // The refused batch left no cells behind: the sequence continues at position 3.
     expect(session.runtime.positions(0)).toEqual({ min: 0, max: 3 });
-    expect(await session.runtime.sample(ok!, session.runtime.createSampler({}))).toBeLessThan(session.tokenizer.vocabularySize);
+    expect(await session.runtime.sample(ok!, session.runtime.createSampler({}))).toBeLessThan(
+      session.tokenizer.vocabularySize,
+    );
     session.runtime.clear(0);
   });
 });
@@ -122,14 +180,33 @@ describe("model files the engine must refuse", () => {
   });
 
   it("architectures whose keys cannot be moved, naming the architecture", async () => {
-    await refuse(await tinyModelPath({ architectureName: "qwen2vl", seed: 22 }), "unsupported-rope", /"qwen2vl".*M-RoPE/);
+    await refuse(
+      await tinyModelPath({ architectureName: "qwen2vl", seed: 22 }),
+      "unsupported-rope",
+      /"qwen2vl".*M-RoPE/,
+    );
     await refuse(await tinyModelPath({ architectureName: "bert", seed: 22 }), "unsupported-rope", /"bert"/);
-    await refuse(await tinyModelPath({ architectureName: "qwen3next", seed: 22 }), "unsupported-architecture", /"qwen3next".*recurrent/);
-    await refuse(await tinyModelPath({ architectureName: "gemma3", seed: 22 }), "unsupported-architecture", /"gemma3"/);
+    await refuse(
+      await tinyModelPath({ architectureName: "qwen3next", seed: 22 }),
+      "unsupported-architecture",
+      /"qwen3next".*recurrent/,
+    );
+    await refuse(
+      await tinyModelPath({ architectureName: "gemma3", seed: 22 }),
+      "unsupported-architecture",
+      /"gemma3"/,
+    );
   });
 
   it("a quantized key cache", async () => {
-    const error = await openLlama({ modelPath: await tinyModelPath({ seed: 23 }), gpu: "cpu", kvCacheType: "q8_0" }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: "unsupported-kv-cache", message: expect.stringMatching(/re-quantizes/) });
+    const error = await openLlama({
+      modelPath: await tinyModelPath({ seed: 23 }),
+      gpu: "cpu",
+      kvCacheType: "q8_0",
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: "unsupported-kv-cache",
+      message: expect.stringMatching(/re-quantizes/),
+    });
   });
 });

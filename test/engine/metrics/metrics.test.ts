@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { chunkTokens, MathTracker } from "../../../src/engine/metrics/chunking.js";
-import { computeDelays, scheduleChunks, stepMetrics, summarizeDelays } from "../../../src/engine/metrics/delays.js";
+import {
+  computeDelays,
+  scheduleChunks,
+  stepMetrics,
+  summarizeDelays,
+} from "../../../src/engine/metrics/delays.js";
 
 describe("compute_delays (method.md section 6)", () => {
   it("matches the reference example", () => {
@@ -48,7 +53,10 @@ describe("chunking", () => {
   });
 
   it("never splits a LaTeX expression, including $$ split across tokens", () => {
-    const chunks = chunkTokens(tokens(["So", " $", "x", "+", "y", "=", "2", "$", " and", " then", " more", " words", "!"]), 3);
+    const chunks = chunkTokens(
+      tokens(["So", " $", "x", "+", "y", "=", "2", "$", " and", " then", " more", " words", "!"]),
+      3,
+    );
     // Every chunk holds whole math spans: an even number of dollar signs.
     for (const c of chunks) expect((c.raw.match(/\$/g) ?? []).length % 2).toBe(0);
     expect(chunks[0]!.raw).toContain("$x+y=2$");

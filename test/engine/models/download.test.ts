@@ -3,7 +3,12 @@ import { readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DownloadError, DownloadQueue, downloadFile, type DownloadProgress } from "../../../src/engine/models/download.js";
+import {
+  DownloadError,
+  DownloadQueue,
+  downloadFile,
+  type DownloadProgress,
+} from "../../../src/engine/models/download.js";
 import { bytes, sha1, sha256, startFileServer, type TestServer } from "../../helpers/fileServer.js";
 
 const BIG = bytes(3_000_000, 7);
@@ -42,7 +47,12 @@ describe("downloads against a local server", () => {
     expect(result).toMatchObject({ path: destination, bytes: BIG.length, sha256: sha256(BIG) });
     expect((await readFile(destination)).equals(BIG)).toBe(true);
     await expect(stat(`${destination}.part`)).rejects.toThrow();
-    expect(progress.at(-1)).toMatchObject({ receivedBytes: BIG.length, totalBytes: BIG.length, resumed: false, attempt: 1 });
+    expect(progress.at(-1)).toMatchObject({
+      receivedBytes: BIG.length,
+      totalBytes: BIG.length,
+      resumed: false,
+      attempt: 1,
+    });
     expect(progress.every((p) => p.totalBytes === BIG.length)).toBe(true);
     expect(progress.at(-1)!.bytesPerSecond).toBeGreaterThan(0);
   });
@@ -50,7 +60,13 @@ describe("downloads against a local server", () => {
   it("resumes with an HTTP range after the server drops the connection mid-file", async () => {
     const destination = join(folder(), "drop.bin");
     const progress: DownloadProgress[] = [];
-    await downloadFile({ ...fast, url: `${server.url}/drop.bin`, destination, digest: { algorithm: "sha1", value: sha1(BIG) }, onProgress: (p) => progress.push(p) });
+    await downloadFile({
+      ...fast,
+      url: `${server.url}/drop.bin`,
+      destination,
+      digest: { algorithm: "sha1", value: sha1(BIG) },
+      onProgress: (p) => progress.push(p),
+    });
     expect((await readFile(destination)).equals(BIG)).toBe(true);
     const requests = requestsFor("/drop.bin");
     expect(requests).toHaveLength(2);
@@ -77,7 +93,12 @@ describe("downloads against a local server", () => {
     const partial = (await stat(`${destination}.part`)).size;
     expect(partial).toBeGreaterThan(100_000);
     // A new process would find the same .part and .part.json: simulate it with a fresh call.
-    await downloadFile({ ...fast, url: `${server.url}/big.bin`.replace("big", "slow"), destination, digest: { algorithm: "sha256", value: sha256(BIG) } });
+    await downloadFile({
+      ...fast,
+      url: `${server.url}/big.bin`.replace("big", "slow"),
+      destination,
+      digest: { algorithm: "sha256", value: sha256(BIG) },
+    });
     expect((await readFile(destination)).equals(BIG)).toBe(true);
     expect(requestsFor("/slow.bin").at(-1)!.range).toBe(`bytes=${partial}-`);
   }, 60_000);
@@ -89,7 +110,13 @@ describe("downloads against a local server", () => {
     await writeFile(`${destination}.part`, BIG.subarray(0, 1_234_567));
     await writeFile(`${destination}.part.json`, JSON.stringify({ url, etag: null, totalBytes: BIG.length }));
     const progress: DownloadProgress[] = [];
-    await downloadFile({ ...fast, url, destination, digest: { algorithm: "sha256", value: sha256(BIG) }, onProgress: (p) => progress.push(p) });
+    await downloadFile({
+      ...fast,
+      url,
+      destination,
+      digest: { algorithm: "sha256", value: sha256(BIG) },
+      onProgress: (p) => progress.push(p),
+    });
     expect((await readFile(destination)).equals(BIG)).toBe(true);
     expect(requestsFor("/big.bin").at(-1)!.range).toBe("bytes=1234567-");
     expect(progress[0]).toMatchObject({ resumed: true, receivedBytes: 1_234_567 });
@@ -97,27 +124,54 @@ describe("downloads against a local server", () => {
 
   it("deletes a file whose checksum is wrong and says so", async () => {
     const destination = join(folder(), "wrong.bin");
-    const error = await downloadFile({ ...fast, url: `${server.url}/small.bin`, destination, digest: { algorithm: "sha256", value: "0".repeat(64) } }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ reason: "checksum", message: expect.stringMatching(/damaged or not the expected one/) });
+    const error = await downloadFile({
+      ...fast,
+      url: `${server.url}/small.bin`,
+      destination,
+      digest: { algorithm: "sha256", value: "0".repeat(64) },
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      reason: "checksum",
+      message: expect.stringMatching(/damaged or not the expected one/),
+    });
     await expect(stat(`${destination}.part`)).rejects.toThrow();
     await expect(stat(destination)).rejects.toThrow();
   });
 
   it("fails at once on a 404, without retrying", async () => {
     const destination = join(folder(), "missing.bin");
-    const error = await downloadFile({ ...fast, url: `${server.url}/nothing-here.bin`, destination }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ reason: "http-status", retryable: false, message: expect.stringMatching(/HTTP 404/) });
+    const error = await downloadFile({ ...fast, url: `${server.url}/nothing-here.bin`, destination }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({
+      reason: "http-status",
+      retryable: false,
+      message: expect.stringMatching(/HTTP 404/),
+    });
     expect(requestsFor("/nothing-here.bin")).toHaveLength(1);
   });
 
   it("detects a stalled server, retries, and resumes", async () => {
     const destination = join(folder(), "stall.bin");
     const progress: DownloadProgress[] = [];
-    await downloadFile({ ...fast, url: `${server.url}/stall.bin`, destination, onProgress: (p) => progress.push(p) });
+    await downloadFile({
+      ...fast,
+      url: `${server.url}/stall.bin`,
+      destination,
+      onProgress: (p) => progress.push(p),
+    });
     expect((await readFile(destination)).equals(SMALL)).toBe(true);
     expect(requestsFor("/stall.bin")[1]!.range).toBe("bytes=1000-");
-    const always = await downloadFile({ ...fast, retries: 1, url: `${server.url}/always-stall.bin`, destination: join(folder(), "x.bin") }).catch((e: unknown) => e);
-    expect(always).toMatchObject({ reason: "stalled", message: expect.stringMatching(/stopped sending data/) });
+    const always = await downloadFile({
+      ...fast,
+      retries: 1,
+      url: `${server.url}/always-stall.bin`,
+      destination: join(folder(), "x.bin"),
+    }).catch((e: unknown) => e);
+    expect(always).toMatchObject({
+      reason: "stalled",
+      message: expect.stringMatching(/stopped sending data/),
+    });
   });
 
   it("retries a server error with backoff", async () => {
@@ -129,13 +183,26 @@ describe("downloads against a local server", () => {
 
   it("refuses to start when the disk is too full", async () => {
     const destination = join(folder(), "full.bin");
-    const error = await downloadFile({ ...fast, freeBytes: async () => 1_000_000, url: `${server.url}/big.bin`, destination }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ reason: "disk-full", message: expect.stringMatching(/Not enough disk space: 3\.0 MB are needed .* only 1\.0 MB are free/) });
+    const error = await downloadFile({
+      ...fast,
+      freeBytes: async () => 1_000_000,
+      url: `${server.url}/big.bin`,
+      destination,
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      reason: "disk-full",
+      message: expect.stringMatching(/Not enough disk space: 3\.0 MB are needed .* only 1\.0 MB are free/),
+    });
     await expect(stat(`${destination}.part`)).rejects.toThrow();
   });
 
   it("refuses a file whose size differs from the expected one", async () => {
-    const error = await downloadFile({ ...fast, url: `${server.url}/small.bin`, destination: join(folder(), "size.bin"), expectedBytes: 123 }).catch((e: unknown) => e);
+    const error = await downloadFile({
+      ...fast,
+      url: `${server.url}/small.bin`,
+      destination: join(folder(), "size.bin"),
+      expectedBytes: 123,
+    }).catch((e: unknown) => e);
     expect(error).toMatchObject({ reason: "size-mismatch" });
   });
 
@@ -149,7 +216,11 @@ describe("downloads against a local server", () => {
         running++;
         peak = Math.max(peak, running);
         try {
-          return await downloadFile({ ...fast, url: `${server.url}/slow2.bin`, destination: join(dir, name) });
+          return await downloadFile({
+            ...fast,
+            url: `${server.url}/slow2.bin`,
+            destination: join(dir, name),
+          });
         } finally {
           running--;
         }
@@ -159,7 +230,13 @@ describe("downloads against a local server", () => {
     expect(a.sha256).toBe(sha256(SMALL));
     expect(b.sha256).toBe(sha256(SMALL));
     const parallel = new DownloadQueue(2);
-    const both = await Promise.all(["c.bin", "d.bin"].map((n) => parallel.run(() => downloadFile({ ...fast, url: `${server.url}/small.bin`, destination: join(dir, n) }))));
+    const both = await Promise.all(
+      ["c.bin", "d.bin"].map((n) =>
+        parallel.run(() =>
+          downloadFile({ ...fast, url: `${server.url}/small.bin`, destination: join(dir, n) }),
+        ),
+      ),
+    );
     expect(both.map((r) => r.bytes)).toEqual([SMALL.length, SMALL.length]);
   });
 });

@@ -3,7 +3,12 @@ import { readFile, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { catalog, llmMemoryBytes, resolveDownloadUrl, type CatalogEntry } from "../../../src/engine/models/catalog.js";
+import {
+  catalog,
+  llmMemoryBytes,
+  resolveDownloadUrl,
+  type CatalogEntry,
+} from "../../../src/engine/models/catalog.js";
 import { ModelManager } from "../../../src/engine/models/manager.js";
 import { recommendSetup } from "../../../src/engine/models/recommend.js";
 import { validateModelPath } from "../../../src/engine/models/validate.js";
@@ -76,7 +81,16 @@ function entries(): CatalogEntry[] {
 async function manager() {
   const dir = mkdtempSync(join(tmpdir(), "duet-models-"));
   const settings = await SettingsStore.open(join(dir, "data"));
-  return { dir, settings, manager: new ModelManager({ folder: join(dir, "models"), settings, entries: entries(), downloadDefaults: { backoffMs: 10, freeBytes: async () => 1e12 } }) };
+  return {
+    dir,
+    settings,
+    manager: new ModelManager({
+      folder: join(dir, "models"),
+      settings,
+      entries: entries(),
+      downloadDefaults: { backoffMs: 10, freeBytes: async () => 1e12 },
+    }),
+  };
 }
 
 describe("the model manager", () => {
@@ -94,7 +108,10 @@ describe("the model manager", () => {
     bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
     await writeFile(llm.path, bytes);
     const verify = await m.verify();
-    expect(verify.find((r) => r.id === "demo-llm")).toMatchObject({ ok: false, problem: expect.stringMatching(/changed since it was downloaded/) });
+    expect(verify.find((r) => r.id === "demo-llm")).toMatchObject({
+      ok: false,
+      problem: expect.stringMatching(/changed since it was downloaded/),
+    });
 
     await m.remove("demo-llm");
     expect((await m.list()).find((s) => s.id === "demo-llm")!.installed).toBe(false);
@@ -103,7 +120,10 @@ describe("the model manager", () => {
 
   it("refuses a downloaded model the engine cannot run, naming the architecture", async () => {
     const { manager: m } = await manager();
-    await expect(m.download("vl-llm")).rejects.toMatchObject({ code: "unsupported-rope", message: expect.stringMatching(/qwen2vl/) });
+    await expect(m.download("vl-llm")).rejects.toMatchObject({
+      code: "unsupported-rope",
+      message: expect.stringMatching(/qwen2vl/),
+    });
   });
 
   it("imports local files after checking them, and forgets (not deletes) them on remove", async () => {
@@ -118,7 +138,9 @@ describe("the model manager", () => {
     const cut = join(dir, "cut.gguf");
     await writeFile(cut, (await readFile(await tinyModelPath({ program: DEMO_PROGRAM }))).subarray(0, 4000));
     await expect(m.import(cut)).rejects.toMatchObject({ code: "gguf-truncated" });
-    await expect(m.import(await tinyModelPath({ architectureName: "mamba", seed: 52 }))).rejects.toMatchObject({ code: "unsupported-rope" });
+    await expect(
+      m.import(await tinyModelPath({ architectureName: "mamba", seed: 52 })),
+    ).rejects.toMatchObject({ code: "unsupported-rope" });
     const notAModel = join(dir, "notes.txt");
     await writeFile(notAModel, "hello");
     await expect(m.import(notAModel)).rejects.toThrow(/not a model Duet can use/);
@@ -139,7 +161,9 @@ describe("the model manager", () => {
 
   it("uses the mirror base URL for Hugging Face downloads", () => {
     const uri = "https://huggingface.co/Qwen/Qwen3-4B-GGUF/resolve/main/Qwen3-4B-Q4_K_M.gguf";
-    expect(resolveDownloadUrl(uri, "https://hf-mirror.example/")).toBe("https://hf-mirror.example/Qwen/Qwen3-4B-GGUF/resolve/main/Qwen3-4B-Q4_K_M.gguf");
+    expect(resolveDownloadUrl(uri, "https://hf-mirror.example/")).toBe(
+      "https://hf-mirror.example/Qwen/Qwen3-4B-GGUF/resolve/main/Qwen3-4B-Q4_K_M.gguf",
+    );
     expect(resolveDownloadUrl("https://github.com/x/y", "https://m.example")).toBe("https://github.com/x/y");
     expect(resolveDownloadUrl(uri, null)).toBe(uri);
   });
@@ -153,7 +177,10 @@ describe("the catalog and recommendations", () => {
       expect.arrayContaining(["qwen3-0.6b", "qwen3-1.7b", "qwen3-4b", "qwen3-8b", "qwen3-14b"]),
     );
     for (const m of models.filter((e) => e.verified)) expect(m.digest).not.toBeNull();
-    expect(models.find((m) => m.id === "whisper-base.en")!.digest).toEqual({ algorithm: "sha1", value: "137c40403d78fd54d454da0f9bd998f78703390c" });
+    expect(models.find((m) => m.id === "whisper-base.en")!.digest).toEqual({
+      algorithm: "sha1",
+      value: "137c40403d78fd54d454da0f9bd998f78703390c",
+    });
   });
 
   const machine = (gpus: HardwareInfo["gpus"], ramGb = 16): HardwareInfo => ({
@@ -167,11 +194,17 @@ describe("the catalog and recommendations", () => {
   });
 
   it("picks the largest model that fits the GPU, or half the RAM on CPU", () => {
-    const big = recommendSetup(machine([{ backend: "cuda", usable: true, vramBytes: 24e9, freeVramBytes: 23e9, devices: ["RTX 4090"] }]));
+    const big = recommendSetup(
+      machine([
+        { backend: "cuda", usable: true, vramBytes: 24e9, freeVramBytes: 23e9, devices: ["RTX 4090"] },
+      ]),
+    );
     expect(big).toMatchObject({ gpu: "cuda", gpuLayers: "max", fits: true });
     expect(big.llm.id).toBe("qwen3-14b");
     expect(big.reason).toMatch(/CUDA GPU \(RTX 4090\)/);
-    const mid = recommendSetup(machine([{ backend: "vulkan", usable: true, vramBytes: 6e9, freeVramBytes: 5.5e9 }]));
+    const mid = recommendSetup(
+      machine([{ backend: "vulkan", usable: true, vramBytes: 6e9, freeVramBytes: 5.5e9 }]),
+    );
     expect(mid.llm.id).toMatch(/qwen3-4b/);
     expect(llmMemoryBytes(mid.llm, 4096)).toBeLessThanOrEqual(mid.budgetBytes);
     const cpu = recommendSetup(machine([{ backend: "cuda", usable: false, problem: "no driver" }], 8));

@@ -14,8 +14,15 @@ afterAll(async () => {
   for (const e of engines) await e.dispose();
 });
 
-async function demoEngine(options: Parameters<typeof ReasoningEngine.open>[0] | object = {}): Promise<ReasoningEngine> {
-  const engine = await ReasoningEngine.open({ modelPath: await tinyModelPath({ program: DEMO_PROGRAM }), gpu: "cpu", contextSize: 2048, ...options });
+async function demoEngine(
+  options: Parameters<typeof ReasoningEngine.open>[0] | object = {},
+): Promise<ReasoningEngine> {
+  const engine = await ReasoningEngine.open({
+    modelPath: await tinyModelPath({ program: DEMO_PROGRAM }),
+    gpu: "cpu",
+    contextSize: 2048,
+    ...options,
+  });
   engines.push(engine);
   return engine;
 }
@@ -40,9 +47,13 @@ describe("asynchronous reasoning on the scripted demo model", () => {
       expect(firstAnswer).toBeLessThan(lastThought);
       expect(turn.events.some((e) => e.type === "probe" && e.decision === "yes" && !e.forced)).toBe(true);
       // The writer paused at its paragraph end and resumed.
-      expect(turn.events.some((e) => e.type === "state" && e.reason === "the writer ended a paragraph")).toBe(true);
+      expect(turn.events.some((e) => e.type === "state" && e.reason === "the writer ended a paragraph")).toBe(
+        true,
+      );
       expect(result.metrics.ttftMs).toBeGreaterThan(0);
-      expect(result.answerTokens.map((t) => t.timeMs)).toEqual([...result.answerTokens.map((t) => t.timeMs)].sort((a, b) => a - b));
+      expect(result.answerTokens.map((t) => t.timeMs)).toEqual(
+        [...result.answerTokens.map((t) => t.timeMs)].sort((a, b) => a - b),
+      );
     });
   }
 
@@ -74,10 +85,9 @@ describe("asynchronous reasoning on the scripted demo model", () => {
       }
     });
     const result = await turn.done;
-    expect(turn.events.filter((e) => e.type === "input").map((e) => (e.type === "input" ? e.text : ""))).toEqual([
-      "What is two plus",
-      "What is two plus two?",
-    ]);
+    expect(
+      turn.events.filter((e) => e.type === "input").map((e) => (e.type === "input" ? e.text : "")),
+    ).toEqual(["What is two plus", "What is two plus two?"]);
     const interjection = turn.events.find((e) => e.type === "interjection");
     expect(interjection).toMatchObject({ keptAnswerTokens: 2 });
     expect(result.answer.startsWith("Let me")).toBe(true);
@@ -103,7 +113,10 @@ describe("asynchronous reasoning on the scripted demo model", () => {
     const engine = await demoEngine({ contextSize: 256 });
     const result = await engine.ask("Hello?").done;
     expect(result.metrics.endReason).toBe("error");
-    expect(result.error).toMatchObject({ code: "context-overflow", message: expect.stringMatching(/too small/) });
+    expect(result.error).toMatchObject({
+      code: "context-overflow",
+      message: expect.stringMatching(/too small/),
+    });
   });
 
   it("cancels mid-turn and answers the next question normally", async () => {
@@ -124,7 +137,12 @@ describe("random models: many turns with every feature, positions always consist
     { arch: "llama" as const, layers: 2, heads: 4, kvHeads: 1, seed: 42, type: "f16" as const },
   ]) {
     it(`${model.arch}: async turns, probes, listening, barge-in and history in a tight context`, async () => {
-      const engine = await ReasoningEngine.open({ modelPath: await tinyModelPath(model), gpu: "cpu", contextSize: 700, maxSteps: 120 });
+      const engine = await ReasoningEngine.open({
+        modelPath: await tinyModelPath(model),
+        gpu: "cpu",
+        contextSize: 700,
+        maxSteps: 120,
+      });
       engines.push(engine);
       for (let i = 0; i < 5; i++) {
         const turn = engine.startTurn({ text: `Turn ${i}`, inputOpen: true });
@@ -159,7 +177,10 @@ describe("prompt families", () => {
     expect(() => detectPromptFamily("<|im_start|>user<|im_end|>", "m.gguf")).toThrow(/not a reasoning model/);
     expect(() => detectPromptFamily("[INST] {{ message }} [/INST]", "m.gguf")).toThrow(/does not recognise/);
     const error = await ReasoningEngine.open({
-      modelPath: await tinyModelPath({ chatTemplate: "{{ bos_token }}[INST] {{ content }} [/INST]", seed: 43 }),
+      modelPath: await tinyModelPath({
+        chatTemplate: "{{ bos_token }}[INST] {{ content }} [/INST]",
+        seed: 43,
+      }),
       gpu: "cpu",
     }).catch((e: unknown) => e);
     expect(isDuetError(error, "unknown-prompt-family")).toBe(true);

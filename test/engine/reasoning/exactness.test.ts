@@ -19,17 +19,26 @@ afterAll(async () => {
 });
 
 async function session(model: TinyModelOptions, sequences = 2): Promise<LlamaSession> {
-  const s = await openLlama({ modelPath: await tinyModelPath(model), gpu: "cpu", contextSize: 1024, sequences, kvCacheType: "f32" });
+  const s = await openLlama({
+    modelPath: await tinyModelPath(model),
+    gpu: "cpu",
+    contextSize: 1024,
+    sequences,
+    kvCacheType: "f32",
+  });
   opened.push(s);
   return s;
 }
 
-const seq = (start: number, n: number): Token[] => Array.from({ length: n }, (_, i) => (start + i * 13) % 250);
+const seq = (start: number, n: number): Token[] =>
+  Array.from({ length: n }, (_, i) => (start + i * 13) % 250);
 
 /** Plain evaluation of `tokens` in sequence 1, returning the next-token distribution. */
 async function plain(s: LlamaSession, tokens: Token[]): Promise<Map<Token, number>> {
   s.runtime.clear(1);
-  const [ref] = await s.runtime.decode([{ sequence: 1, firstPosition: 0, tokens, logitIndex: tokens.length - 1 }]);
+  const [ref] = await s.runtime.decode([
+    { sequence: 1, firstPosition: 0, tokens, logitIndex: tokens.length - 1 },
+  ]);
   const d = await fullDistribution(s.runtime, ref);
   s.runtime.clear(1);
   return d;
@@ -46,7 +55,12 @@ describe("1. moving blocks is exact", () => {
       const s = await session(model);
       const cache = new ViewCache(s.runtime);
       cache.setViews([{ id: "v", blocks: ["prompt", "user", "thoughts", "split", "answer"] }]);
-      for (const [block, tokens] of [["prompt", seq(1, 20)], ["split", seq(3, 4)], ["answer", seq(5, 6)]] as const) cache.extend(block, tokens);
+      for (const [block, tokens] of [
+        ["prompt", seq(1, 20)],
+        ["split", seq(3, 4)],
+        ["answer", seq(5, 6)],
+      ] as const)
+        cache.extend(block, tokens);
       await cache.place(cache.backlog("v").map((b) => ({ view: "v", ...b })));
       // Listening: the user's words grow in the middle, then the tail of them is revised.
       cache.extend("user", seq(7, 9));
@@ -58,7 +72,10 @@ describe("1. moving blocks is exact", () => {
       cache.extend("thoughts", seq(9, 12));
       const refs = await cache.place([
         { view: "v", block: "answer", tokens: [17], logits: true },
-        ...cache.backlog("v").filter((b) => b.block !== "answer").map((b) => ({ view: "v", ...b })),
+        ...cache
+          .backlog("v")
+          .filter((b) => b.block !== "answer")
+          .map((b) => ({ view: "v", ...b })),
       ]);
       expect(refs[0]).toBeDefined();
       cache.verify();
@@ -91,7 +108,9 @@ describe("1. moving blocks is exact", () => {
     cache.extend("turn", [31]);
     const [next] = await cache.place([{ view: "v", block: "turn", tokens: [31], logits: true }]);
     const moved = await fullDistribution(s.runtime, next);
-    expect(await distributionDistance(s.runtime, moved, await plain(s, cache.viewTokens("v")))).toBeLessThan(1e-3);
+    expect(await distributionDistance(s.runtime, moved, await plain(s, cache.viewTokens("v")))).toBeLessThan(
+      1e-3,
+    );
     s.runtime.clear(0);
   });
 });
@@ -136,28 +155,45 @@ describe("3. parallel equals sequential", () => {
     const batchedB = await fullDistribution(runtime, b);
     runtime.clear(0);
     runtime.clear(1);
-    await runtime.decode([{ sequence: 0, firstPosition: 0, tokens: [...prefixA, 7], logitIndex: 30 }]).then(async ([r]) => {
-      expect(await distributionDistance(runtime, batchedA, await fullDistribution(runtime, r))).toBeLessThan(1e-4);
-    });
-    await runtime.decode([{ sequence: 1, firstPosition: 0, tokens: [...prefixB, 8], logitIndex: 25 }]).then(async ([r]) => {
-      expect(await distributionDistance(runtime, batchedB, await fullDistribution(runtime, r))).toBeLessThan(1e-4);
-    });
+    await runtime
+      .decode([{ sequence: 0, firstPosition: 0, tokens: [...prefixA, 7], logitIndex: 30 }])
+      .then(async ([r]) => {
+        expect(
+          await distributionDistance(runtime, batchedA, await fullDistribution(runtime, r)),
+        ).toBeLessThan(1e-4);
+      });
+    await runtime
+      .decode([{ sequence: 1, firstPosition: 0, tokens: [...prefixB, 8], logitIndex: 25 }])
+      .then(async ([r]) => {
+        expect(
+          await distributionDistance(runtime, batchedB, await fullDistribution(runtime, r)),
+        ).toBeLessThan(1e-4);
+      });
     runtime.clear(0);
     runtime.clear(1);
   });
 });
 
 /** Greedy decoding of `prefix` as plain text, with the stream's forbidden-token bias. */
-async function greedy(reference: LlamaSession, prefix: Token[], n: number, bias: ReadonlyMap<Token, number>): Promise<Token[]> {
+async function greedy(
+  reference: LlamaSession,
+  prefix: Token[],
+  n: number,
+  bias: ReadonlyMap<Token, number>,
+): Promise<Token[]> {
   const { runtime } = reference;
   runtime.clear(0);
   const sampler = runtime.createSampler({ bias });
   const out: Token[] = [];
-  let [logits] = await runtime.decode([{ sequence: 0, firstPosition: 0, tokens: prefix, logitIndex: prefix.length - 1 }]);
+  let [logits] = await runtime.decode([
+    { sequence: 0, firstPosition: 0, tokens: prefix, logitIndex: prefix.length - 1 },
+  ]);
   for (let i = 0; i < n; i++) {
     const token = await runtime.sample(logits!, sampler);
     out.push(token);
-    [logits] = await runtime.decode([{ sequence: 0, firstPosition: prefix.length + i, tokens: [token], logitIndex: 0 }]);
+    [logits] = await runtime.decode([
+      { sequence: 0, firstPosition: prefix.length + i, tokens: [token], logitIndex: 0 },
+    ]);
   }
   sampler.dispose();
   runtime.clear(0);
@@ -183,7 +219,9 @@ describe("6. streams equal plain greedy decoding of what they see", () => {
       if (e.type === "thought" && e.index === 0) prefix = [...engine.inspectViews().thinker!];
     });
     const result = await turn.done;
-    const thoughts = turn.events.filter((e) => e.type === "thought").map((e) => (e.type === "thought" ? e.token : -1));
+    const thoughts = turn.events
+      .filter((e) => e.type === "thought")
+      .map((e) => (e.type === "thought" ? e.token : -1));
     expect(thoughts).toHaveLength(result.metrics.thinkerTokens);
     const reference = await session(model, 1);
     const bias = streamVocabulary(reference.tokenizer, QWEN3_FAMILY).bias.thinker;

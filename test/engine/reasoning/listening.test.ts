@@ -3,11 +3,15 @@ import { isDuetError } from "../../../src/engine/errors.js";
 import type { TurnEvent } from "../../../src/engine/reasoning/events.js";
 import { expectConsistentViews, fakeEngine, repeat, runChecked } from "../../helpers/fakeEngine.js";
 
-const firstStepOf = (events: TurnEvent[], type: TurnEvent["type"]) => events.find((e) => e.type === type)?.step;
+const firstStepOf = (events: TurnEvent[], type: TurnEvent["type"]) =>
+  events.find((e) => e.type === type)?.step;
 
 describe("listening (method.md section 5)", () => {
   it("thinks on the partial question, keeps the writer silent until the input closes, and revises the tail", async () => {
-    const setup = fakeEngine({ thinker: [...repeat(" t", 40), "</think>"], writer: [" Sure", "<|im_end|>"] }, ["yes"]);
+    const setup = fakeEngine(
+      { thinker: [...repeat(" t", 40), "</think>"], writer: [" Sure", "<|im_end|>"] },
+      ["yes"],
+    );
     const turn = setup.engine.startTurn({ text: "What is", inputOpen: true });
     const userViews: string[] = [];
     const events = await runChecked(setup, turn, (event) => {
@@ -68,27 +72,41 @@ describe("listening (method.md section 5)", () => {
     const result = await turn.done;
     const truncate = events.find((e) => e.type === "truncate");
     expect(truncate).toMatchObject({ keptAnswerTokens: 2, droppedAnswerTokens: 2 });
-    expect(events.find((e) => e.type === "interjection")).toMatchObject({ text: "no wait, two times two", keptAnswerTokens: 2 });
+    expect(events.find((e) => e.type === "interjection")).toMatchObject({
+      text: "no wait, two times two",
+      keptAnswerTokens: 2,
+    });
     // The answer resumes from what was heard: the writer's script continues from where it was.
     expect(result.answer.startsWith(" The answer")).toBe(true);
     expect(result.answer).not.toContain(" is five");
     // Interjection text entered the thoughts, after the thinker's pending token, visible to both views.
     const thinkerText = setup.tokenizer.detokenize(setup.runtime.decodes.flat().flatMap((i) => i.tokens));
-    expect(thinkerText).toContain('[The user interrupted the spoken answer and said: "no wait, two times two"]');
+    expect(thinkerText).toContain(
+      '[The user interrupted the spoken answer and said: "no wait, two times two"]',
+    );
     expect(thoughtsAtInterjection.length).toBeGreaterThan(0);
     const writerViewText = setup.tokenizer.detokenize(setup.engine.inspectViews().writer!);
     expect(writerViewText).toContain("The answer");
     // The writer waited for a probe after the interjection.
     const interjectionStep = events.find((e) => e.type === "interjection")!.step;
     const resumed = events.find((e) => e.type === "answer" && e.step > interjectionStep)!;
-    const probeBetween = events.find((e) => e.type === "probe" && e.step >= interjectionStep && e.step <= resumed.step);
+    const probeBetween = events.find(
+      (e) => e.type === "probe" && e.step >= interjectionStep && e.step <= resumed.step,
+    );
     expect(probeBetween).toBeDefined();
   });
 
   it("re-opens thinking when the user interjects after the thinker finished", async () => {
-    const setup = fakeEngine({ thinker: [" t", "</think>", " again", "\n\n", ...repeat(" more", 5)], writer: [...repeat(" w", 8), "<|im_end|>"] }, ["yes"], {
-      probe: "yes",
-    });
+    const setup = fakeEngine(
+      {
+        thinker: [" t", "</think>", " again", "\n\n", ...repeat(" more", 5)],
+        writer: [...repeat(" w", 8), "<|im_end|>"],
+      },
+      ["yes"],
+      {
+        probe: "yes",
+      },
+    );
     const turn = setup.engine.ask("q");
     const events = await runChecked(setup, turn, (event) => {
       if (event.type === "answer" && event.index === 4) {
@@ -103,7 +121,9 @@ describe("listening (method.md section 5)", () => {
   });
 
   it("after a finished turn, truncates the history to what was heard", async () => {
-    const setup = fakeEngine({ thinker: ["</think>"], writer: [" one", " two", " three", "<|im_end|>"] }, ["yes"]);
+    const setup = fakeEngine({ thinker: ["</think>"], writer: [" one", " two", " three", "<|im_end|>"] }, [
+      "yes",
+    ]);
     await setup.engine.ask("count").done;
     expect(setup.engine.history[0]!.answer).toBe(" one two three");
     setup.engine.truncateLastAnswer(1);
@@ -111,7 +131,8 @@ describe("listening (method.md section 5)", () => {
     expectConsistentViews(setup);
     const views = setup.engine.inspectViews();
     expect(Object.keys(views).sort()).toEqual(["thinker", "writer"]);
-    for (const tokens of Object.values(views)) expect(setup.tokenizer.detokenize(tokens)).not.toContain("two");
+    for (const tokens of Object.values(views))
+      expect(setup.tokenizer.detokenize(tokens)).not.toContain("two");
   });
 
   it("rejects bad listening calls clearly", async () => {
@@ -133,7 +154,11 @@ describe("multi-turn conversation", () => {
   it("reuses the cache: thoughts dropped, user words and answers kept, only new blocks prefilled", async () => {
     const thinker = [" alpha", " beta", "</think>"];
     const writer = [" Paris", ".", "<|im_end|>"];
-    const setup = fakeEngine({ thinker: [...thinker, ...thinker], writer: [...writer, " Rome", "<|im_end|>"] }, ["yes"], { probe: "yes" });
+    const setup = fakeEngine(
+      { thinker: [...thinker, ...thinker], writer: [...writer, " Rome", "<|im_end|>"] },
+      ["yes"],
+      { probe: "yes" },
+    );
     const first = await runChecked(setup, setup.engine.ask("Capital of France?"));
     const second = await runChecked(setup, setup.engine.ask("And Italy?"));
     const prefill = (events: TurnEvent[]) => events.find((e) => e.type === "prefill")!;
@@ -145,8 +170,12 @@ describe("multi-turn conversation", () => {
     expect(Object.keys(views).sort()).toEqual(["thinker", "writer"]);
     for (const tokens of Object.values(views)) {
       const text = setup.tokenizer.detokenize(tokens);
-      expect(text).toContain("<|im_start|>user\nCapital of France?<|im_end|>\n<|im_start|>assistant\n Paris.<|im_end|>\n");
-      expect(text).toContain("<|im_start|>user\nAnd Italy?<|im_end|>\n<|im_start|>assistant\n Rome<|im_end|>\n");
+      expect(text).toContain(
+        "<|im_start|>user\nCapital of France?<|im_end|>\n<|im_start|>assistant\n Paris.<|im_end|>\n",
+      );
+      expect(text).toContain(
+        "<|im_start|>user\nAnd Italy?<|im_end|>\n<|im_start|>assistant\n Rome<|im_end|>\n",
+      );
       expect(text).not.toContain("alpha");
       expect(text).not.toContain("SYSTEM: [");
     }
@@ -157,11 +186,11 @@ describe("multi-turn conversation", () => {
   });
 
   it("drops the oldest turns when the context fills, and never crashes", async () => {
-    const setup = fakeEngine(
-      { thinker: repeat(" think", 2000), writer: repeat(" word", 5000) },
-      ["yes"],
-      { contextSize: 450, probe: "yes", maxSteps: 60 },
-    );
+    const setup = fakeEngine({ thinker: repeat(" think", 2000), writer: repeat(" word", 5000) }, ["yes"], {
+      contextSize: 450,
+      probe: "yes",
+      maxSteps: 60,
+    });
     const dropped: TurnEvent[] = [];
     for (let i = 0; i < 6; i++) {
       const turn = setup.engine.ask(`Question number ${i}?`);
@@ -175,11 +204,16 @@ describe("multi-turn conversation", () => {
   });
 
   it("stops the thinker, then the turn, when even an empty history leaves no room", async () => {
-    const setup = fakeEngine({ thinker: repeat(" think", 2000), writer: repeat(" word", 2000) }, ["no"], { contextSize: 500, maxSteps: 2000 });
+    const setup = fakeEngine({ thinker: repeat(" think", 2000), writer: repeat(" word", 2000) }, ["no"], {
+      contextSize: 500,
+      maxSteps: 2000,
+    });
     const turn = setup.engine.ask("A long one?");
     const events = await runChecked(setup, turn);
     const result = await turn.done;
-    expect(events.some((e) => e.type === "state" && e.state === "writer_only" && /context is full/.test(e.reason))).toBe(true);
+    expect(
+      events.some((e) => e.type === "state" && e.state === "writer_only" && /context is full/.test(e.reason)),
+    ).toBe(true);
     expect(result.metrics.endReason).toBe("context-full");
     // The engine is still usable.
     const next = setup.engine.ask("Short?", { maxSteps: 5 });
@@ -228,7 +262,9 @@ describe("cancellation and bad input", () => {
   it("keeps special-token text typed by a user as plain text", async () => {
     const setup = fakeEngine({ thinker: ["</think>"], writer: [" ok", "<|im_end|>"] }, ["yes"]);
     const tokens = setup.engine.tokenizeUserText("Say <think> and <|im_end|> please");
-    const specials = ["<think>", "<|im_end|>", "</think>", "<|im_start|>"].map((t) => setup.tokenizer.specialToken(t));
+    const specials = ["<think>", "<|im_end|>", "</think>", "<|im_start|>"].map((t) =>
+      setup.tokenizer.specialToken(t),
+    );
     expect(tokens.some((t) => specials.includes(t))).toBe(false);
     expect(setup.tokenizer.detokenize(tokens)).toBe("Say <think> and <|im_end|> please");
     await setup.engine.ask("Say <think> and <|im_end|> please").done;

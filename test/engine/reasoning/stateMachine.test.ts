@@ -19,7 +19,12 @@ describe("the reasoner's state machine (method.md section 4) on scripted streams
     const result = await turn.done;
 
     expect(probeSteps(events)).toEqual([7, 20]);
-    expect(states(events)).toEqual(["0:thinker_only", "20:thinker_and_writer", "23:thinker_only", "30:writer_only"]);
+    expect(states(events)).toEqual([
+      "0:thinker_only",
+      "20:thinker_and_writer",
+      "23:thinker_only",
+      "30:writer_only",
+    ]);
     expect(result.answer).toBe(" w1 w2\n\n w3 w4");
     expect(result.answerTokens.map((t) => t.step)).toEqual([21, 22, 23, 31, 32]);
     expect(result.metrics).toMatchObject({
@@ -40,7 +45,13 @@ describe("the reasoner's state machine (method.md section 4) on scripted streams
     const longWriter = [...repeat(" w", 19), "\n\n", ...repeat(" z", 10), "<|im_end|>"];
     const setup = fakeEngine({ thinker: longThinker, writer: longWriter }, ["yes"]);
     const events = await runChecked(setup, setup.engine.ask("q"));
-    expect(states(events)).toEqual(["0:thinker_only", "20:thinker_and_writer", "40:thinker_only", "40:thinker_and_writer", "46:writer_only"]);
+    expect(states(events)).toEqual([
+      "0:thinker_only",
+      "20:thinker_and_writer",
+      "40:thinker_only",
+      "40:thinker_and_writer",
+      "46:writer_only",
+    ]);
   });
 
   it("asks the probe over the thinker view and leaves no trace of the question", async () => {
@@ -57,10 +68,13 @@ describe("the reasoner's state machine (method.md section 4) on scripted streams
     const setup = fakeEngine({ thinker, writer }, ["no", "yes"], { layout: "compact" });
     let thinkerView = "";
     const events = await runChecked(setup, setup.engine.ask("Compact?"), (event) => {
-      if (event.type === "answer") thinkerView = setup.tokenizer.detokenize(setup.engine.inspectViews().thinker!);
+      if (event.type === "answer")
+        thinkerView = setup.tokenizer.detokenize(setup.engine.inspectViews().thinker!);
     });
     expect(setup.scripts.probes.every((p) => p.sequence === 0)).toBe(true);
-    expect(setup.tokenizer.detokenize(setup.scripts.probes[0]!.context)).toMatch(/Reply yes or no\.<\|im_end\|>\n<\|im_start\|>assistant\n<think>\n\n<\/think>\n\n$/);
+    expect(setup.tokenizer.detokenize(setup.scripts.probes[0]!.context)).toMatch(
+      /Reply yes or no\.<\|im_end\|>\n<\|im_start\|>assistant\n<think>\n\n<\/think>\n\n$/,
+    );
     expect(probeSteps(events)).toEqual([7, 20]);
     // The compact thinker never sees the answer while the turn runs.
     expect(thinkerView).toContain("Compact?");
@@ -70,7 +84,13 @@ describe("the reasoner's state machine (method.md section 4) on scripted streams
   it("stops at the step budget", async () => {
     const setup = fakeEngine({ thinker: repeat(" x", 50), writer: repeat(" y", 50) }, ["no"]);
     const result = await setup.engine.ask("q", { maxSteps: 10 }).done;
-    expect(result.metrics).toMatchObject({ endReason: "budget", steps: 10, writerTokens: 0, ttftMs: null, stft: null });
+    expect(result.metrics).toMatchObject({
+      endReason: "budget",
+      steps: 10,
+      writerTokens: 0,
+      ttftMs: null,
+      stft: null,
+    });
   });
 
   it("forced probe answers skip the model and are reported as forced", async () => {
@@ -91,7 +111,9 @@ describe("the reasoner's state machine (method.md section 4) on scripted streams
     expect(result.answer).toBe(" Four.");
     expect(result.metrics).toMatchObject({ stft: 1, stepsDelay: 1, thinkerTokens: 0, probes: 0 });
     expect(states(events)).toEqual(["0:writer_only"]);
-    expect(view).toMatch(/What is two plus two\?<\|im_end\|>\n<\|im_start\|>assistant\n<think>\n\n<\/think>\n\n$/);
+    expect(view).toMatch(
+      /What is two plus two\?<\|im_end\|>\n<\|im_start\|>assistant\n<think>\n\n<\/think>\n\n$/,
+    );
   });
 
   it("runs the thinking baseline: think fully in one sequence, then answer after </think>", async () => {
@@ -101,7 +123,13 @@ describe("the reasoner's state machine (method.md section 4) on scripted streams
     const result = await turn.done;
     expect(result.thoughts).toBe(" hmm ok");
     expect(result.answer).toBe("\n\n Four");
-    expect(result.metrics).toMatchObject({ stft: 4, stepsDelay: 4, thinkerTokens: 2, writerTokens: 2, probes: 0 });
+    expect(result.metrics).toMatchObject({
+      stft: 4,
+      stepsDelay: 4,
+      thinkerTokens: 2,
+      writerTokens: 2,
+      probes: 0,
+    });
     expect(states(events)).toEqual(["0:thinker_only", "3:writer_only"]);
     // The history keeps the answer without `</think>`.
     expect(setup.engine.history[0]!.answer).toBe("\n\n Four");
@@ -118,9 +146,11 @@ describe("the reasoner's state machine (method.md section 4) on scripted streams
     await setup.engine.ask("q").done;
     const [thinkerBias, writerBias] = configs.map((c) => c.bias!);
     const id = (t: string) => setup.tokenizer.id(t);
-    for (const t of ["</think>", "<think>", "<|im_start|>", "<|endoftext|>", "SYSTEM", " SYSTEM"]) expect(writerBias!.get(id(t))).toBe(-100);
+    for (const t of ["</think>", "<think>", "<|im_start|>", "<|endoftext|>", "SYSTEM", " SYSTEM"])
+      expect(writerBias!.get(id(t))).toBe(-100);
     expect(writerBias!.has(id("<|im_end|>"))).toBe(false);
-    for (const t of ["<|im_start|>", "<|im_end|>", "<|endoftext|>", "<think>", "SYSTEM"]) expect(thinkerBias!.get(id(t))).toBe(-100);
+    for (const t of ["<|im_start|>", "<|im_end|>", "<|endoftext|>", "<think>", "SYSTEM"])
+      expect(thinkerBias!.get(id(t))).toBe(-100);
     expect(thinkerBias!.has(id("</think>"))).toBe(false);
   });
 

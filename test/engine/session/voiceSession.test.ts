@@ -1,6 +1,10 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { ReasoningEngine } from "../../../src/engine/reasoning/engine.js";
-import { VoiceSession, type SessionEvent, type VoiceTurnMetrics } from "../../../src/engine/session/voiceSession.js";
+import {
+  VoiceSession,
+  type SessionEvent,
+  type VoiceTurnMetrics,
+} from "../../../src/engine/session/voiceSession.js";
 import { TimelineSink, type AudioSink } from "../../../src/engine/speech/answerSpeaker.js";
 import type { MonoAudio } from "../../../src/engine/speech/pcm.js";
 import type { SpeechRecognizer, Transcription } from "../../../src/engine/speech/stt.js";
@@ -68,8 +72,14 @@ afterAll(async () => {
   for (const e of engines) await e.dispose();
 });
 
-async function demoSession(options: { voice?: SpeechSynthesizer; recognizer?: SpeechRecognizer; speed?: number } = {}) {
-  const engine = await ReasoningEngine.open({ modelPath: await tinyModelPath({ program: DEMO_PROGRAM }), gpu: "cpu", contextSize: 2048 });
+async function demoSession(
+  options: { voice?: SpeechSynthesizer; recognizer?: SpeechRecognizer; speed?: number } = {},
+) {
+  const engine = await ReasoningEngine.open({
+    modelPath: await tinyModelPath({ program: DEMO_PROGRAM }),
+    gpu: "cpu",
+    contextSize: 2048,
+  });
   engines.push(engine);
   const start = performance.now();
   const sink = new WatchedSink(new TimelineSink(() => performance.now() - start, options.speed ?? 20));
@@ -86,7 +96,9 @@ async function demoSession(options: { voice?: SpeechSynthesizer; recognizer?: Sp
 }
 
 const burst = (ms: number, offset: number) =>
-  Float32Array.from({ length: (ms * 16000) / 1000 }, (_, i) => (((offset + i) / 16) % 600 < 400 ? 0.3 * Math.sin(i / 3) : 0));
+  Float32Array.from({ length: (ms * 16000) / 1000 }, (_, i) =>
+    ((offset + i) / 16) % 600 < 400 ? 0.3 * Math.sin(i / 3) : 0,
+  );
 
 /** Feeds speech-like audio in 20 ms frames, in real time (partials need time to happen) or faster. */
 async function speak(session: VoiceSession, ms: number, realTime = false) {
@@ -96,8 +108,10 @@ async function speak(session: VoiceSession, ms: number, realTime = false) {
   }
 }
 
-const metricsOf = (events: SessionEvent[]) => events.filter((e) => e.type === "metrics").map((e) => (e as { metrics: VoiceTurnMetrics }).metrics);
-const states = (events: SessionEvent[]) => events.filter((e) => e.type === "state").map((e) => (e as { state: string }).state);
+const metricsOf = (events: SessionEvent[]) =>
+  events.filter((e) => e.type === "metrics").map((e) => (e as { metrics: VoiceTurnMetrics }).metrics);
+const states = (events: SessionEvent[]) =>
+  events.filter((e) => e.type === "state").map((e) => (e as { state: string }).state);
 
 describe("the voice session", () => {
   it("speaks a typed question's answer chunk by chunk and reports the turn's metrics", async () => {
@@ -111,7 +125,9 @@ describe("the voice session", () => {
     expect(metrics!.chunks).toBeGreaterThanOrEqual(2);
     // The first sound comes once the first chunk is written and synthesized; the delay counts from the question.
     expect(metrics!.totalDelay * 1000).toBeGreaterThanOrEqual(metrics!.ttftMs!);
-    const chunks = events.filter((e) => e.type === "chunk").map((e) => (e as { chunk: { spoken: string } }).chunk.spoken);
+    const chunks = events
+      .filter((e) => e.type === "chunk")
+      .map((e) => (e as { chunk: { spoken: string } }).chunk.spoken);
     expect(chunks.join(" ").replace(/ ([!.])/g, "$1")).toMatch(/Let me work it out! So the answer is 4\./);
     expect(engine.history[0]!.answer).toBe("Let me work it out!\n\nSo the answer is 4.");
   });
@@ -124,7 +140,9 @@ describe("the voice session", () => {
     await speak(session, 2400, true);
     await session.pushToTalkUp();
     await session.whenIdle();
-    const inputs = events.filter((e) => e.type === "turn" && e.event.type === "input").map((e) => (e as { event: { text: string; final: boolean } }).event);
+    const inputs = events
+      .filter((e) => e.type === "turn" && e.event.type === "input")
+      .map((e) => (e as { event: { text: string; final: boolean } }).event);
     expect(inputs.some((i) => !i.final && i.text.length > 0)).toBe(true);
     expect(inputs.at(-1)).toMatchObject({ text: "what is two plus two", final: true });
     const [metrics] = metricsOf(events);
@@ -135,7 +153,11 @@ describe("the voice session", () => {
 
   it("barge-in after the answer was written: the audio stops at once and only what was heard stays", async () => {
     const recognizer = new SentenceRecognizer("stop please");
-    const { session, sink, engine, events } = await demoSession({ recognizer, voice: new ToneVoice(60, 5), speed: 1 });
+    const { session, sink, engine, events } = await demoSession({
+      recognizer,
+      voice: new ToneVoice(60, 5),
+      speed: 1,
+    });
     session.sendText("What is two plus two?");
     while (sink.plays.length < 2) await new Promise((resolve) => setTimeout(resolve, 10));
     session.pushToTalkDown();
@@ -152,12 +174,22 @@ describe("the voice session", () => {
   });
 
   it("barge-in while the answer is still being written becomes an interjection", async () => {
-    const setup = fakeEngine({ thinker: repeat(" t", 200), writer: [...repeat(" word", 60), "<|im_end|>"] }, ["yes"], { probe: "yes" });
+    const setup = fakeEngine(
+      { thinker: repeat(" t", 200), writer: [...repeat(" word", 60), "<|im_end|>"] },
+      ["yes"],
+      { probe: "yes" },
+    );
     setup.runtime.decodeDelayMs = 15;
     const start = performance.now();
     const sink = new WatchedSink(new TimelineSink(() => performance.now() - start, 1));
     const events: SessionEvent[] = [];
-    const session = new VoiceSession({ engine: setup.engine, recognizer: new SentenceRecognizer("in French"), vad: new EnergyVad(), synthesizer: new ToneVoice(8, 5), sink });
+    const session = new VoiceSession({
+      engine: setup.engine,
+      recognizer: new SentenceRecognizer("in French"),
+      vad: new EnergyVad(),
+      synthesizer: new ToneVoice(8, 5),
+      sink,
+    });
     session.on((e) => events.push(e));
     session.sendText("Say many words");
     while (sink.plays.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -165,7 +197,9 @@ describe("the voice session", () => {
     await speak(session, 700);
     await session.pushToTalkUp();
     await session.whenIdle();
-    const turnEvents = events.filter((e) => e.type === "turn").map((e) => (e as { event: { type: string } }).event);
+    const turnEvents = events
+      .filter((e) => e.type === "turn")
+      .map((e) => (e as { event: { type: string } }).event);
     expect(turnEvents.some((e) => e.type === "truncate")).toBe(true);
     expect(turnEvents.find((e) => e.type === "interjection")).toMatchObject({ text: "in French" });
     expect(setup.engine.history).toHaveLength(1);
@@ -177,7 +211,10 @@ describe("the voice session", () => {
     await session.whenIdle();
     const errors = events.filter((e) => e.type === "error");
     expect(errors).toEqual([expect.objectContaining({ stage: "tts", message: "voice crashed" })]);
-    const answer = events.filter((e) => e.type === "turn" && e.event.type === "answer").map((e) => (e as { event: { text: string } }).event.text).join("");
+    const answer = events
+      .filter((e) => e.type === "turn" && e.event.type === "answer")
+      .map((e) => (e as { event: { text: string } }).event.text)
+      .join("");
     expect(answer).toBe("Let me work it out!\n\nSo the answer is 4.");
     expect(metricsOf(events)[0]!.chunks).toBeGreaterThanOrEqual(1);
   });

@@ -15,7 +15,13 @@ describe("settings", () => {
     const store = await SettingsStore.open(dir);
     expect(store.notice).toBeUndefined();
     expect(store.get()).toEqual(defaultSettings());
-    expect(store.get().reasoning).toEqual({ layout: "paper", mode: "async", probeInterval: 20, safety: false, maxSteps: 1024 });
+    expect(store.get().reasoning).toEqual({
+      layout: "paper",
+      mode: "async",
+      probeInterval: 20,
+      safety: false,
+      maxSteps: 1024,
+    });
     await store.update({ reasoning: { layout: "compact" }, hardware: { gpu: "cpu", threads: 2 } });
     const reopened = await SettingsStore.open(dir);
     expect(reopened.get().reasoning.layout).toBe("compact");
@@ -27,9 +33,15 @@ describe("settings", () => {
 
   it("rejects invalid values with a readable error and keeps the old settings", async () => {
     const store = await SettingsStore.open(folder());
-    await expect(store.update({ hardware: { gpu: "quantum" as never } })).rejects.toThrow(/Invalid setting hardware\.gpu/);
-    await expect(store.update({ reasoning: { probeInterval: 0 } })).rejects.toThrow(/reasoning\.probeInterval/);
-    await expect(store.update({ models: { mirrorBaseUrl: "not a url" } })).rejects.toThrow(/models\.mirrorBaseUrl/);
+    await expect(store.update({ hardware: { gpu: "quantum" as never } })).rejects.toThrow(
+      /Invalid setting hardware\.gpu/,
+    );
+    await expect(store.update({ reasoning: { probeInterval: 0 } })).rejects.toThrow(
+      /reasoning\.probeInterval/,
+    );
+    await expect(store.update({ models: { mirrorBaseUrl: "not a url" } })).rejects.toThrow(
+      /models\.mirrorBaseUrl/,
+    );
     expect(store.get()).toEqual(defaultSettings());
   });
 
@@ -38,7 +50,10 @@ describe("settings", () => {
     await writeFile(join(dir, "settings.json"), '{"version": 1, "reasoning": {"layout": "pap');
     const store = await SettingsStore.open(dir, fixedNow);
     expect(store.get()).toEqual(defaultSettings());
-    expect(store.notice).toMatchObject({ kind: "corrupt", preservedAs: join(dir, "settings.corrupt-2026-11-27T10-00-00-000Z.json") });
+    expect(store.notice).toMatchObject({
+      kind: "corrupt",
+      preservedAs: join(dir, "settings.corrupt-2026-11-27T10-00-00-000Z.json"),
+    });
     expect(store.notice!.message).toMatch(/damaged/);
     expect(await readFile(store.notice!.preservedAs!, "utf8")).toContain('"layout": "pap');
 
@@ -61,7 +76,10 @@ describe("settings", () => {
 
   it("migrates the first CLI builds' flat file", async () => {
     const dir = folder();
-    await writeFile(join(dir, "settings.json"), JSON.stringify({ model: "/models/q.gguf", gpu: "vulkan", threads: 6, layout: "compact" }));
+    await writeFile(
+      join(dir, "settings.json"),
+      JSON.stringify({ model: "/models/q.gguf", gpu: "vulkan", threads: 6, layout: "compact" }),
+    );
     const store = await SettingsStore.open(dir);
     expect(store.notice).toBeUndefined();
     expect(store.get()).toMatchObject({

@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { LiveTranscriber, agreedPrefix, type PartialTranscript } from "../../../src/engine/speech/liveTranscriber.js";
+import {
+  LiveTranscriber,
+  agreedPrefix,
+  type PartialTranscript,
+} from "../../../src/engine/speech/liveTranscriber.js";
 import type { MonoAudio } from "../../../src/engine/speech/pcm.js";
 import type { SpeechRecognizer, Transcription } from "../../../src/engine/speech/stt.js";
 import { EnergyVad } from "../../../src/engine/speech/vad.js";
@@ -29,8 +33,14 @@ class ScriptedRecognizer implements SpeechRecognizer {
 
 /** Speech-like audio: 400 ms bursts of tone with 200 ms pauses (a steady tone would look like noise). */
 const tone = (ms: number, offset = 0) =>
-  Float32Array.from({ length: (ms * 16000) / 1000 }, (_, i) => (((offset + i) / 16) % 600 < 400 ? 0.3 * Math.sin(i / 3) : 0));
-const feed = async (t: LiveTranscriber, ms: number, samples: (ms: number, offset: number) => Float32Array = tone) => {
+  Float32Array.from({ length: (ms * 16000) / 1000 }, (_, i) =>
+    ((offset + i) / 16) % 600 < 400 ? 0.3 * Math.sin(i / 3) : 0,
+  );
+const feed = async (
+  t: LiveTranscriber,
+  ms: number,
+  samples: (ms: number, offset: number) => Float32Array = tone,
+) => {
   for (let i = 0; i < ms / 20; i++) {
     t.push(samples(20, i * 320));
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -48,19 +58,26 @@ describe("live transcription while push-to-talk is held", () => {
   it("re-decodes the growing buffer at an adaptive rate and commits stable words", async () => {
     const recognizer = new ScriptedRecognizer(["what", "is", "two", "plus", "two", "please"], 250);
     const partials: PartialTranscript[] = [];
-    const t = new LiveTranscriber({ recognizer, vad: new EnergyVad(), minIntervalMs: 200, onPartial: (p) => partials.push(p) });
+    const t = new LiveTranscriber({
+      recognizer,
+      vad: new EnergyVad(),
+      minIntervalMs: 200,
+      onPartial: (p) => partials.push(p),
+    });
     await feed(t, 3000);
     const final = await t.finish();
     expect(final.text).toBe("what is two plus two please");
     expect(final.silent).toBe(false);
     expect(partials.length).toBeGreaterThanOrEqual(3);
     // Committed text only grows, and is always a prefix of the final words.
-    for (let i = 1; i < partials.length; i++) expect(partials[i]!.committed.length).toBeGreaterThanOrEqual(partials[i - 1]!.committed.length);
+    for (let i = 1; i < partials.length; i++)
+      expect(partials[i]!.committed.length).toBeGreaterThanOrEqual(partials[i - 1]!.committed.length);
     expect(partials.at(-1)!.committed.length).toBeGreaterThan(0);
     expect("what is two plus two please".startsWith(partials.at(-1)!.committed)).toBe(true);
     // Never faster than decoding allows: 1.5 x the last decode time between starts.
     const partialCalls = recognizer.calls.slice(0, -1);
-    for (let i = 1; i < partialCalls.length; i++) expect(partialCalls[i]!.at - partialCalls[i - 1]!.at).toBeGreaterThan(250 * 1.5 - 30);
+    for (let i = 1; i < partialCalls.length; i++)
+      expect(partialCalls[i]!.at - partialCalls[i - 1]!.at).toBeGreaterThan(250 * 1.5 - 30);
   });
 
   it("sends nothing to the recogniser for silence and reports a silent recording", async () => {
@@ -76,7 +93,12 @@ describe("live transcription while push-to-talk is held", () => {
     const recognizer = new ScriptedRecognizer(["hello", "there", "friend"], 50);
     recognizer.failNext = true;
     const errors: Error[] = [];
-    const t = new LiveTranscriber({ recognizer, vad: new EnergyVad(), minIntervalMs: 150, onError: (e) => errors.push(e) });
+    const t = new LiveTranscriber({
+      recognizer,
+      vad: new EnergyVad(),
+      minIntervalMs: 150,
+      onError: (e) => errors.push(e),
+    });
     await feed(t, 1600);
     expect(errors.map((e) => e.message)).toEqual(["decoder hiccup"]);
     expect((await t.finish()).text).toBe("hello there friend");
@@ -84,7 +106,12 @@ describe("live transcription while push-to-talk is held", () => {
 
   it("keeps memory bounded for a 10-minute recording: partials see 30 s, the recording stops growing", async () => {
     const recognizer = new ScriptedRecognizer(["long"], 5);
-    const t = new LiveTranscriber({ recognizer, vad: new EnergyVad(), minIntervalMs: 50, maxRecordingSeconds: 600 });
+    const t = new LiveTranscriber({
+      recognizer,
+      vad: new EnergyVad(),
+      minIntervalMs: 50,
+      maxRecordingSeconds: 600,
+    });
     const minute = tone(60_000);
     for (let i = 0; i < 11; i++) {
       t.push(minute);

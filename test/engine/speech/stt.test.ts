@@ -25,19 +25,25 @@ describe("whisper.cpp speech-to-text on a generated model", () => {
     const recognizer = await WhisperRecognizer.load(await tinyWhisperPath());
     const audio = loadSpeech(spokenWav("Tell me a joke about computers"));
     const started = performance.now();
-    await expect(recognizer.transcribe(audio, { timeoutMs: 5 })).rejects.toThrow(/took longer than 5 ms and was abandoned/);
+    await expect(recognizer.transcribe(audio, { timeoutMs: 5 })).rejects.toThrow(
+      /took longer than 5 ms and was abandoned/,
+    );
     const abandonedAfterMs = performance.now() - started;
     // The next call waits for the abandoned one to release the context, then works.
     const next = await recognizer.transcribe(audio, { timeoutMs: 20_000 });
     expect(next.text).toBe("");
     // The caller got its answer before a decode of this audio could have finished.
     expect(abandonedAfterMs).toBeLessThan(next.decodeMs);
-    await expect(recognizer.transcribe({ samples: audio.samples, sampleRate: 44100 })).rejects.toThrow(/16 kHz/);
+    await expect(recognizer.transcribe({ samples: audio.samples, sampleRate: 44100 })).rejects.toThrow(
+      /16 kHz/,
+    );
     await recognizer.dispose();
   });
 
   it("refuses missing and damaged model files clearly", async () => {
-    await expect(WhisperRecognizer.load("/no/such/ggml-base.en.bin")).rejects.toThrow(/no such file|ENOENT|Not found/i);
+    await expect(WhisperRecognizer.load("/no/such/ggml-base.en.bin")).rejects.toThrow(
+      /no such file|ENOENT|Not found/i,
+    );
     const bad = scratch("ggml-bad.bin");
     writeFileSync(bad, Buffer.alloc(2000, 7));
     await expect(WhisperRecognizer.load(bad)).rejects.toThrow(/not a whisper\.cpp model/);

@@ -17,7 +17,12 @@ describe("the system voice (espeak-ng on Linux)", () => {
     const path = scratch("speech.wav");
     writeFileSync(path, encodeWav(speech));
     expect(Math.abs(soxDuration(path) * 1000 - speech.durationMs)).toBeLessThan(5);
-    const heard = recognise(path, ["the answer is four", "the answer is five", "tell me a joke", "what is two plus two"]);
+    const heard = recognise(path, [
+      "the answer is four",
+      "the answer is five",
+      "tell me a joke",
+      "what is two plus two",
+    ]);
     expect(heard).toBe("the answer is four");
   });
 
@@ -75,14 +80,20 @@ describe("neural voices", () => {
 
 describe("what gets spoken", () => {
   it("removes markdown", () => {
-    expect(stripMarkdown("## Result\n- **Bold** and *italic* with `code` and [a link](http://x)")).toBe("Result\nBold and italic with code and a link");
+    expect(stripMarkdown("## Result\n- **Bold** and *italic* with `code` and [a link](http://x)")).toBe(
+      "Result\nBold and italic with code and a link",
+    );
   });
 
   it("reads math with ClearSpeak and symbols as words", async () => {
     const math = await loadMathSpeech();
-    expect(toSpeakable("So $x^2 + 2x + 1 = 0$ and $$\\frac{1}{2}$$.", math)).toBe("So x squared plus 2 x plus 1 equals 0 and one half .");
+    expect(toSpeakable("So $x^2 + 2x + 1 = 0$ and $$\\frac{1}{2}$$.", math)).toBe(
+      "So x squared plus 2 x plus 1 equals 0 and one half .",
+    );
     expect(toSpeakable("The answer is $\\boxed{42}$.", math)).toBe("The answer is 42 .");
-    expect(toSpeakable("It is 20 °C, 5% more, 3 × 4 ≈ 12.")).toBe("It is 20 degrees Celsius, 5 percent more, 3 times 4 approximately 12.");
+    expect(toSpeakable("It is 20 °C, 5% more, 3 × 4 ≈ 12.")).toBe(
+      "It is 20 degrees Celsius, 5 percent more, 3 times 4 approximately 12.",
+    );
     expect(toSpeakable("2 + 2 = 4")).toBe("2 plus 2 equals 4");
     // Without the rules (they failed to load), a rough reading still avoids reading backslashes.
     expect(toSpeakable("$\\frac{a}{b}$")).toBe("a over b");

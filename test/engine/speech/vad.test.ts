@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { EnergyVad, SileroVad, bundledSileroModelPath, loadVad, trimToSpeech } from "../../../src/engine/speech/vad.js";
+import {
+  EnergyVad,
+  SileroVad,
+  bundledSileroModelPath,
+  loadVad,
+  trimToSpeech,
+} from "../../../src/engine/speech/vad.js";
 import { joinWavs, loadSpeech, noiseWav, silenceWav, spokenWav } from "../../helpers/audio.js";
 
 // 0.5 s silence, "what is two plus two", 1.5 s silence, "tell me a joke", 0.5 s silence.

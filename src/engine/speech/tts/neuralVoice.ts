@@ -25,10 +25,20 @@ export function voiceConfig(folder: string): { kind: "kokoro" | "piper"; config:
   if (names.includes("voices.bin")) {
     return {
       kind: "kokoro",
-      config: { kokoro: { model: join(folder, model), voices: join(folder, "voices.bin"), tokens: join(folder, "tokens.txt"), dataDir } },
+      config: {
+        kokoro: {
+          model: join(folder, model),
+          voices: join(folder, "voices.bin"),
+          tokens: join(folder, "tokens.txt"),
+          dataDir,
+        },
+      },
     };
   }
-  return { kind: "piper", config: { vits: { model: join(folder, model), tokens: join(folder, "tokens.txt"), dataDir } } };
+  return {
+    kind: "piper",
+    config: { vits: { model: join(folder, model), tokens: join(folder, "tokens.txt"), dataDir } },
+  };
 }
 
 /** A downloaded neural voice (Piper by default, Kokoro for high quality) through sherpa-onnx. */
@@ -43,14 +53,24 @@ export class NeuralVoice implements SpeechSynthesizer {
     this.name = `neural (${kind})`;
   }
 
-  static async load(folder: string, options: { speaker?: number; threads?: number } = {}): Promise<NeuralVoice> {
+  static async load(
+    folder: string,
+    options: { speaker?: number; threads?: number } = {},
+  ): Promise<NeuralVoice> {
     const { kind, config } = voiceConfig(folder);
     const sherpa = loadSherpaOnnx<{ OfflineTts: { createAsync(config: object): Promise<SherpaTts> } }>();
     try {
-      const tts = await sherpa.OfflineTts.createAsync({ model: { ...config, numThreads: options.threads ?? 1, debug: false }, maxNumSentences: 1 });
+      const tts = await sherpa.OfflineTts.createAsync({
+        model: { ...config, numThreads: options.threads ?? 1, debug: false },
+        maxNumSentences: 1,
+      });
       return new NeuralVoice(tts, kind, options.speaker ?? 0);
     } catch (error) {
-      throw new DuetError("model-unreadable", `The voice in ${folder} could not be loaded: ${(error as Error).message}`, { cause: error });
+      throw new DuetError(
+        "model-unreadable",
+        `The voice in ${folder} could not be loaded: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
   }
 

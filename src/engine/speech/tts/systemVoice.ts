@@ -19,7 +19,15 @@ function commandFor(platform: NodeJS.Platform): Command {
   if (platform === "darwin") {
     return {
       program: "say",
-      args: (text, rate, out) => ["-r", String(Math.round(190 * rate)), "--file-format=WAVE", "--data-format=LEI16@22050", "-o", out, text],
+      args: (text, rate, out) => [
+        "-r",
+        String(Math.round(190 * rate)),
+        "--file-format=WAVE",
+        "--data-format=LEI16@22050",
+        "-o",
+        out,
+        text,
+      ],
       stdout: false,
       stdin: false,
     };
@@ -96,14 +104,28 @@ export class SystemVoice implements SpeechSynthesizer {
         child.on("close", (code) => {
           options.signal?.removeEventListener("abort", onAbort);
           if (options.signal?.aborted) return reject(new DuetError("aborted", "Speech synthesis cancelled."));
-          if (code !== 0) return reject(new DuetError("decode-failed", `The system voice failed (exit ${code}): ${err.trim().slice(0, 200)}`));
+          if (code !== 0)
+            return reject(
+              new DuetError(
+                "decode-failed",
+                `The system voice failed (exit ${code}): ${err.trim().slice(0, 200)}`,
+              ),
+            );
           resolve(Buffer.concat(out));
         });
         if (this.command.stdin) child.stdin?.end(text);
       });
       // espeak-ng streams its WAV with placeholder sizes (data size 0x7ffff000); decodeWav reads such a file to its end.
-      const wav = decodeWav(this.command.stdout ? data : await readFile(outFile), "The system voice's output");
-      return { samples: wav.samples, sampleRate: wav.sampleRate, durationMs: durationMs(wav), synthMs: performance.now() - started };
+      const wav = decodeWav(
+        this.command.stdout ? data : await readFile(outFile),
+        "The system voice's output",
+      );
+      return {
+        samples: wav.samples,
+        sampleRate: wav.sampleRate,
+        durationMs: durationMs(wav),
+        synthMs: performance.now() - started,
+      };
     } finally {
       if (folder) await rm(folder, { recursive: true, force: true });
     }
