@@ -6,7 +6,7 @@ export default defineConfig({
     // Model tests load llama.cpp natively; forks isolate native crashes from the runner.
     pool: "forks",
     // Lets tests force garbage collection (the adapter must survive it).
-    poolOptions: { forks: { execArgv: ["--expose-gc"] } },
+    execArgv: ["--expose-gc"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },

@@ -49,7 +49,6 @@ const report = {
   whisperBuilds: list(join(unpacked, "@fugood")),
   sherpaBuilds: list(unpacked).filter((n) => n.startsWith("sherpa-onnx")),
   uiohookPrebuilds: list(join(unpacked, "uiohook-napi", "prebuilds")),
-  sileroModel: existsSync(join(unpacked, "@ricky0123", "vad-web", "dist", "silero_vad_v5.onnx")),
   perPackageBytes: Object.fromEntries(
     [
       ...list(unpacked).filter((n) => !n.startsWith("@")),

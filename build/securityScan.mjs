@@ -5,6 +5,15 @@ import { createRequire } from "node:module";
 import { resolve } from "node:path";
 
 const require = createRequire(import.meta.url);
+// The scan needs no network, but electronegativity fetches translations with `got` at start; on
+// Node 24 that request's failure crashes the process later (got's retry timer). The scan is made
+// offline by giving it a `got` that fails at once.
+const gotPath = require.resolve("got", {
+  paths: [require.resolve("@doyensec/electronegativity/package.json")],
+});
+const offline = () => Promise.reject(new Error("the security scan runs offline"));
+offline.head = offline;
+require.cache[gotPath] = { id: gotPath, filename: gotPath, loaded: true, exports: offline };
 const runner = require("@doyensec/electronegativity/dist/runner.js");
 const run = typeof runner === "function" ? runner : runner.default;
 // The installed Electron's version (its package.json is there even with ELECTRON_SKIP_BINARY_DOWNLOAD).

@@ -35,7 +35,7 @@ function emitAudio(chunk: AudioChunk): void {
 const host = new AppHost({
   dataDir: duetDataDir(),
   modelsDir: modelsDir(),
-  launcher: new UtilityProcessLauncher(join(outDir, "worker", "engineWorker.js")),
+  launcher: new UtilityProcessLauncher(join(outDir, "main", "engineWorker.js")),
   emit,
   emitAudio,
 });
@@ -107,7 +107,12 @@ void app.whenReady().then(async () => {
       if (channel === "settings:update") reloadHotkey?.();
     },
   );
-  appWindow = createMainWindow(outDir);
+  appWindow = createMainWindow({
+    outDir,
+    // Set by `npm run dev` (electron-vite): the window is served with hot reload.
+    devServerUrl: app.isPackaged ? undefined : process.env.ELECTRON_RENDERER_URL,
+    devTools: !app.isPackaged,
+  });
   appWindow.window.webContents.on("did-finish-load", openPort);
   await host.init();
   await startHotkey();

@@ -1,7 +1,7 @@
 import { BrowserWindow, type WebContents } from "electron";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { CONTENT_SECURITY_POLICY } from "./security.js";
+import { CONTENT_SECURITY_POLICY, devContentSecurityPolicy } from "./security.js";
 
 export interface AppWindow {
   window: BrowserWindow;
@@ -9,7 +9,16 @@ export interface AppWindow {
   origin: string;
 }
 
-export function createMainWindow(outDir: string): AppWindow {
+export interface MainWindowOptions {
+  /** The build folder (out/), holding the preload and the window's files. */
+  outDir: string;
+  /** Vite's dev server (`npm run dev` only); the window's files otherwise. */
+  devServerUrl?: string | undefined;
+  /** DevTools are for development; a packaged app has none. */
+  devTools: boolean;
+}
+
+export function createMainWindow({ outDir, devServerUrl, devTools }: MainWindowOptions): AppWindow {
   const window = new BrowserWindow({
     width: 1180,
     height: 820,
@@ -28,19 +37,26 @@ export function createMainWindow(outDir: string): AppWindow {
       allowRunningInsecureContent: false,
       experimentalFeatures: false,
       spellcheck: false,
+      devTools,
       // Middle-click can open links even when left-click navigation is blocked.
       disableBlinkFeatures: "Auxclick",
     },
   });
-  const page = pathToFileURL(join(outDir, "renderer", "index.html")).toString();
-  hardenContents(window.webContents, page);
+  const page = devServerUrl ?? pathToFileURL(join(outDir, "renderer", "index.html")).toString();
+  hardenContents(window.webContents, page, devServerUrl);
   window.once("ready-to-show", () => window.show());
   void window.loadURL(page);
   return { window, origin: page };
 }
 
 /** No navigation, no new windows, no permissions but the microphone, no remote content. */
-function hardenContents(contents: WebContents, page: string): void {
+function hardenContents(contents: WebContents, page: string, devServerUrl: string | undefined): void {
+  const policy = devServerUrl ? devContentSecurityPolicy(devServerUrl) : CONTENT_SECURITY_POLICY;
+  const devHost = devServerUrl ? new URL(devServerUrl).host : undefined;
+  const fromDevServer = (url: string): boolean => {
+    const parsed = new URL(url);
+    return parsed.host === devHost && (parsed.protocol === "http:" || parsed.protocol === "ws:");
+  };
   contents.on("will-navigate", (event, url) => {
     if (url !== page) event.preventDefault();
   });
@@ -57,7 +73,7 @@ function hardenContents(contents: WebContents, page: string): void {
   );
   ses.webRequest.onHeadersReceived((details, callback) => {
     callback({
-      responseHeaders: { ...details.responseHeaders, "Content-Security-Policy": [CONTENT_SECURITY_POLICY] },
+      responseHeaders: { ...details.responseHeaders, "Content-Security-Policy": [policy] },
     });
   });
   // Block anything that is not the app's own files.
@@ -66,7 +82,8 @@ function hardenContents(contents: WebContents, page: string): void {
       details.url.startsWith("file://") ||
       details.url.startsWith("devtools://") ||
       details.url.startsWith("blob:") ||
-      details.url.startsWith("data:");
+      details.url.startsWith("data:") ||
+      (devHost !== undefined && fromDevServer(details.url));
     callback({ cancel: !allowed });
   });
 }

@@ -4,6 +4,7 @@
  *   [--stt-model PATH] [--voice PATH] [--speed N]
  */
 import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { DuetError } from "../errors.js";
 import { ReasoningEngine } from "../reasoning/engine.js";
@@ -15,7 +16,8 @@ import { WhisperRecognizer, type SpeechRecognizer } from "../speech/stt.js";
 import { NeuralVoice } from "../speech/tts/neuralVoice.js";
 import type { SpeechSynthesizer } from "../speech/tts/synthesizer.js";
 import { SystemVoice } from "../speech/tts/systemVoice.js";
-import { loadVad } from "../speech/vad.js";
+import { SILERO_MODEL_FILE, loadVad } from "../speech/vad.js";
+import { modelsDir } from "../paths.js";
 import {
   ansi,
   defaultModelPath,
@@ -111,7 +113,7 @@ async function main(): Promise<void> {
           gpu: gpu !== undefined && gpu !== "cpu",
         });
       synthesizer = values.voice ? await NeuralVoice.load(values.voice) : new SystemVoice();
-      const { vad, fallbackReason } = await loadVad();
+      const { vad, fallbackReason } = await loadVad(join(modelsDir(), SILERO_MODEL_FILE));
       if (fallbackReason) log(`Voice activity detection falls back to energy: ${fallbackReason}`);
       const math = await loadMathSpeech().catch(() => undefined);
       const start = performance.now();

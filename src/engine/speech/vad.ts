@@ -1,6 +1,4 @@
 import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
 import { DuetError } from "../errors.js";
 import { STT_SAMPLE_RATE, rms, type MonoAudio } from "./pcm.js";
 import { loadSherpaOnnx } from "./sherpa.js";
@@ -73,20 +71,8 @@ interface SherpaVad {
   reset(): void;
 }
 
-/** The Silero model that ships inside @ricky0123/vad-web (so no download is needed). */
-export function bundledSileroModelPath(): string | undefined {
-  try {
-    const require = createRequire(import.meta.url);
-    const path = join(
-      dirname(require.resolve("@ricky0123/vad-web/package.json")),
-      "dist",
-      "silero_vad_v5.onnx",
-    );
-    return existsSync(path) ? path : undefined;
-  } catch {
-    return undefined;
-  }
-}
+/** The file name the catalog's `silero-vad` entry installs into the models folder. */
+export const SILERO_MODEL_FILE = "silero_vad.onnx";
 
 /** Silero VAD through sherpa-onnx: a small neural model, far better than energy in noise. */
 export class SileroVad implements VoiceActivityDetector {
@@ -94,13 +80,14 @@ export class SileroVad implements VoiceActivityDetector {
   private constructor(private readonly vad: SherpaVad) {}
 
   static async load(
-    modelPath = bundledSileroModelPath(),
+    modelPath: string | undefined,
     options: { threshold?: number; minSilenceMs?: number; minSpeechMs?: number } = {},
   ): Promise<SileroVad> {
     if (!modelPath || !existsSync(modelPath)) {
       throw new DuetError(
         "model-not-found",
-        `The Silero VAD model was not found${modelPath ? ` at ${modelPath}` : ""}.`,
+        `The Silero voice-activity model was not found${modelPath ? ` at ${modelPath}` : ""}; ` +
+          "download it with `npm run models -- download silero-vad` (or in Settings).",
       );
     }
     const sherpa = loadSherpaOnnx<{ Vad: new (config: object, bufferSeconds: number) => SherpaVad }>();
@@ -157,7 +144,7 @@ export class SileroVad implements VoiceActivityDetector {
   }
 }
 
-/** Silero when it loads, otherwise the energy detector, with the reason. */
+/** Silero when its model is there and loads, otherwise the energy detector, with the reason. */
 export async function loadVad(
   modelPath?: string,
 ): Promise<{ vad: VoiceActivityDetector; fallbackReason?: string }> {

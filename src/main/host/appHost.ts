@@ -3,6 +3,7 @@
  * engine process. The Electron entry and the dev harness wire it to their own transports.
  */
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { DuetError, isDuetError } from "../../engine/errors.js";
 import { detectHardware } from "../../engine/llama/hardware.js";
 import { catalog, findCatalogEntry, type ModelKind } from "../../engine/models/catalog.js";
@@ -10,6 +11,7 @@ import type { DownloadOptions } from "../../engine/models/download.js";
 import { ModelManager, type ModelStatus } from "../../engine/models/manager.js";
 import { recommendSetup } from "../../engine/models/recommend.js";
 import type { Settings } from "../../engine/settings/schema.js";
+import { SILERO_MODEL_FILE } from "../../engine/speech/vad.js";
 import { SettingsStore, type DeepPartial } from "../../engine/settings/store.js";
 import type {
   AppEvent,
@@ -103,6 +105,7 @@ export class AppHost {
       llmPath,
       sttPath: this.resolveModel(models, "stt", s.models.stt),
       voicePath: s.models.voice ? this.resolveModel(models, "tts", s.models.voice) : null,
+      vadPath: join(this.options.modelsDir, SILERO_MODEL_FILE),
       gpu: s.hardware.gpu as WorkerConfig["gpu"],
       threads: s.hardware.threads,
       contextSize: s.hardware.contextSize,

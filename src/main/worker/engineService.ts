@@ -214,7 +214,7 @@ export class EngineService {
         }
       }
       this.synthesizer ??= new SystemVoice();
-      const { vad, fallbackReason } = await loadVad();
+      const { vad, fallbackReason } = await loadVad(config.vadPath);
       if (fallbackReason)
         notices.push(`Voice activity detection uses the energy fallback: ${fallbackReason}`);
       const math = await loadMathSpeech().catch(() => undefined);

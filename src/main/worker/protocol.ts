@@ -6,6 +6,8 @@ export interface WorkerConfig {
   llmPath: string;
   sttPath: string | null;
   voicePath: string | null;
+  /** The Silero voice-activity model; energy detection when it is missing. */
+  vadPath: string;
   gpu: GpuChoice;
   threads: number | null;
   contextSize: number | null;
