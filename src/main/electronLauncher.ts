@@ -1,17 +1,22 @@
 import { utilityProcess } from "electron";
-import type { WorkerHandle, WorkerLauncher } from "./host/engineHost.js";
-import type { FromWorker, ToWorker } from "./worker/protocol.js";
+import type { ProcessHandle, ProcessLauncher } from "./host/processes.js";
 
-/** Runs the engine in an Electron utility process, so a crash or a long native call never freezes the window. */
-export class UtilityProcessLauncher implements WorkerLauncher {
-  constructor(private readonly entry: string) {}
+/**
+ * Runs an entry (the engine, the hardware probe) in an Electron utility process, so a crash or a
+ * long native call never freezes or ends the app.
+ */
+export class UtilityProcessLauncher<In, Out> implements ProcessLauncher<In, Out> {
+  constructor(
+    private readonly entry: string,
+    private readonly serviceName: string,
+  ) {}
 
-  launch(): WorkerHandle {
-    const child = utilityProcess.fork(this.entry, [], { serviceName: "Duet engine", stdio: "inherit" });
+  launch(): ProcessHandle<In, Out> {
+    const child = utilityProcess.fork(this.entry, [], { serviceName: this.serviceName, stdio: "inherit" });
     return {
-      post: (message: ToWorker) => child.postMessage(message),
-      onMessage: (listener) => child.on("message", (message: unknown) => listener(message as FromWorker)),
-      onExit: (listener) => child.on("exit", (code: number) => listener(code)),
+      post: (message: In) => child.postMessage(message),
+      onMessage: (listener) => child.on("message", (message: unknown) => listener(message as Out)),
+      onExit: (listener) => child.once("exit", (code: number) => listener(code)),
       kill: () => void child.kill(),
     };
   }

@@ -2,18 +2,20 @@
  * Duet's Electron main process: one window, the typed IPC router, the global hold-to-talk
  * hotkey, and the AppHost that owns settings, models and the engine process.
  */
-import { app, ipcMain, MessageChannelMain, type MessagePortMain } from "electron";
+import { app, dialog, ipcMain, MessageChannelMain, type MessagePortMain } from "electron";
 import type * as UiohookModule from "uiohook-napi";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { duetDataDir, modelsDir } from "../engine/paths.js";
+import { environmentOverrides } from "../engine/settings/overrides.js";
 import { AppHost } from "./host/appHost.js";
 import { HoldToTalk, parseAccelerator } from "./host/hotkey.js";
 import { UtilityProcessLauncher } from "./electronLauncher.js";
 import { batchEvents } from "./ipc/batchEvents.js";
-import type { AppEvent, AudioChunk } from "./ipc/contract.js";
+import type { AppEvent, AudioChunk } from "../shared/ipc/contract.js";
+import { PORT_IPC_CHANNEL, type PortMessageToWindow } from "../shared/ipc/wire.js";
+import { isAudioFrame } from "./ipc/audioFrames.js";
 import { registerRequests, senderCheck, type IpcMainLike } from "./ipc/router.js";
-import { isAudioFrame } from "./ipc/schemas.js";
 import { createMainWindow, type AppWindow } from "./window.js";
 
 const outDir = join(fileURLToPath(new URL(".", import.meta.url)), "..");
@@ -25,17 +27,38 @@ let port: MessagePortMain | undefined;
 /** Reads the hotkey from the settings again; set once the global hotkey is running. */
 let reloadHotkey: (() => void) | undefined;
 
+function toWindow(message: PortMessageToWindow): void {
+  port?.postMessage(message);
+}
+
 /** Events go to the window in batches (tokens arrive dozens a second); audio goes at once. */
-const emit = batchEvents<AppEvent>((events) => port?.postMessage({ kind: "events", events }));
+const sendEvents = batchEvents<AppEvent>((events) => toWindow({ kind: "events", events }));
+function emit(event: AppEvent): void {
+  if (event.type === "settings") reloadHotkey?.();
+  sendEvents(event);
+}
 
 function emitAudio(chunk: AudioChunk): void {
-  port?.postMessage({ kind: "audio", chunk });
+  toWindow({ kind: "audio", chunk });
 }
+
+/** A bad DUET_MIRROR is reported in the window instead of stopping the app. */
+function safeEnvironmentOverrides(): ReturnType<typeof environmentOverrides> {
+  try {
+    return environmentOverrides();
+  } catch (error) {
+    startupProblems.push((error as Error).message);
+    return {};
+  }
+}
+const startupProblems: string[] = [];
 
 const host = new AppHost({
   dataDir: duetDataDir(),
   modelsDir: modelsDir(),
-  launcher: new UtilityProcessLauncher(join(outDir, "main", "engineWorker.js")),
+  launcher: new UtilityProcessLauncher(join(outDir, "main", "engineWorker.js"), "Duet engine"),
+  probeLauncher: new UtilityProcessLauncher(join(outDir, "main", "hardwareProbe.js"), "Duet hardware check"),
+  overrides: safeEnvironmentOverrides(),
   emit,
   emitAudio,
 });
@@ -50,7 +73,7 @@ function openPort(): void {
     if (data?.kind === "audio" && isAudioFrame(data.samples)) host.audio(data.samples);
   });
   port.start();
-  appWindow.window.webContents.postMessage("duet:port", null, [channel.port2]);
+  appWindow.window.webContents.postMessage(PORT_IPC_CHANNEL, null, [channel.port2]);
 }
 
 async function startHotkey(): Promise<void> {
@@ -70,9 +93,11 @@ async function startHotkey(): Promise<void> {
   );
   const hold = new HoldToTalk(parseAccelerator(host.snapshot().settings.hotkey.pushToTalk), (down) => {
     emit({ type: "hotkey", down });
-    void host
-      .request("session:push-to-talk", { down })
-      .catch((error: Error) => emit({ type: "error", stage: "audio", message: error.message }));
+    try {
+      host.handlers["session:push-to-talk"]({ down });
+    } catch (error) {
+      emit({ type: "error", stage: "audio", message: (error as Error).message });
+    }
   });
   hook.uIOhook.on("keydown", (e) => hold.keyDown(names.get(e.keycode) ?? String(e.keycode)));
   hook.uIOhook.on("keyup", (e) => hold.keyUp(names.get(e.keycode) ?? String(e.keycode)));
@@ -95,17 +120,17 @@ async function startHotkey(): Promise<void> {
   app.on("will-quit", () => hook?.uIOhook.stop());
 }
 
-void app.whenReady().then(async () => {
+/** Starts Duet: settings first (the window asks for them at once), then the window and the hotkey. */
+async function start(): Promise<void> {
+  // Never fails on settings: a damaged or unwritable settings file becomes a notice in the window.
+  await host.init();
   registerRequests(
     ipcMain as unknown as IpcMainLike,
-    host,
+    host.handlers,
     senderCheck(
       () => appWindow?.window.webContents,
       () => appWindow?.origin,
     ),
-    (channel) => {
-      if (channel === "settings:update") reloadHotkey?.();
-    },
   );
   appWindow = createMainWindow({
     outDir,
@@ -113,10 +138,20 @@ void app.whenReady().then(async () => {
     devServerUrl: app.isPackaged ? undefined : process.env.ELECTRON_RENDERER_URL,
     devTools: !app.isPackaged,
   });
-  appWindow.window.webContents.on("did-finish-load", openPort);
-  await host.init();
+  appWindow.window.webContents.on("did-finish-load", () => {
+    openPort();
+    for (const message of startupProblems) emit({ type: "error", stage: "settings", message });
+  });
   await startHotkey();
-});
+}
+
+void app
+  .whenReady()
+  .then(start)
+  .catch((error: unknown) => {
+    dialog.showErrorBox("Duet could not start", error instanceof Error ? error.message : String(error));
+    app.quit();
+  });
 
 app.on("second-instance", () => {
   if (appWindow?.window.isMinimized()) appWindow.window.restore();
