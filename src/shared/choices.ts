@@ -17,3 +17,11 @@ export type ReasoningMode = (typeof REASONING_MODES)[number];
 /** Block layouts of the async mode (docs/method.md, "Blocks and views"). */
 export const LAYOUT_NAMES = ["paper", "compact"] as const;
 export type LayoutName = (typeof LAYOUT_NAMES)[number];
+
+/**
+ * When the writer sees new thoughts: "every-step" (as in the paper, costly on a CPU without
+ * Duet's own llama.cpp build), "chunks" (a few dozen tokens at a time), or "auto" (every step
+ * where it is cheap).
+ */
+export const THOUGHT_SHARING = ["auto", "every-step", "chunks"] as const;
+export type ThoughtSharing = (typeof THOUGHT_SHARING)[number];

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { GPU_CHOICES, LAYOUT_NAMES, MODEL_KINDS, REASONING_MODES } from "./choices.js";
+import { GPU_CHOICES, LAYOUT_NAMES, MODEL_KINDS, REASONING_MODES, THOUGHT_SHARING } from "./choices.js";
 
 /**
  * Everything a user can set: the one definition of each setting, its type and its default. The
@@ -71,8 +71,17 @@ const reasoning = section(
     safety: z.boolean(),
     /** Step budget per turn. */
     maxSteps: z.number().int().min(16).max(65536),
+    /** When the writer sees new thoughts: every step, in chunks, or auto (every step where it is cheap). */
+    thoughtSharing: z.enum(THOUGHT_SHARING),
   },
-  { layout: "paper", mode: "async", probeInterval: 20, safety: false, maxSteps: 1024 },
+  {
+    layout: "paper",
+    mode: "async",
+    probeInterval: 20,
+    safety: false,
+    maxSteps: 1024,
+    thoughtSharing: "auto",
+  },
 );
 
 const speech = section(

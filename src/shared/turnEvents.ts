@@ -39,6 +39,12 @@ export interface TurnMetrics {
   mirroredTokens: number;
   /** Decodes that had to re-rotate keys (one pass over the whole cache each). */
   shiftPasses: number;
+  /**
+   * Thoughts the thinker had written that the writer's view did not hold yet, at each writer
+   * decode: mean and maximum (0 when every view is updated every step, as in the paper).
+   */
+  thoughtLagMean: number;
+  thoughtLagMax: number;
 }
 
 interface At {
@@ -48,7 +54,14 @@ interface At {
 }
 
 export type TurnEvent =
-  | ({ type: "start"; mode: ReasoningMode; layout: LayoutName; turn: number } & At)
+  | ({
+      type: "start";
+      mode: ReasoningMode;
+      layout: LayoutName;
+      turn: number;
+      /** When thoughts reach the writer: "every step", or "in chunks of N tokens". */
+      thoughtSharing: string;
+    } & At)
   | ({ type: "prefill"; tokens: number; durationMs: number } & At)
   | ({ type: "state"; state: ReasonerState; previous: ReasonerState | null; reason: string } & At)
   | ({ type: "thought"; text: string; token: number; index: number } & At)

@@ -1,7 +1,7 @@
 import { expect } from "vitest";
 import { ReasoningEngine, type ReasoningEngineOptions } from "../../src/engine/reasoning/engine.js";
 import type { TurnEvent } from "../../src/engine/reasoning/events.js";
-import type { Turn } from "../../src/engine/reasoning/turn.js";
+import type { Turn } from "../../src/engine/reasoning/turn/handle.js";
 import { FakeKvRuntime, FakeTokenizer, listScripts } from "./fakeRuntime.js";
 
 export const QWEN_LIKE_TEMPLATE =
@@ -22,6 +22,7 @@ export function fakeEngine(
   streams: { writer?: readonly string[]; thinker?: readonly string[]; main?: readonly string[] },
   probeAnswers: readonly ("yes" | "no")[] = ["yes"],
   options: ReasoningEngineOptions & { contextSize?: number } = {},
+  description: { gpu?: "vulkan" | "cuda" | "metal" | false } = {},
 ): FakeSetup {
   const tokenizer = new FakeTokenizer();
   const perSequence: Record<number, readonly string[]> = {};
@@ -33,7 +34,11 @@ export function fakeEngine(
   const scripts = listScripts(tokenizer, perSequence, probeAnswers);
   const runtime = new FakeKvRuntime(tokenizer, scripts, options.contextSize ?? 4096);
   const engine = new ReasoningEngine(
-    { runtime, tokenizer, description: { path: "fake.gguf", chatTemplate: QWEN_LIKE_TEMPLATE } },
+    {
+      runtime,
+      tokenizer,
+      description: { path: "fake.gguf", chatTemplate: QWEN_LIKE_TEMPLATE, ...description },
+    },
     options,
   );
   return { engine, runtime, tokenizer, scripts };

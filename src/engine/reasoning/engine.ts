@@ -4,9 +4,8 @@ import type { GpuChoice, KvRuntime, ModelDescription, Token, TokenizerInfo } fro
 import type { ReasoningMode, TurnResult } from "./events.js";
 import {
   LAYOUTS,
-  SEQUENTIAL_NOTHINKING_LAYOUT,
-  SEQUENTIAL_THINKING_LAYOUT,
-  persistentBlocks,
+  conversationBlocks,
+  layoutFor,
   turnBlocks,
   validateLayout,
   type LayoutSpec,
@@ -20,7 +19,10 @@ import {
 } from "./options.js";
 import { detectPromptFamily, familyById, type PromptFamily } from "./promptFamily.js";
 import { streamVocabulary, tokenizeMarkup, tokenizeUserText, type StreamVocabulary } from "./tokens.js";
-import { assertHeardTokens, retryDroppingHistory, Turn, TurnRunner, type TurnEnvironment } from "./turn.js";
+import type { TurnEnvironment } from "./turn/environment.js";
+import { Turn } from "./turn/handle.js";
+import { assertHeardTokens, retryDroppingHistory } from "./turn/room.js";
+import { TurnRunner } from "./turn/runner.js";
 import { ViewCache, type CacheOperation } from "./viewCache.js";
 
 export interface TurnRequest {
@@ -48,6 +50,13 @@ export interface EngineBackend {
 export interface ReasoningEngineOptions extends ReasonerOptions {
   /** Prompt family id; default: detected from the model's chat template. */
   family?: string;
+  /**
+   * After a turn, decode its history entry (the user's words and the answer) afresh in plain chat
+   * form, so no removed thought leaves a trace in the kept cells, when the entry has at most this
+   * many tokens per view; longer entries keep the cells computed during the turn. Default 1024;
+   * 0 never refreshes.
+   */
+  historyRefreshTokens?: number;
 }
 
 export type OpenReasoningEngineOptions = OpenLlamaOptions & ReasoningEngineOptions;
@@ -87,6 +96,9 @@ export class ReasoningEngine {
   private turnCount = 0;
   private disposed = false;
   private cacheObserver: ((operation: CacheOperation) => void) | undefined;
+  private readonly historyRefreshTokens: number;
+  /** What the last commit cost: tokens decoded afresh into the history (all views), and the time. */
+  lastHistoryRefresh: { tokens: number; ms: number } | undefined;
   /** Tokenized at first use (see `historyMarkup`). */
   private markup: HistoryMarkup | undefined;
 
@@ -105,7 +117,11 @@ export class ReasoningEngine {
     private readonly backend: EngineBackend,
     options: ReasoningEngineOptions = {},
   ) {
-    this.options = resolveReasonerOptions(options);
+    const gpu = backend.description.gpu;
+    this.options = resolveReasonerOptions(options, gpu !== undefined && gpu !== false && gpu !== "cpu");
+    this.historyRefreshTokens = options.historyRefreshTokens ?? 1024;
+    if (!Number.isInteger(this.historyRefreshTokens) || this.historyRefreshTokens < 0)
+      throw new DuetError("invalid-argument", "historyRefreshTokens must be 0 or a positive integer.");
     this.family = options.family
       ? familyById(options.family)
       : detectPromptFamily(backend.description.chatTemplate, backend.description.path);
@@ -154,12 +170,6 @@ export class ReasoningEngine {
       );
   }
 
-  private layoutFor(mode: ReasoningMode): LayoutSpec {
-    if (mode === "thinking") return SEQUENTIAL_THINKING_LAYOUT;
-    if (mode === "nothinking") return SEQUENTIAL_NOTHINKING_LAYOUT;
-    return LAYOUTS[this.options.layout];
-  }
-
   /** Starts a turn. Events stream from the returned handle; `turn.done` resolves when it has ended. */
   startTurn(request: TurnRequest = {}): Turn {
     this.ensureIdle("start a turn");
@@ -174,7 +184,7 @@ export class ReasoningEngine {
       throw new DuetError("invalid-argument", "maxSteps must be a positive integer.");
     if (request.signal?.aborted) throw new DuetError("aborted", "The turn was cancelled before it started.");
 
-    const layout = this.layoutFor(mode);
+    const layout = layoutFor(mode, this.options.layout);
     this.prepareCache(layout);
     const environment: TurnEnvironment = {
       cache: this.cache,
@@ -306,7 +316,7 @@ export class ReasoningEngine {
     this.layout = layout;
     const contents = this.systemContents(layout);
     for (const block of layout.blocks) {
-      const persistent = layout.views.some((v) => persistentBlocks(v).includes(block.id));
+      const persistent = block.lifetime === "conversation";
       if (block.id === "history") this.cache.setContent("history", this.historyTokens);
       else if (persistent) {
         if (this.cache.tokens(block.id).length === 0)
@@ -354,53 +364,61 @@ export class ReasoningEngine {
     return true;
   }
 
-  /** Turns the finished turn into history: thoughts and linkers leave, the user's words and the answer stay. */
+  /**
+   * Turns the finished turn into history (docs/method.md, "History"): thoughts and linkers leave;
+   * the user's words and the answer stay, as the layout's history entry. A short entry is decoded
+   * afresh in plain chat form (no trace of the thoughts it was written beside); a long one keeps
+   * the cells computed during the turn, with the chat markup decoded around them.
+   */
   private async commitTurn(runner: TurnRunner, layout: LayoutSpec, result: TurnResult): Promise<void> {
     const { tokenizer } = this.backend;
     const outcome = runner.outcome;
     const cache = this.cache;
-    const keep = ["user_open", "user", "writer_output"];
-    // The turn's own blocks go away in every case; what stays is re-added below.
-    const dropTurnBlocks = (): void => {
-      for (const view of layout.views) {
-        for (const block of turnBlocks(view))
-          if (!keep.includes(block) || outcome.userTokens.length === 0) cache.dropFromView(view.id, block);
-      }
-    };
     const markup = this.historyMarkup();
-    const { userClose, assistantClose } = markup;
-    const { tokens: turnTokens, turn: record } = this.historyEntry(
+    const { tokens: entryTokens, turn: record } = this.historyEntry(
       markup,
       outcome.userTokens,
       outcome.answerTokens,
       tokenizer.detokenize(outcome.userTokens),
       result.answer,
     );
+    const conversationViews = layout.views.map((v) => ({ id: v.id, blocks: conversationBlocks(layout, v) }));
     try {
       if (result.metrics.endReason === "error") throw new Error("the turn failed; rebuild the cache");
       // A view whose cells disagree with its table would decode garbage from now on: check, rebuild if so.
       cache.verify();
-      dropTurnBlocks();
+      const refresh = entryTokens.length * layout.views.length <= this.historyRefreshTokens;
+      const kept = new Set(refresh ? [] : ["user_open", "user", runner.writer.block]);
+      for (const view of layout.views) {
+        for (const block of turnBlocks(layout, view))
+          if (!kept.has(block)) cache.dropFromView(view.id, block);
+      }
       if (outcome.userTokens.length === 0) {
-        cache.setViews(layout.views.map((v) => ({ id: v.id, blocks: persistentBlocks(v) })));
+        for (const view of layout.views)
+          for (const block of turnBlocks(layout, view)) cache.dropFromView(view.id, block);
+        cache.setViews(conversationViews);
         return;
       }
-      if (outcome.writerStarterCount > 0) cache.removeRange("writer_output", 0, outcome.writerStarterCount);
-      const fed = cache.tokens("writer_output").length;
-      cache.extend("writer_output", outcome.answerTokens.slice(fed));
-      cache.setContent("user_close", userClose);
-      cache.setContent("assistant_close", assistantClose);
-      const turnPart = ["user_open", "user", "user_close", "writer_output", "assistant_close"];
-      cache.setViews(layout.views.map((v) => ({ id: v.id, blocks: [...persistentBlocks(v), ...turnPart] })));
-      // Placements are read again after each drop: dropping history changes the backlogs.
-      await retryDroppingHistory(
-        () =>
-          cache.place(cache.viewIds().flatMap((view) => cache.backlog(view).map((b) => ({ view, ...b })))),
-        () => this.dropOldestTurn(),
-      );
-      for (const view of cache.viewIds()) cache.mergeBlocks(view, ["history", ...turnPart], "history");
-      this.historyTokens.push(...turnTokens);
-      cache.setContent("history", this.historyTokens);
+      if (refresh) {
+        const started = performance.now();
+        cache.setViews(conversationViews);
+        this.historyTokens.push(...entryTokens);
+        cache.setContent("history", this.historyTokens);
+        await retryDroppingHistory(
+          () =>
+            cache.place(cache.viewIds().flatMap((view) => cache.backlog(view).map((b) => ({ view, ...b })))),
+          () => this.dropOldestTurn(),
+        );
+        this.lastHistoryRefresh = {
+          tokens: entryTokens.length * layout.views.length,
+          ms: performance.now() - started,
+        };
+      } else {
+        await this.keepTurnCells(layout, runner, outcome.answerTokens);
+        this.historyTokens.push(...entryTokens);
+        cache.setContent("history", this.historyTokens);
+        this.lastHistoryRefresh = undefined;
+      }
       cache.verify();
       this.turns.push(record);
     } catch (error) {
@@ -408,11 +426,42 @@ export class ReasoningEngine {
         process.stderr.write(`duet: rebuilding the cache after a failed commit: ${String(error)}\n`);
       // The cache is in an unknown state: keep the words, rebuild the cache at the next turn.
       if (outcome.userTokens.length > 0) {
-        this.historyTokens.push(...turnTokens);
+        if (!this.historyTokens.slice(-entryTokens.length).every((t, i) => t === entryTokens[i]))
+          this.historyTokens.push(...entryTokens);
         this.turns.push(record);
       }
       this.needsRebuild = true;
     }
+  }
+
+  /**
+   * Keeps the cells the turn computed for the user's words and the answer, decodes the chat
+   * markup around them, and merges the whole entry into the history block.
+   */
+  private async keepTurnCells(
+    layout: LayoutSpec,
+    runner: TurnRunner,
+    answerTokens: readonly Token[],
+  ): Promise<void> {
+    const cache = this.cache;
+    const answerBlock = runner.writer.block;
+    const starter = runner.writer.starter.length;
+    if (starter > 0 && cache.tokens(answerBlock).length > 0) cache.removeRange(answerBlock, 0, starter);
+    const fed = cache.tokens(answerBlock).length;
+    cache.extend(answerBlock, answerTokens.slice(fed));
+    const { userClose, assistantClose } = this.historyMarkup();
+    cache.setContent("user_close", userClose);
+    cache.setContent("assistant_close", assistantClose);
+    const entry = layout.historyEntry;
+    cache.setViews(
+      layout.views.map((v) => ({ id: v.id, blocks: [...conversationBlocks(layout, v), ...entry] })),
+    );
+    // Placements are read again after each drop: dropping history changes the backlogs.
+    await retryDroppingHistory(
+      () => cache.place(cache.viewIds().flatMap((view) => cache.backlog(view).map((b) => ({ view, ...b })))),
+      () => this.dropOldestTurn(),
+    );
+    for (const view of cache.viewIds()) cache.mergeBlocks(view, ["history", ...entry], "history");
   }
 
   /** Each view's tokens in reading order, as the cache holds them now (for tests and debugging). */

@@ -2,6 +2,7 @@ import { DuetError } from "../errors.js";
 import type { SamplerConfig } from "../llama/types.js";
 import { LAYOUT_NAMES, type LayoutName } from "./layout.js";
 import { REASONING_MODES, type ReasoningMode } from "./events.js";
+import { THOUGHT_SHARING, type ThoughtSharing } from "../../shared/choices.js";
 
 /**
  * When tokens of one view's block are decoded into another view that shows it. Every mirror
@@ -27,6 +28,24 @@ export const DEFAULT_MIRROR_POLICY: Readonly<MirrorPolicy> = {
   lazy: true,
 };
 
+/** Every view gets every new token in the same step, as in the paper: thought lag 0. */
+export const EVERY_STEP_POLICY: Readonly<MirrorPolicy> = { chunkTokens: 1, phraseMinTokens: 0, lazy: false };
+
+export { THOUGHT_SHARING, type ThoughtSharing } from "../../shared/choices.js";
+
+/** The policy a thought-sharing choice means on this backend ("auto": every step on a GPU, chunks on the CPU). */
+export function mirrorPolicyFor(sharing: ThoughtSharing, onGpu: boolean): MirrorPolicy {
+  const everyStep = sharing === "every-step" || (sharing === "auto" && onGpu);
+  return { ...(everyStep ? EVERY_STEP_POLICY : DEFAULT_MIRROR_POLICY) };
+}
+
+/** A policy in words, for events and reports. */
+export function describeMirrorPolicy(policy: MirrorPolicy): string {
+  if (!policy.lazy && policy.chunkTokens <= 1) return "every step";
+  const phrase = policy.phraseMinTokens > 0 ? ` or at a phrase end after ${policy.phraseMinTokens}` : "";
+  return `in chunks of ${policy.chunkTokens} tokens${phrase}${policy.lazy ? ", while the reader decodes" : ""}`;
+}
+
 export interface ReasonerOptions {
   /** Block layout. Default "paper". */
   layout?: LayoutName;
@@ -40,7 +59,12 @@ export interface ReasonerOptions {
   probeSeesLatestAnswer?: boolean;
   /** Safety mode: the thinker checks the request first; "yes" means the check is done. Default false. */
   safety?: boolean;
-  /** Mirroring schedule. Default DEFAULT_MIRROR_POLICY. */
+  /**
+   * When thoughts reach the writer's view. Default "auto": every step on a GPU (where it is
+   * cheap), in chunks on the CPU. `mirror`, when given, fine-tunes the chosen policy.
+   */
+  thoughtSharing?: ThoughtSharing;
+  /** Mirroring schedule overrides (benchmarks, experiments). Default: from `thoughtSharing`. */
   mirror?: Partial<MirrorPolicy>;
   /** Sampling per stream. Default greedy for both. */
   sampling?: { thinker?: SamplerConfig; writer?: SamplerConfig };
@@ -62,6 +86,8 @@ export interface ResolvedReasonerOptions {
   probeSeesLatestAnswer: boolean;
   safety: boolean;
   mirror: MirrorPolicy;
+  /** The mirror policy in words ("every step", "in chunks of 32 tokens..."). */
+  thoughtSharing: string;
   sampling: { thinker: SamplerConfig; writer: SamplerConfig };
   maxSteps: number;
   thinkWhileListening: boolean;
@@ -85,14 +111,27 @@ export function assertReasoningMode(mode: ReasoningMode): void {
   }
 }
 
-export function resolveReasonerOptions(options: ReasonerOptions = {}): ResolvedReasonerOptions {
+/**
+ * Fills in every default and checks every value. `onGpu` says where the model runs, for the
+ * "auto" thought-sharing policy.
+ */
+export function resolveReasonerOptions(
+  options: ReasonerOptions = {},
+  onGpu = false,
+): ResolvedReasonerOptions {
   const layout = options.layout ?? "paper";
   if (!(LAYOUT_NAMES as readonly string[]).includes(layout)) {
     throw new DuetError("invalid-argument", `Unknown layout "${String(layout)}": use "paper" or "compact".`);
   }
   const mode = options.mode ?? "async";
   assertReasoningMode(mode);
-  const mirror = { ...DEFAULT_MIRROR_POLICY, ...options.mirror };
+  const sharing = options.thoughtSharing ?? "auto";
+  if (!(THOUGHT_SHARING as readonly string[]).includes(sharing))
+    throw new DuetError(
+      "invalid-argument",
+      `Unknown thought sharing "${String(sharing)}": use auto, every-step or chunks.`,
+    );
+  const mirror = { ...mirrorPolicyFor(sharing, onGpu), ...options.mirror };
   positiveInteger("mirror.chunkTokens", mirror.chunkTokens);
   if (!Number.isInteger(mirror.phraseMinTokens) || mirror.phraseMinTokens < 0) {
     throw new DuetError("invalid-argument", "mirror.phraseMinTokens must be 0 or a positive integer.");
@@ -105,6 +144,7 @@ export function resolveReasonerOptions(options: ReasonerOptions = {}): ResolvedR
     probeSeesLatestAnswer: options.probeSeesLatestAnswer ?? true,
     safety: options.safety ?? false,
     mirror,
+    thoughtSharing: describeMirrorPolicy(mirror),
     sampling: { thinker: options.sampling?.thinker ?? {}, writer: options.sampling?.writer ?? {} },
     maxSteps: positiveInteger("maxSteps", options.maxSteps ?? 1024),
     thinkWhileListening: options.thinkWhileListening ?? true,

@@ -38,6 +38,8 @@ export interface PromptFamily {
   readonly noSpellings: readonly string[];
   /** Marked text for words the user says after the turn has started. */
   interjection(text: string): string;
+  /** Marked text for the thinker when words it already reasoned about were heard differently. */
+  correction(previous: string, corrected: string): string;
 }
 
 export const PROMPT_FAMILIES: readonly PromptFamily[] = [QWEN3_FAMILY];

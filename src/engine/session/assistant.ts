@@ -59,6 +59,7 @@ function openEngine(config: AssistantConfig, gpu: GpuChoice): Promise<ReasoningE
     probeInterval: reasoning.probeInterval,
     safety: reasoning.safety,
     maxSteps: reasoning.maxSteps,
+    thoughtSharing: reasoning.thoughtSharing,
     ...(tuning.probe ? { probe: tuning.probe } : {}),
     sampling: { thinker: sampling, writer: sampling },
   });

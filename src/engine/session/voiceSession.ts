@@ -2,7 +2,7 @@ import { DuetError, isDuetError } from "../errors.js";
 import { computeDelays, summarizeDelays } from "../metrics/delays.js";
 import type { ReasoningEngine } from "../reasoning/engine.js";
 import type { TurnMetrics } from "../reasoning/events.js";
-import type { Turn } from "../reasoning/turn.js";
+import type { Turn } from "../reasoning/turn/handle.js";
 import { AnswerSpeaker, type AudioSink } from "../speech/answerSpeaker.js";
 import { LiveTranscriber } from "../speech/liveTranscriber.js";
 import type { SpeechRecognizer } from "../speech/stt.js";

@@ -264,3 +264,43 @@ describe("6. streams equal plain greedy decoding of what they see", () => {
     expect(await greedy(reference, prefix, answers.length, bias)).toEqual(answers);
   });
 });
+
+describe("7. the history keeps no trace of removed thoughts", () => {
+  /** A finished turn's history, read by one more token at the end of the writer's view. */
+  async function historyDistribution(historyRefreshTokens: number) {
+    const model = { arch: "qwen3" as const, layers: 2, heads: 4, kvHeads: 2, seed: 41 };
+    const engine = await ReasoningEngine.open({
+      modelPath: await tinyModelPath(model),
+      gpu: "cpu",
+      contextSize: 1024,
+      kvCacheType: "f32",
+      probe: "yes",
+      maxSteps: 40,
+      historyRefreshTokens,
+    });
+    opened.push(engine);
+    const result = await engine.ask("What is two plus two?").done;
+    expect(result.metrics.writerTokens).toBeGreaterThan(5);
+    const tokens = engine.inspectViews().writer!;
+    const [ref] = await engine.runtime.decode([
+      { sequence: 0, firstPosition: tokens.length, tokens: [42], logitIndex: 0 },
+    ]);
+    const distribution = await fullDistribution(engine.runtime, ref);
+    engine.runtime.remove(0, tokens.length, -1);
+    return { engine, tokens, distribution, refresh: engine.lastHistoryRefresh };
+  }
+
+  it("a short turn's history is decoded afresh: its cells equal a plain decode of the same text (2 layers)", async () => {
+    const refreshed = await historyDistribution(1024);
+    expect(refreshed.refresh?.tokens).toBeGreaterThan(0);
+    const reference = await session({ arch: "qwen3", layers: 2, heads: 4, kvHeads: 2, seed: 41 });
+    const fresh = await plain(reference, [...refreshed.tokens, 42]);
+    expect(await distributionDistance(reference.runtime, refreshed.distribution, fresh)).toBeLessThan(1e-4);
+
+    // Keeping the cells computed beside the thoughts leaves their trace in the deeper layer.
+    const kept = await historyDistribution(0);
+    expect(kept.refresh).toBeUndefined();
+    expect(kept.tokens).toEqual(refreshed.tokens);
+    expect(await distributionDistance(reference.runtime, kept.distribution, fresh)).toBeGreaterThan(1e-3);
+  });
+});

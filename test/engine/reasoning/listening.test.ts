@@ -13,24 +13,35 @@ describe("listening (method.md section 5)", () => {
       ["yes"],
     );
     const turn = setup.engine.startTurn({ text: "What is", inputOpen: true });
-    const userViews: string[] = [];
+    const views: Record<number, string> = {};
     const events = await runChecked(setup, turn, (event) => {
       if (event.type !== "thought") return;
       if (event.step === 3) turn.updateInput("What is two plus two");
       if (event.step === 6) turn.updateInput("What is two times two");
       if (event.step === 25) turn.closeInput("What is two times two?");
-      if (event.step === 4 || event.step === 7 || event.step === 26) {
-        // The thinker view gets new words at once; the paused writer's view catches up when it resumes.
-        const tokens = setup.engine.inspectViews()[event.step === 26 ? "writer" : "thinker"]!;
-        userViews.push(setup.tokenizer.detokenize(tokens));
+      if (event.step === 4 || event.step === 7) {
+        // The thinker view gets new words at once.
+        views[event.step] = setup.tokenizer.detokenize(setup.engine.inspectViews().thinker!);
       }
+      if (event.step === 27) views[27] = setup.tokenizer.detokenize(setup.engine.inspectViews().writer!);
     });
-    // The probe said yes at step 20, but the writer waited for the user to finish.
-    expect(firstStepOf(events, "answer")).toBe(26);
-    expect(userViews[0]).toContain("What is two plus two<|im_end|>");
-    expect(userViews[1]).toContain("What is two times two<|im_end|>");
-    expect(userViews[1]).not.toContain("plus");
-    expect(userViews[2]).toContain("What is two times two?<|im_end|>");
+    // The probe said yes at step 20, but the writer waited for the user to finish, and then for
+    // a probe over the whole question (asked at the next step, 26): it speaks from step 27 on.
+    const probes = events.filter((e) => e.type === "probe").map((e) => e.step);
+    expect(probes).toContain(26);
+    expect(firstStepOf(events, "answer")).toBe(27);
+    const userPart = (view: string) =>
+      view.slice(
+        view.indexOf("<|im_start|>user"),
+        view.indexOf("<|im_end|>", view.indexOf("<|im_start|>user")),
+      );
+    expect(userPart(views[4]!)).toBe("<|im_start|>user\nWhat is two plus two");
+    expect(userPart(views[7]!)).toBe("<|im_start|>user\nWhat is two times two");
+    // The thinker had reasoned about "plus": a marked note says the words were corrected.
+    expect(views[7]).toContain(
+      '[Correction: the user\'s words were misheard. They said "What is two times two", not "What is two plus two".]',
+    );
+    expect(userPart(views[27]!)).toBe("<|im_start|>user\nWhat is two times two?");
     const inputs = events.filter((e) => e.type === "input");
     expect(inputs.map((e) => (e.type === "input" ? [e.text, e.final] : []))).toEqual([
       ["What is two plus two", false],
@@ -39,6 +50,26 @@ describe("listening (method.md section 5)", () => {
     ]);
     // Both views hold the same user words, consistent with their cells (checked at every event).
     expect(setup.engine.history[0]!.user).toBe("What is two times two?");
+  });
+
+  it("adds no correction note when the revised words are ones the thinker has not read yet", async () => {
+    const setup = fakeEngine(
+      { thinker: [...repeat(" t", 30), "</think>"], writer: [" Sure", "<|im_end|>"] },
+      ["yes"],
+    );
+    const turn = setup.engine.startTurn({ text: "What is", inputOpen: true });
+    const events = await runChecked(setup, turn, (event) => {
+      if (event.type !== "thought") return;
+      // Both revisions land between two thinker decodes: the thinker never read "plus".
+      if (event.step === 3) {
+        turn.updateInput("What is two plus two");
+        turn.updateInput("What is two times two");
+      }
+      if (event.step === 10) turn.closeInput();
+    });
+    expect(events.filter((e) => e.type === "input")).toHaveLength(3);
+    const thinker = setup.tokenizer.detokenize(setup.scripts.probes.at(-1)?.context ?? []);
+    expect(thinker).not.toContain("Correction");
   });
 
   it("does not think before the user has said anything, and an empty final input ends the turn", async () => {

@@ -161,4 +161,84 @@ describe("the reasoner's state machine (method.md section 4) on scripted streams
     expect(probeText).toMatch(/safety check/i);
     expect(probeText).toMatch(/Safety comes before accuracy/);
   });
+
+  it("safety mode's writer prompt never tells the writer to start speaking before the check", async () => {
+    for (const layout of ["paper", "compact"] as const) {
+      const setup = fakeEngine({ thinker, writer }, ["no", "yes"], { safety: true, layout });
+      await setup.engine.ask("q").done;
+      const writerView = setup.tokenizer.detokenize(setup.engine.inspectViews().writer!);
+      expect(writerView).toMatch(/safe/);
+      expect(writerView).not.toMatch(/Begin with|approach the question|outline/i);
+      // Without safety mode the writer does open with an outline sentence.
+      const plain = fakeEngine({ thinker, writer }, ["no", "yes"], { layout });
+      await plain.engine.ask("q").done;
+      expect(plain.tokenizer.detokenize(plain.engine.inspectViews().writer!)).toMatch(
+        /begin with one short sentence/i,
+      );
+    }
+  });
+});
+
+describe("thought lag: what the writer has not seen yet", () => {
+  it("after every yes, the writer's next token sees every thought written up to that probe", async () => {
+    // The writer ends a paragraph exactly on the probe steps (40 and 60): paused and resumed in one step.
+    const writerScript = [
+      ...repeat(" a", 19),
+      "\n\n",
+      ...repeat(" b", 19),
+      "\n\n",
+      ...repeat(" c", 5),
+      "<|im_end|>",
+    ];
+    const setup = fakeEngine({ thinker: repeat(" t", 200), writer: writerScript }, ["yes"]);
+    const thought = setup.tokenizer.id(" t");
+    const seenAtWriterDecode: number[] = [];
+    const next = setup.scripts.next.bind(setup.scripts);
+    setup.scripts.next = (context) => {
+      if (context.sequence === 0)
+        seenAtWriterDecode.push(context.context.filter((t) => t === thought).length);
+      return next(context);
+    };
+    const events = await runChecked(setup, setup.engine.ask("Count with me"));
+    const answers = events.filter((e) => e.type === "answer");
+    const yesSteps = events.filter((e) => e.type === "probe" && e.decision === "yes").map((e) => e.step);
+    expect(yesSteps).toEqual(expect.arrayContaining([20, 40, 60]));
+    const states = events.filter((e) => e.type === "state").map((e) => `${e.step}:${e.state}`);
+    expect(states).toEqual(expect.arrayContaining(["40:thinker_only", "40:thinker_and_writer"]));
+    for (const step of yesSteps) {
+      const first = answers.findIndex((a) => a.step > step);
+      if (first < 0) continue;
+      // Thoughts sampled before the probe's step were fed by the time it was asked.
+      const fed = events.filter((e) => e.type === "thought" && e.step < step).length;
+      expect(seenAtWriterDecode[first]).toBeGreaterThanOrEqual(fed);
+    }
+  });
+
+  it("is reported per turn: 0 when every view is updated every step, up to a chunk otherwise", async () => {
+    const script = { thinker: repeat(" t", 120), writer: [...repeat(" w", 60), "<|im_end|>"] };
+    const everyStep = fakeEngine(script, ["yes"], { thoughtSharing: "every-step" });
+    const a = await everyStep.engine.ask("q").done;
+    expect(a.metrics.writerTokens).toBe(60);
+    expect(a.metrics.thoughtLagMax).toBe(0);
+    expect(a.metrics.thoughtLagMean).toBe(0);
+    const chunks = fakeEngine(script, ["yes"], { thoughtSharing: "chunks" });
+    const b = await chunks.engine.ask("q").done;
+    expect(b.metrics.thoughtLagMax).toBeGreaterThan(0);
+    expect(b.metrics.thoughtLagMax).toBeLessThanOrEqual(32);
+    expect(b.metrics.thoughtLagMean).toBeGreaterThan(0);
+    // Every step costs more shift passes; that is the trade.
+    expect(a.metrics.shiftPasses).toBeGreaterThan(b.metrics.shiftPasses);
+  });
+
+  it("auto shares every step on a GPU and in chunks on the CPU, and says which", async () => {
+    const script = { thinker: repeat(" t", 30), writer: [" w", "<|im_end|>"] };
+    const cpu = fakeEngine(script, ["yes"]);
+    await cpu.engine.ask("q").done;
+    expect(cpu.engine.options.thoughtSharing).toMatch(/chunks of 32/);
+    const gpu = fakeEngine(script, ["yes"], {}, { gpu: "vulkan" });
+    expect(gpu.engine.options.thoughtSharing).toBe("every step");
+    const turn = gpu.engine.ask("q");
+    await turn.done;
+    expect(turn.events[0]).toMatchObject({ type: "start", thoughtSharing: "every step" });
+  });
 });

@@ -48,6 +48,7 @@ describe("settings: the one store", () => {
       probeInterval: 20,
       safety: false,
       maxSteps: 1024,
+      thoughtSharing: "auto",
     });
     await store.update({ reasoning: { layout: "compact" }, hardware: { gpu: "cpu", threads: 2 } });
     const reopened = await SettingsStore.open(dir);
