@@ -35,7 +35,7 @@ export interface VoiceTurnMetrics {
   ttftMs: number | null;
   stft: number | null;
   stepsDelay: number | null;
-  /** method.md section 6 with the real chunk durations: ready = written + synthesis time. Seconds. */
+  /** docs/method.md (Metrics), with the real chunk durations: ready = written + synthesis time. Seconds. */
   totalDelay: number;
   adjustedDelay: number;
   /** The silence the user really heard before and between chunks, from the playback timeline. Seconds. */
@@ -46,6 +46,9 @@ export interface VoiceTurnMetrics {
   writerTokens: number;
   heardTokens: number;
   chunks: number;
+  /** Thoughts the writer had not seen yet at its decodes (see TurnMetrics). */
+  thoughtLagMean: number;
+  thoughtLagMax: number;
   endReason: EndReason;
 }
 

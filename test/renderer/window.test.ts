@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } fr
 import { DEMO_PROGRAM } from "../../src/engine/tiny-model/demoProgram.js";
 import { spokenWav } from "../helpers/audio.js";
 import { startFileServer, type TestServer } from "../helpers/fileServer.js";
-import { launchChromium, startHarness, type Harness } from "../helpers/harness.js";
+import { launchChromium, startHarness, type Harness } from "../helpers/browserHarness.js";
 import { tinyModelPath } from "../helpers/models.js";
 import { tinyWhisperPath } from "../helpers/whisper.js";
 

@@ -33,6 +33,9 @@ type Summary = Pick<
   | "prefillMs"
   | "totalMs"
   | "probes"
+  | "shiftPasses"
+  | "thoughtLagMean"
+  | "thoughtLagMax"
 > & {
   answer: string;
   /** The model file the turn ran on. */
@@ -54,6 +57,9 @@ function summary(metrics: TurnMetrics, answer: string, model: string, runsOn: st
     prefillMs: Math.round(metrics.prefillMs),
     totalMs: Math.round(metrics.totalMs),
     probes: metrics.probes,
+    shiftPasses: metrics.shiftPasses,
+    thoughtLagMean: Number(metrics.thoughtLagMean.toFixed(2)),
+    thoughtLagMax: metrics.thoughtLagMax,
     answer,
     model,
     runsOn,
@@ -80,7 +86,11 @@ export async function runAsk(args: readonly string[], options: { fixedModel?: st
 
     const assistant = await openAssistant(config);
     if (!json)
-      process.stderr.write(ansi.dim(`Using ${assistant.model.path} on the ${assistant.model.runsOn}\n`));
+      process.stderr.write(
+        ansi.dim(
+          `Using ${assistant.model.path} on the ${assistant.model.runsOn}; thoughts reach the answer ${assistant.engine.options.thoughtSharing}\n`,
+        ),
+      );
     for (const notice of assistant.notices) process.stderr.write(`duet: ${notice}\n`);
     const controller = new AbortController();
     process.once("SIGINT", () => controller.abort());
@@ -102,7 +112,8 @@ export async function runAsk(args: readonly string[], options: { fixedModel?: st
         process.stdout.write(
           `\n${ansi.bold("TTFT")} ${formatSeconds(out.ttftMs)}   ${ansi.bold("STFT")} ${out.stft ?? "-"} steps   ` +
             `${ansi.bold("steps delay")} ${out.stepsDelay ?? "-"}   ${ansi.bold("steps/s")} ${out.stepsPerSecond}   ` +
-            `steps ${out.steps} (thinker ${out.thinkerTokens}, writer ${out.writerTokens} tokens)   end: ${out.endReason}\n`,
+            `steps ${out.steps} (thinker ${out.thinkerTokens}, writer ${out.writerTokens} tokens)   ` +
+            `thought lag ${out.thoughtLagMean.toFixed(1)} mean, ${out.thoughtLagMax} max   end: ${out.endReason}\n`,
         );
       }
       if (final?.type === "end" && final.error) throw new DuetError("decode-failed", final.error.message);

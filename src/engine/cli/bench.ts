@@ -8,7 +8,7 @@ import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { DuetError } from "../errors.js";
-import { runQuestion, summarizeMode, type RunRecord } from "../eval/harness.js";
+import { runQuestion, summarizeMode, type RunRecord } from "../eval/evaluation.js";
 import { BUILTIN_QUESTIONS, loadQuestions, type Question } from "../eval/questions.js";
 import { delayChart, markdownReport, timelineChart } from "../eval/report.js";
 import { SpeakingRateModel, SynthesizerTiming, type SpeechTiming } from "../eval/speechTiming.js";

@@ -1,4 +1,4 @@
-import type { ModeSummary, RunRecord } from "./harness.js";
+import type { ModeSummary, RunRecord } from "./evaluation.js";
 
 const escapeXml = (s: string) =>
   s.replace(
@@ -156,12 +156,12 @@ export function markdownReport(input: ReportInput): string {
   lines.push(`- Speech timing: ${input.timing}`);
   lines.push("", "## Summary", "");
   lines.push(
-    "| mode | questions | accuracy | TTFT (s) | total delay (s) | adjusted delay (s) | STFT (steps) | steps delay | thinker tokens | writer tokens | probe yes rate |",
+    "| mode | questions | accuracy | TTFT (s) | total delay (s) | adjusted delay (s) | STFT (steps) | steps delay | thinker tokens | writer tokens | thought lag mean / max | probe yes rate |",
   );
-  lines.push("|---|---|---|---|---|---|---|---|---|---|---|");
+  lines.push("|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const s of input.summaries) {
     lines.push(
-      `| ${s.mode} | ${s.questions} | ${fmt(s.accuracy)} | ${fmt(s.ttftS)} | ${fmt(s.totalDelay)} | ${fmt(s.adjustedDelay)} | ${fmt(s.stft, 1)} | ${fmt(s.stepsDelay, 1)} | ${fmt(s.thinkerTokens, 0)} | ${fmt(s.writerTokens, 0)} | ${fmt(s.probeYesRate)} |`,
+      `| ${s.mode} | ${s.questions} | ${fmt(s.accuracy)} | ${fmt(s.ttftS)} | ${fmt(s.totalDelay)} | ${fmt(s.adjustedDelay)} | ${fmt(s.stft, 1)} | ${fmt(s.stepsDelay, 1)} | ${fmt(s.thinkerTokens, 0)} | ${fmt(s.writerTokens, 0)} | ${fmt(s.thoughtLagMean, 1)} / ${fmt(s.thoughtLagMax, 0)} | ${fmt(s.probeYesRate)} |`,
     );
   }
   lines.push("", "![Mean delay per mode](delays.svg)", "");

@@ -35,7 +35,7 @@ export interface SamplerConfig {
   topK?: number;
   /** Default 0. */
   seed?: number;
-  /** Added to the logits of these tokens before sampling (method.md uses -100 for forbidden ones). */
+  /** Added to the logits of these tokens before sampling (docs/method.md: -100 for forbidden ones). */
   bias?: ReadonlyMap<Token, number>;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Groups writer tokens into speech chunks of k tokens (method.md section 6), never splitting a
+ * Groups writer tokens into speech chunks of k tokens (docs/method.md, Metrics), never splitting a
  * LaTeX expression: a chunk is flushed once it has at least k tokens and is outside `$...$` or
  * `$$...$$`. A chunk is ready when its last token was written.
  */

@@ -1,5 +1,5 @@
 /**
- * The paper's latency metrics (method.md section 6), exactly as defined there.
+ * The paper's latency metrics (docs/method.md, Metrics), exactly as defined there.
  */
 
 /** When each chunk starts playing and the silence before it: in order, each as soon as it is ready and the previous one ended. */
@@ -18,7 +18,7 @@ export function scheduleChunks(
   });
 }
 
-/** Silence before each chunk (method.md section 6: `compute_delays`). */
+/** Silence before each chunk (docs/method.md, Metrics: `computeDelays`). */
 export function computeDelays(ready: readonly number[], durations: readonly number[]): number[] {
   return scheduleChunks(ready, durations).map((s) => s.delay);
 }

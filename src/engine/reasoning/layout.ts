@@ -147,7 +147,7 @@ export const PAPER_LAYOUT: LayoutSpec = {
 };
 
 /**
- * The compact layout (method.md section 2): the thinker does not see the answer, so only the
+ * The compact layout (docs/method.md, Blocks and views): the thinker does not see the answer, so only the
  * thoughts are mirrored; the probe is asked over the writer view.
  */
 export const COMPACT_LAYOUT: LayoutSpec = {

@@ -74,7 +74,7 @@ export function tokenizeUserText(tokenizer: TokenizerInfo, family: PromptFamily,
 }
 
 export interface StreamVocabulary {
-  /** Logit bias per stream: forbidden tokens get -100 (method.md section 4). */
+  /** Logit bias per stream: forbidden tokens get -100 (docs/method.md, The generation loop). */
   bias: Readonly<Record<StreamName, ReadonlyMap<Token, number>>>;
   thinkClose: Token;
   yes: readonly Token[];

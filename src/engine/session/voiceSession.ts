@@ -200,6 +200,8 @@ export class VoiceSession {
       writerTokens: m.writerTokens,
       heardTokens: active.speakers.at(-1)?.heardTokens ?? 0,
       chunks: chunks.length,
+      thoughtLagMean: m.thoughtLagMean,
+      thoughtLagMax: m.thoughtLagMax,
       endReason: m.endReason,
     };
   }

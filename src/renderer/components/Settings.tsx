@@ -1,6 +1,11 @@
 import { useEffect, useState, type KeyboardEvent } from "react";
 import type { CatalogEntry, ModelStatus } from "../../shared/ipc/contract.js";
-import { GPU_CHOICES } from "../../shared/choices.js";
+import { GPU_CHOICES, LAYOUT_NAMES, REASONING_MODES, THOUGHT_SHARING } from "../../shared/choices.js";
+
+/** The choice a select's value names, or undefined for anything else. */
+function pick<T extends string>(choices: readonly T[], value: string): T | undefined {
+  return choices.find((c) => c === value);
+}
 import { useDuet } from "../store/store.js";
 import { useController } from "./context.js";
 import { formatBytes } from "./format.js";
@@ -394,9 +399,10 @@ export function Settings() {
           Mode{" "}
           <select
             value={settings.reasoning.mode}
-            onChange={(e) =>
-              void controller.updateSettings({ reasoning: { mode: e.target.value as "async" } })
-            }
+            onChange={(e) => {
+              const mode = pick(REASONING_MODES, e.target.value);
+              if (mode) void controller.updateSettings({ reasoning: { mode } });
+            }}
           >
             <option value="async">Think while talking (asynchronous)</option>
             <option value="thinking">Think first, then answer</option>
@@ -407,12 +413,31 @@ export function Settings() {
           Layout{" "}
           <select
             value={settings.reasoning.layout}
-            onChange={(e) =>
-              void controller.updateSettings({ reasoning: { layout: e.target.value as "paper" } })
-            }
+            onChange={(e) => {
+              const layout = pick(LAYOUT_NAMES, e.target.value);
+              if (layout) void controller.updateSettings({ reasoning: { layout } });
+            }}
           >
             <option value="paper">Paper (the thinker sees the answer)</option>
             <option value="compact">Compact (fewer moves)</option>
+          </select>
+        </label>
+        <label>
+          Thought sharing{" "}
+          <select
+            value={settings.reasoning.thoughtSharing}
+            onChange={(e) => {
+              const thoughtSharing = pick(THOUGHT_SHARING, e.target.value);
+              if (thoughtSharing) void controller.updateSettings({ reasoning: { thoughtSharing } });
+            }}
+          >
+            <option value="auto">Automatic (every step on a GPU, in chunks on the CPU)</option>
+            <option value="every-step">
+              Every step: the answer always sees the newest thoughts (slower on a CPU)
+            </option>
+            <option value="chunks">
+              In chunks: faster on a CPU; the answer may lag a few words behind the thoughts
+            </option>
           </select>
         </label>
         <label>

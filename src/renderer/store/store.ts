@@ -20,7 +20,7 @@ export interface TurnTimeline {
   chunks: Array<{ start: number; end: number }>;
 }
 
-export interface Turn {
+export interface TurnRecord {
   id: number;
   user: string;
   userTentative: string;
@@ -59,7 +59,7 @@ export interface DuetState {
   settings: Settings | null;
   notice: SettingsNotice | null;
   turnIds: number[];
-  turns: Record<number, Turn>;
+  turns: Record<number, TurnRecord>;
   pendingUserText: string | null;
   view: "conversation" | "settings";
   models: ModelStatus[];
@@ -89,7 +89,7 @@ function withToast(toasts: readonly Toast[], stage: string, message: string): To
   return [...toasts, { id: toastId++, stage, message }].slice(-4);
 }
 
-function newTurn(id: number, user: string): Turn {
+function newTurn(id: number, user: string): TurnRecord {
   return {
     id,
     user,
@@ -113,11 +113,11 @@ function reduce(state: DuetState, events: readonly AppEvent[]): Partial<DuetStat
   let turnIds = state.turnIds;
   let pendingUserText = state.pendingUserText;
   const patch: Partial<DuetState> = {};
-  const current = (): Turn | undefined => {
+  const current = (): TurnRecord | undefined => {
     const id = turnIds[turnIds.length - 1];
     return id === undefined ? undefined : turns[id];
   };
-  const update = (turn: Turn, change: Partial<Turn>) => {
+  const update = (turn: TurnRecord, change: Partial<TurnRecord>) => {
     turns = { ...turns, [turn.id]: { ...turn, ...change } };
   };
   for (const event of events) {
@@ -255,7 +255,7 @@ export const useDuet = create<DuetState>()((set) => ({
   loadSnapshot: (snapshot) =>
     set((state) => {
       // Earlier turns (e.g. restored after an engine restart) appear as finished turns.
-      const turns: Record<number, Turn> = {};
+      const turns: Record<number, TurnRecord> = {};
       const turnIds: number[] = [];
       snapshot.history.forEach((h, i) => {
         const turn = newTurn(i + 1, h.user);

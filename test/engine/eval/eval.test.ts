@@ -8,7 +8,7 @@ import {
   extractAnswer,
   normalizeAnswer,
 } from "../../../src/engine/eval/answers.js";
-import { summarizeMode, type RunRecord } from "../../../src/engine/eval/harness.js";
+import { summarizeMode, type RunRecord } from "../../../src/engine/eval/evaluation.js";
 import { BUILTIN_QUESTIONS, loadQuestions, promptFor } from "../../../src/engine/eval/questions.js";
 import { delayChart, markdownReport, timelineChart } from "../../../src/engine/eval/report.js";
 import { SpeakingRateModel } from "../../../src/engine/eval/speechTiming.js";

@@ -7,7 +7,7 @@ import {
   summarizeDelays,
 } from "../../../src/engine/metrics/delays.js";
 
-describe("compute_delays (method.md section 6)", () => {
+describe("compute_delays (docs/method.md, Metrics)", () => {
   it("matches the reference example", () => {
     expect(computeDelays([1, 3, 8], [5, 1, 3])).toEqual([1, 0, 1]);
     // The same schedule with each chunk's start time.

@@ -1,5 +1,5 @@
 /**
- * method.md section 9, items 1, 2, 3 and 6, through real llama.cpp on generated models.
+ * docs/method.md, Invariants 1, 2, 3, 6 and 7, through real llama.cpp on generated models.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { openLlama, type LlamaSession } from "../../../src/engine/llama/adapter.js";

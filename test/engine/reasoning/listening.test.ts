@@ -6,7 +6,7 @@ import { expectConsistentViews, fakeEngine, repeat, runChecked } from "../../hel
 const firstStepOf = (events: TurnEvent[], type: TurnEvent["type"]) =>
   events.find((e) => e.type === type)?.step;
 
-describe("listening (method.md section 5)", () => {
+describe("listening (docs/method.md, Listening)", () => {
   it("thinks on the partial question, keeps the writer silent until the input closes, and revises the tail", async () => {
     const setup = fakeEngine(
       { thinker: [...repeat(" t", 40), "</think>"], writer: [" Sure", "<|im_end|>"] },

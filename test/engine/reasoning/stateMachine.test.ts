@@ -6,7 +6,7 @@ const states = (events: TurnEvent[]) =>
   events.filter((e) => e.type === "state").map((e) => (e.type === "state" ? `${e.step}:${e.state}` : ""));
 const probeSteps = (events: TurnEvent[]) => events.filter((e) => e.type === "probe").map((e) => e.step);
 
-describe("the reasoner's state machine (method.md section 4) on scripted streams", () => {
+describe("the reasoner's state machine (docs/method.md, The generation loop) on scripted streams", () => {
   // Thinker: a paragraph ends at step 7, probe every 20 steps, `</think>` at step 30.
   const thinker = [...repeat(" a", 6), "\n\n", ...repeat(" b", 13), ...repeat(" c", 9), "</think>"];
   // Writer: pauses at its paragraph end, then finishes after the thinker.

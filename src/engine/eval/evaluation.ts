@@ -39,6 +39,9 @@ export interface RunRecord {
   steps: number;
   thinkerTokens: number;
   writerTokens: number;
+  /** Thoughts the writer had not seen yet at its decodes: mean and maximum (absent in older runs). */
+  thoughtLagMean?: number;
+  thoughtLagMax?: number;
   endReason: TurnMetrics["endReason"];
   totalS: number;
   chunks: ChunkRecord[];
@@ -109,6 +112,8 @@ export async function runQuestion(
     steps: metrics.steps,
     thinkerTokens: metrics.thinkerTokens,
     writerTokens: metrics.writerTokens,
+    thoughtLagMean: r3(metrics.thoughtLagMean),
+    thoughtLagMax: metrics.thoughtLagMax,
     endReason: metrics.endReason,
     totalS: r3(metrics.totalMs / 1000),
     chunks: measured.map((m, i) => ({
@@ -141,6 +146,8 @@ export interface ModeSummary {
   stepsDelay: number | null;
   thinkerTokens: number;
   writerTokens: number;
+  thoughtLagMean: number | null;
+  thoughtLagMax: number | null;
   probeYesRate: number | null;
   endReasons: Record<string, number>;
 }
@@ -165,6 +172,11 @@ export function summarizeMode(mode: ReasoningMode, runs: readonly RunRecord[]): 
     stepsDelay: mean(runs.map((r) => r.stepsDelay)),
     thinkerTokens: mean(runs.map((r) => r.thinkerTokens)) ?? 0,
     writerTokens: mean(runs.map((r) => r.writerTokens)) ?? 0,
+    // Runs recorded before lag was measured have none.
+    thoughtLagMean: mean(runs.map((r) => r.thoughtLagMean ?? null)),
+    thoughtLagMax: runs.some((r) => r.thoughtLagMax !== undefined)
+      ? runs.reduce((max, r) => Math.max(max, r.thoughtLagMax ?? 0), 0)
+      : null,
     probeYesRate:
       probes.length === 0 ? null : r3(probes.filter((p) => p.decision === "yes").length / probes.length),
     endReasons,

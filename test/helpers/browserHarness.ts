@@ -21,7 +21,7 @@ export async function startHarness(models: Record<string, string>, rendererDir: 
   for (const [name, source] of Object.entries(models)) copyFileSync(source, join(modelsDir, name));
   const child: ChildProcess = spawn(
     process.execPath,
-    ["--import", "tsx", "src/main/dev/harness.ts", "--port", "0", "--renderer-dir", rendererDir],
+    ["--import", "tsx", "src/main/dev/browserHarness.ts", "--port", "0", "--renderer-dir", rendererDir],
     {
       env: { ...process.env, DUET_DATA_DIR: dataDir, DUET_MODELS_DIR: modelsDir },
       stdio: ["ignore", "pipe", "pipe"],
