@@ -82,7 +82,8 @@ export async function runQuestion(
     options.tokensPerChunk ?? 5,
   );
   const measured = [];
-  for (const c of textChunks) measured.push({ chunk: c, ...(await options.timing.measure(c.raw)) });
+  // Timed as the reference does: the chunk's text with newlines deleted.
+  for (const c of textChunks) measured.push({ chunk: c, ...(await options.timing.measure(c.text)) });
   // Chunks with nothing to say (punctuation only) take no time.
   const ready = measured.map((m) => m.chunk.timeMs / 1000 + m.ttsS);
   const schedule = scheduleChunks(

@@ -18,7 +18,7 @@ export class SpeakingRateModel implements SpeechTiming {
     private readonly wordsPerMinute: number,
     private readonly math?: (latex: string) => string,
   ) {
-    this.description = `speaking-rate model: ${wordsPerMinute} words per minute, synthesis time 0`;
+    this.description = `speaking-rate model (${wordsPerMinute} words per minute); synthesis time not included`;
   }
   async measure(text: string) {
     const spoken = toSpeakable(text, this.math);

@@ -10,7 +10,7 @@ export interface TimedText {
 }
 
 export interface TextChunk {
-  /** The tokens' text joined, trimmed, newlines removed (as the reference does before TTS). */
+  /** The tokens' text joined, trimmed, newlines deleted (as the reference does before timing speech). */
   text: string;
   /** Raw joined text, newlines kept. */
   raw: string;
@@ -79,7 +79,7 @@ export class TokenChunker {
     if (this.buffer.length === 0) return undefined;
     const raw = this.buffer.map((t) => t.text).join("");
     const chunk: TextChunk = {
-      text: raw.replace(/[\r\n]+/g, " ").trim(),
+      text: raw.replace(/[\r\n]+/g, "").trim(),
       raw,
       timeMs: this.buffer[this.buffer.length - 1]!.timeMs,
       startToken: this.start,

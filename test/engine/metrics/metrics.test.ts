@@ -66,8 +66,10 @@ describe("chunking", () => {
     expect(display.map((c) => c.raw)).toEqual(["A$$\\frac{1}{2}$$", " ok fine"]);
   });
 
-  it("removes newlines from the chunk text used for speech", () => {
-    expect(chunkTokens(tokens(["One", ".\n\n", "Two"]), 5)[0]!.text).toBe("One. Two");
+  it("deletes newlines from the chunk text that is timed, as the reference does, and keeps them in the raw text", () => {
+    const [chunk] = chunkTokens(tokens(["One", ".\n\n", "Two"]), 5);
+    expect(chunk!.text).toBe("One.Two");
+    expect(chunk!.raw).toBe("One.\n\nTwo");
   });
 
   it("tracks open math spans", () => {

@@ -84,13 +84,23 @@ describe("the reasoner's state machine (docs/method.md, The generation loop) on 
   it("stops at the step budget", async () => {
     const setup = fakeEngine({ thinker: repeat(" x", 50), writer: repeat(" y", 50) }, ["no"]);
     const result = await setup.engine.ask("q", { maxSteps: 10 }).done;
-    expect(result.metrics).toMatchObject({
-      endReason: "budget",
-      steps: 10,
-      writerTokens: 0,
-      ttftMs: null,
-      stft: null,
-    });
+    // Too small a budget for a wrap-up (10 / 8 = 1 step): the thinker stops at step 9, the writer says one word.
+    expect(result.metrics).toMatchObject({ endReason: "budget", thinkerTokens: 9 });
+    expect(result.metrics.steps).toBeLessThanOrEqual(10 + 32);
+  });
+
+  it("wraps up before the budget ends: thinking stops, the writer finishes its sentence", async () => {
+    const writerScript = [...repeat(" y", 20), ".", ...repeat(" z", 5), "<|im_end|>"];
+    const setup = fakeEngine({ thinker: repeat(" x", 500), writer: writerScript }, ["no"]);
+    const turn = setup.engine.ask("q", { maxSteps: 80 });
+    const result = await turn.done;
+    // The reserve is 80 / 8 = 10 steps: the thinker stops at step 70 and the writer takes over.
+    const wrapUp = turn.events.find((e) => e.type === "state" && e.state === "writer_only");
+    expect(wrapUp).toMatchObject({ step: 70, reason: expect.stringMatching(/wraps up/) });
+    expect(result.metrics.thinkerTokens).toBe(70);
+    // At step 80 the writer is mid-sentence: it goes on to the full stop, then the turn ends.
+    expect(result.answer.endsWith(".")).toBe(true);
+    expect(result.metrics).toMatchObject({ endReason: "budget", steps: 91 });
   });
 
   it("forced probe answers skip the model and are reported as forced", async () => {

@@ -12,6 +12,10 @@ import { Prober } from "./probe.js";
 import { retryDroppingHistory } from "./room.js";
 import { makeStream, type Stream } from "./streams.js";
 
+/** Extra steps a writer in mid-sentence gets at the end of the budget. */
+const SENTENCE_GRACE_STEPS = 32;
+const SENTENCE_END = /[.!?]["')\]]*\s*$|\n\s*$/;
+
 /** An operation from outside, queued and applied between steps (only the loop touches the cache). */
 export type ExternalOperation =
   | { kind: "input"; text: string | undefined; final: boolean }
@@ -196,7 +200,8 @@ export class TurnRunner implements TurnControl {
       if (this.signal?.aborted) return "cancelled";
       const ended = this.applyOperations();
       if (ended) return ended;
-      if (this.step >= this.env.maxSteps) return "budget";
+      if (this.budgetSpent()) return "budget";
+      this.wrapUpNearBudget();
 
       const active = this.activeStreams();
       if (active.length === 0) {
@@ -227,6 +232,38 @@ export class TurnRunner implements TurnControl {
       const finished = await this.afterStep(sampled);
       if (finished) return finished;
     }
+  }
+
+  /** Steps before the budget's end at which thinking stops so the answer can wrap up. */
+  private get wrapUpReserve(): number {
+    return Math.min(64, Math.floor(this.env.maxSteps / 8));
+  }
+
+  /**
+   * Near the end of the step budget the thinker stops, so the writer says what the thoughts reached
+   * instead of being cut off mid-thought.
+   */
+  private wrapUpNearBudget(): void {
+    const reserve = this.wrapUpReserve;
+    if (reserve === 0 || this.thinker.finished || this.writer.finished) return;
+    if (
+      this.step >= this.env.maxSteps - reserve &&
+      this.listening.userTokenCount > 0 &&
+      !this.listening.inputOpen
+    )
+      this.finishThinker("the step budget is nearly spent: the answer wraps up");
+  }
+
+  /**
+   * The budget is spent, except that a writer in mid-sentence may finish it (at most
+   * `SENTENCE_GRACE_STEPS` more steps).
+   */
+  private budgetSpent(): boolean {
+    if (this.step < this.env.maxSteps) return false;
+    const speaking =
+      this.stateValue !== "thinker_only" && !this.writer.finished && this.writer.output.length > 0;
+    if (!speaking || this.step >= this.env.maxSteps + SENTENCE_GRACE_STEPS) return true;
+    return SENTENCE_END.test(this.writer.text.tail(3));
   }
 
   private activeStreams(): Stream[] {
