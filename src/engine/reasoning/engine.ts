@@ -1,3 +1,4 @@
+import { appendAll } from "../../shared/arrays.js";
 import { DuetError } from "../errors.js";
 import { openLlama, type OpenLlamaOptions } from "../llama/adapter.js";
 import type { KvRuntime, ModelDescription, Token, TokenizerInfo } from "../llama/types.js";
@@ -250,7 +251,7 @@ export class ReasoningEngine {
         user,
         answer,
       );
-      this.historyTokens.push(...entry.tokens);
+      appendAll(this.historyTokens, entry.tokens);
       this.turns.push(entry.turn);
     }
     this.needsRebuild = true;
@@ -393,7 +394,7 @@ export class ReasoningEngine {
         () => this.dropOldestTurn(),
       );
       for (const view of cache.viewIds()) cache.mergeBlocks(view, ["history", ...turnPart], "history");
-      this.historyTokens.push(...turnTokens);
+      appendAll(this.historyTokens, turnTokens);
       cache.setContent("history", this.historyTokens);
       cache.verify();
       this.turns.push(record);
@@ -402,7 +403,7 @@ export class ReasoningEngine {
         process.stderr.write(`duet: rebuilding the cache after a failed commit: ${String(error)}\n`);
       // The cache is in an unknown state: keep the words, rebuild the cache at the next turn.
       if (outcome.userTokens.length > 0) {
-        this.historyTokens.push(...turnTokens);
+        appendAll(this.historyTokens, turnTokens);
         this.turns.push(record);
       }
       this.needsRebuild = true;

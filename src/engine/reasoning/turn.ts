@@ -1,3 +1,4 @@
+import { appendAll, maxOf } from "../../shared/arrays.js";
 import { DuetError, isDuetError } from "../errors.js";
 import type { LogitsRef, Token, TokenSampler, TokenizerInfo } from "../llama/types.js";
 import { stepMetrics } from "../metrics/delays.js";
@@ -123,6 +124,8 @@ export class TurnRunner {
   private probeQuestion: Token[] | undefined;
   private userTokenCount = 0;
   private lastDropped = 0;
+  /** Why the first words could not be taken (thrown when the turn runs). */
+  private inputError: unknown;
 
   constructor(
     private readonly env: TurnEnvironment,
@@ -158,7 +161,12 @@ export class TurnRunner {
     }
     if (env.mode === "nothinking") this.thinker.finished = true;
     this.state = env.mode === "nothinking" ? "writer_only" : "thinker_only";
-    this.setUserText(initialText);
+    try {
+      this.setUserText(initialText);
+    } catch (error) {
+      // Reported as the turn's error (like every other failure of a started turn).
+      this.inputError = error;
+    }
     this.result = this.run();
   }
 
@@ -205,6 +213,7 @@ export class TurnRunner {
         turn: this.env.turnNumber,
         ...this.at(),
       });
+      if (this.inputError !== undefined) throw this.inputError;
       await this.prefill();
       this.emit({ type: "state", state: this.state, previous: null, reason: "turn started", ...this.at() });
       this.loopStart = this.env.now();
@@ -246,8 +255,8 @@ export class TurnRunner {
       await this.placeWithRoom(placements);
     } catch (error) {
       if (!(error instanceof ContextFullError)) throw error;
-      const longest = Math.max(
-        ...this.env.cache.viewIds().map((v) => this.env.cache.length(v) + this.env.cache.backlogSize(v)),
+      const longest = maxOf(
+        this.env.cache.viewIds().map((v) => this.env.cache.length(v) + this.env.cache.backlogSize(v)),
       );
       throw new DuetError(
         "context-overflow",
@@ -312,7 +321,7 @@ export class TurnRunner {
     for (const stream of active) {
       if (stream.activeLastStep && !this.forceSync.has(stream.home)) continue;
       this.forceSync.delete(stream.home);
-      placements.push(...this.backlogPlacements(stream.home, new Set([stream.block]), Infinity));
+      appendAll(placements, this.backlogPlacements(stream.home, new Set([stream.block]), Infinity));
     }
     if (placements.length > 0) await this.placeWithRoom(placements);
   }
@@ -367,7 +376,7 @@ export class TurnRunner {
       // Nothing touches the cache between the two: read the backlog once.
       const backlog = cache.backlog(view);
       if (this.mirrorDue(backlog, own))
-        placements.push(...this.backlogPlacements(view, own, mirrorLimit, backlog));
+        appendAll(placements, this.backlogPlacements(view, own, mirrorLimit, backlog));
     }
     let refs: Array<LogitsRef | undefined>;
     try {
@@ -576,12 +585,39 @@ export class TurnRunner {
   private setUserText(text: string): void {
     const { cache, tokenizer, family } = this.env;
     const tokens = tokenizeUserText(tokenizer, family, text);
+    this.assertFitsContext(tokens.length, "question");
     const current = cache.tokens("user");
     let common = 0;
     while (common < current.length && common < tokens.length && current[common] === tokens[common]) common++;
     cache.truncateBlock("user", common);
     cache.extend("user", tokens.slice(common));
     this.userTokenCount = tokens.length;
+  }
+
+  /**
+   * Words that cannot fit even with every earlier turn dropped: they alone need more cells than
+   * the context has beside this turn's instructions (the prompt blocks of the fullest view). Checked before the words reach
+   * the cache, so nothing is decoded and the conversation keeps its history.
+   */
+  private assertFitsContext(tokens: number, what: "question" | "interjection"): void {
+    const { cache, layout } = this.env;
+    const prompts = new Set(layout.blocks.filter((b) => b.source.kind === "prompt").map((b) => b.id));
+    let instructions = 0;
+    for (const view of layout.views) {
+      let inView = 0;
+      for (const block of view.blocks) if (prompts.has(block)) inView += cache.tokens(block).length;
+      instructions = Math.max(instructions, inView);
+    }
+    const room = cache.contextSize - instructions;
+    // A context too small for the instructions alone is reported by the prefill, which names it.
+    if (tokens <= room || room <= 0) return;
+    const words = what === "question" ? "Your question is" : "What you added is";
+    throw new DuetError(
+      "context-overflow",
+      `${words} too long for the context: it takes ${tokens} tokens, and the model's context has room ` +
+        `for ${room} (${cache.contextSize} cells, ${instructions} of them for the instructions). ` +
+        "Shorten it, or choose a larger context size.",
+    );
   }
 
   /**
@@ -611,9 +647,10 @@ export class TurnRunner {
   /** New words after the turn started: marked input at the end of the thoughts, seen by both streams. */
   private interject(text: string): void {
     const { tokenizer, family } = this.env;
+    const tokens = tokenizeUserText(tokenizer, family, family.interjection(text));
+    this.assertFitsContext(tokens.length, "interjection");
     if (!this.writerHeld) this.truncateAnswer(this.writer.output.length);
     const dropped = this.lastDropped;
-    const tokens = tokenizeUserText(tokenizer, family, family.interjection(text));
     const thinker = this.thinker;
     if (thinker.finished) {
       // The thinker had closed its thoughts; `</think>` was never fed, so it simply goes on.
