@@ -3,14 +3,15 @@
  * npm run talk -- [--model PATH] [--wav FILE | --text "..."] [--out answer.wav] [--json]
  *   [--stt-model PATH] [--voice PATH] [--speed N]
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { DuetError } from "../errors.js";
 import { ReasoningEngine } from "../reasoning/engine.js";
 import { VoiceSession, type SessionEvent, type VoiceTurnMetrics } from "../session/voiceSession.js";
 import { TimelineSink } from "../speech/answerSpeaker.js";
-import { durationMs, encodeWav, wavToSpeechInput } from "../speech/pcm.js";
+import { durationMs, encodeWav } from "../speech/pcm.js";
+import { readWavForSpeech, type AudioConversionProgress } from "../speech/wavFile.js";
 import { loadMathSpeech } from "../speech/speakable.js";
 import { WhisperRecognizer, type SpeechRecognizer } from "../speech/stt.js";
 import { NeuralVoice } from "../speech/tts/neuralVoice.js";
@@ -25,6 +26,7 @@ import {
   formatSeconds,
   parseNumberOption,
   parseTurnOptions,
+  progressLog,
   TURN_OPTIONS,
 } from "./common.js";
 
@@ -48,6 +50,19 @@ answer is spoken chunk by chunk; both tracks, the transcript and the per-turn me
   --language CODE     speech-to-text language (default en)
   --json              one JSON event per line; the last line is a summary with the metrics
 `;
+
+/** Converting a long recording takes a moment: say how far it got, every tenth of the way. */
+function conversionLog(path: string, json: boolean): (progress: AudioConversionProgress) => void {
+  const log = progressLog(json);
+  let shown = 0;
+  return ({ doneSeconds, totalSeconds }) => {
+    if (totalSeconds < 30) return;
+    const tenths = Math.floor((10 * doneSeconds) / totalSeconds);
+    if (tenths <= shown) return;
+    shown = tenths;
+    log(`Converting ${path} for speech-to-text: ${tenths * 10}% of ${formatSeconds(totalSeconds * 1000)}`);
+  };
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -75,27 +90,17 @@ async function main(): Promise<void> {
     const speed = parseNumberOption("speed", values.speed, 0.1, 100) ?? 1;
     const { mode, layout, maxSteps, gpu } = parseTurnOptions(values);
 
-    // Check the inputs before loading anything heavy.
-    const audio = values.wav
-      ? wavToSpeechInput(
-          await readFile(values.wav).catch((e: NodeJS.ErrnoException) => {
-            throw new DuetError(
-              "invalid-argument",
-              e.code === "ENOENT"
-                ? `No such WAV file: ${values.wav}`
-                : `Cannot read ${values.wav}: ${e.message}`,
-            );
-          }),
-          values.wav,
-        )
-      : undefined;
-    if (audio && audio.samples.length === 0)
-      throw new DuetError("invalid-argument", `${values.wav} holds no audio.`);
-    if (audio && !values["stt-model"])
+    // Check the inputs before loading anything heavy (and the options before converting a long recording).
+    if (values.wav && !values["stt-model"])
       throw new DuetError(
         "invalid-argument",
         "--wav needs a speech-to-text model: pass --stt-model PATH (a whisper.cpp ggml file).",
       );
+    const audio = values.wav
+      ? await readWavForSpeech(values.wav, { onProgress: conversionLog(values.wav, json) })
+      : undefined;
+    if (audio && audio.samples.length === 0)
+      throw new DuetError("invalid-argument", `${values.wav} holds no audio.`);
 
     const modelPath = values.model ?? (await defaultModelPath());
     const log = (line: string) => process.stderr.write(json ? "" : ansi.dim(`${line}\n`));
