@@ -35,6 +35,8 @@ export interface AppHostOptions {
   emitAudio: (chunk: AudioChunk) => void;
   downloadDefaults?: Partial<Omit<DownloadOptions, "url" | "destination">>;
   restartDelaysMs?: readonly number[];
+  /** Opens the logs folder in the file manager (the desktop app); its path is the reply. */
+  openLogsFolder?: () => Promise<{ path: string }>;
 }
 
 export class AppHost {
@@ -227,6 +229,10 @@ export class AppHost {
         this.requireEngine();
         this.engineHost.send({ type: "preview", text: a.text as string });
         return null;
+      case "app:open-logs-folder":
+        if (!this.options.openLogsFolder)
+          throw new DuetError("invalid-argument", "Opening the logs folder works in the desktop app.");
+        return this.options.openLogsFolder();
     }
   }
 

@@ -18,6 +18,7 @@ const channels: Record<RequestChannel, true> = {
   "models:remove": true,
   "models:recommend": true,
   "voice:preview": true,
+  "app:open-logs-folder": true,
 };
 
 export const REQUEST_CHANNELS = Object.keys(channels) as RequestChannel[];

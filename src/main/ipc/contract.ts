@@ -95,6 +95,8 @@ export interface RequestMap {
     result: { hardware: HardwareInfo; recommendation: Recommendation };
   };
   "voice:preview": { args: { text: string }; result: null };
+  /** Opens the folder with Duet's log files (main and engine) in the file manager; returns its path. */
+  "app:open-logs-folder": { args: Record<string, never>; result: { path: string } };
 }
 
 export type RequestChannel = keyof RequestMap;

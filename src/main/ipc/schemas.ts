@@ -21,6 +21,7 @@ export const requestSchemas: { [C in RequestChannel]: z.ZodType } = {
   "models:remove": z.object({ id: z.string().min(1).max(4096) }).strict(),
   "models:recommend": empty,
   "voice:preview": z.object({ text: z.string().min(1).max(500) }).strict(),
+  "app:open-logs-folder": empty,
 };
 
 /** The channel list itself lives in channels.ts (free of zod, for the preload); re-exported here for callers of this module. */
