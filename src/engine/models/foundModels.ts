@@ -8,7 +8,7 @@
  * silently; a GGUF that fails validation is reported in `skipped` with the reason in words.
  * Nothing is copied or written.
  */
-import { open, readdir, realpath, stat } from "node:fs/promises";
+import { open, opendir, realpath, stat } from "node:fs/promises";
 import { posix, win32 } from "node:path";
 import { homedir } from "node:os";
 import { z } from "zod";
@@ -142,14 +142,24 @@ class Budget {
     this.left = maxEntries;
   }
 
-  /** The folder's entries (none when unreadable or the bound is spent), sorted for a stable order. */
+  /**
+   * The folder's entries (none when unreadable or the bound is spent), sorted for a stable order.
+   * Read one by one, so a folder with a million entries costs no more than the bound.
+   */
   async list(folder: string): Promise<Array<{ name: string; path: string }>> {
     if (this.signal?.aborted) throw abortError(this.signal);
-    if (this.left <= 0) return [];
-    const names = await readdir(folder).catch(() => [] as string[]);
-    const kept = names.sort().slice(0, this.left);
-    this.left -= kept.length;
-    return kept.map((name) => ({ name, path: this.join(folder, name) }));
+    const names: string[] = [];
+    try {
+      const dir = await opendir(folder);
+      for await (const entry of dir) {
+        if (names.length >= this.left) break; // leaving the loop closes the folder
+        names.push(entry.name);
+      }
+    } catch {
+      // Missing or unreadable: nothing from here.
+    }
+    this.left -= names.length;
+    return names.sort().map((name) => ({ name, path: this.join(folder, name) }));
   }
 }
 
