@@ -21,6 +21,8 @@ const main: UserConfig["main"] = {
         index: resolve("src/main/index.ts"),
         // The engine runs in a utility process of its own (see docs/architecture.md).
         engineWorker: resolve("src/main/worker/engineWorker.ts"),
+        // GPU probing loads native GPU libraries: a short-lived process of its own.
+        hardwareProbe: resolve("src/main/worker/hardwareProbeWorker.ts"),
       },
       output: { format: "es", entryFileNames: "[name].js" },
     },

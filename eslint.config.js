@@ -40,7 +40,8 @@ export default tseslint.config(
     },
   },
   {
-    // The window's code runs in the browser: no Node or Electron modules, and only types from the main side.
+    // The window's code runs in the browser and talks to the rest only through the contract in
+    // src/shared: no Node, no Electron, nothing from the engine or the main process, not even types.
     files: ["src/renderer/**/*.{ts,tsx}"],
     rules: {
       "no-restricted-imports": [
@@ -52,9 +53,8 @@ export default tseslint.config(
           patterns: [
             { group: ["node:*"], message: "The renderer runs in the browser." },
             {
-              group: ["**/engine/**", "**/main/**"],
-              allowTypeImports: true,
-              message: "Only type imports across the process boundary.",
+              group: ["**/engine/**", "**/main/**", "**/preload/**"],
+              message: "Import the contract from src/shared.",
             },
           ],
         },
@@ -62,12 +62,42 @@ export default tseslint.config(
     },
   },
   {
-    // Shared code runs in every process (Node, the sandboxed preload, the browser): it imports nothing.
+    // The sandboxed preload: Electron's renderer modules and src/shared only.
+    files: ["src/preload/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["node:*", "**/engine/**", "**/main/**", "**/renderer/**"],
+              message: "The preload uses only electron and src/shared.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Shared code runs in every process (Node, the sandboxed preload, the browser): it imports zod,
+    // other files of src/shared, and types only from the engine.
     files: ["src/shared/**/*.ts"],
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: [{ group: ["*", "!./*"], message: "src/shared must stay free of imports." }] },
+        {
+          patterns: [
+            {
+              group: ["node:*", "electron", "**/main/**", "**/renderer/**", "**/preload/**"],
+              message: "src/shared runs in every process.",
+            },
+            {
+              group: ["**/engine/**"],
+              allowTypeImports: true,
+              message: "Only type imports from the engine.",
+            },
+          ],
+        },
       ],
     },
   },

@@ -2,24 +2,9 @@
  * Every error the engine raises on purpose carries a stable `code` the UI and CLIs can act on,
  * and a message written for the person who will read it.
  */
-export type DuetErrorCode =
-  | "model-not-found"
-  | "model-unreadable"
-  | "gguf-bad-magic"
-  | "gguf-unsupported-version"
-  | "gguf-truncated"
-  | "gguf-corrupt"
-  | "unsupported-architecture"
-  | "unsupported-rope"
-  | "unsupported-kv-cache"
-  | "unknown-prompt-family"
-  | "context-overflow"
-  | "invalid-argument"
-  | "engine-busy"
-  | "engine-disposed"
-  | "aborted"
-  | "adapter-incompatible"
-  | "decode-failed";
+import type { DuetErrorCode } from "../shared/errors.js";
+
+export type { DuetErrorCode };
 
 export class DuetError extends Error {
   readonly code: DuetErrorCode;

@@ -2,11 +2,12 @@
  * Duet's Electron main process: one window, the typed IPC router, the global hold-to-talk
  * hotkey, and the AppHost that owns settings, models and the engine process. Each shipping
  * concern (folders and crash dumps, the log, the menu, the tray, updates, the window's lifecycle)
- * lives in its own module; this file wires them together.
+ * lives in its own module (docs/shipping.md); this file wires them together.
  */
 import {
   app,
   crashReporter,
+  dialog,
   ipcMain,
   Menu,
   MessageChannelMain,
@@ -21,14 +22,16 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { modelsDir } from "../engine/paths.js";
+import { environmentOverrides } from "../engine/settings/overrides.js";
 import { appFolders, placeAppFolders, startLocalCrashDumps } from "./appFolders.js";
 import { AppHost } from "./host/appHost.js";
 import { HoldToTalk, parseAccelerator } from "./host/hotkey.js";
-import { UtilityProcessLauncher } from "./electronLauncher.js";
+import { UtilityProcessLauncher, type UtilityProcessLauncherOptions } from "./electronLauncher.js";
 import { batchEvents } from "./ipc/batchEvents.js";
-import type { AppEvent, AudioChunk } from "./ipc/contract.js";
+import type { AppEvent, AudioChunk } from "../shared/ipc/contract.js";
+import { PORT_IPC_CHANNEL, type PortMessageToWindow } from "../shared/ipc/wire.js";
+import { isAudioFrame } from "./ipc/audioFrames.js";
 import { registerRequests, senderCheck, type IpcMainLike } from "./ipc/router.js";
-import { isAudioFrame } from "./ipc/schemas.js";
 import { logUncaught, openAppLog } from "./logging/appLog.js";
 import { appMenuTemplate } from "./menu.js";
 import { TRAY_ICON_FILES } from "./tray/iconFiles.js";
@@ -59,18 +62,33 @@ let tray: DuetTray<Electron.NativeImage> | undefined;
 /** Reads the hotkey from the settings again; set once the global hotkey is running. */
 let reloadHotkey: (() => void) | undefined;
 
-/** Events go to the window in batches (tokens arrive dozens a second); audio goes at once. */
-const emitToWindow = batchEvents<AppEvent>((events) => port?.postMessage({ kind: "events", events }));
+function toWindow(message: PortMessageToWindow): void {
+  port?.postMessage(message);
+}
 
+/** Events go to the window in batches (tokens arrive dozens a second); audio goes at once. */
+const sendEvents = batchEvents<AppEvent>((events) => toWindow({ kind: "events", events }));
 function emit(event: AppEvent): void {
   log.event(event);
+  if (event.type === "settings") reloadHotkey?.();
   if (event.type === "state") tray?.setState(event.state);
-  emitToWindow(event);
+  sendEvents(event);
 }
 
 function emitAudio(chunk: AudioChunk): void {
-  port?.postMessage({ kind: "audio", chunk });
+  toWindow({ kind: "audio", chunk });
 }
+
+/** A bad DUET_MIRROR is reported in the window instead of stopping the app. */
+function safeEnvironmentOverrides(): ReturnType<typeof environmentOverrides> {
+  try {
+    return environmentOverrides();
+  } catch (error) {
+    startupProblems.push((error as Error).message);
+    return {};
+  }
+}
+const startupProblems: string[] = [];
 
 async function openLogsFolder(): Promise<{ path: string }> {
   await mkdir(folders.logs, { recursive: true });
@@ -84,13 +102,22 @@ function openLogsFolderFromMenu(): void {
   openLogsFolder().catch((error: Error) => log.write("main", "error", error.message));
 }
 
+/** Utility processes print into the log (native libraries' lines included). */
+const utilityOutput: UtilityProcessLauncherOptions = {
+  fork: (modulePath, args, options) => utilityProcess.fork(modulePath, args, options),
+  onOutput: (line, stream) => log.engineOutput(line, stream),
+};
+
 const host = new AppHost({
   dataDir: folders.data,
   modelsDir: modelsDir(),
-  launcher: new UtilityProcessLauncher(join(outDir, "main", "engineWorker.js"), {
-    fork: (modulePath, args, options) => utilityProcess.fork(modulePath, args, options),
-    onOutput: (line, stream) => log.engineOutput(line, stream),
-  }),
+  launcher: new UtilityProcessLauncher(join(outDir, "main", "engineWorker.js"), "Duet engine", utilityOutput),
+  probeLauncher: new UtilityProcessLauncher(
+    join(outDir, "main", "hardwareProbe.js"),
+    "Duet hardware check",
+    utilityOutput,
+  ),
+  overrides: safeEnvironmentOverrides(),
   emit,
   emitAudio,
   openLogsFolder,
@@ -99,20 +126,38 @@ const host = new AppHost({
 /** Push-to-talk from the hotkey or the tray: the window captures the microphone, the engine listens. */
 function pushToTalk(down: boolean): void {
   emit({ type: "hotkey", down });
-  void host
-    .request("session:push-to-talk", { down })
-    .catch((error: Error) => emit({ type: "error", stage: "audio", message: error.message }));
+  try {
+    host.handlers["session:push-to-talk"]({ down });
+  } catch (error) {
+    emit({ type: "error", stage: "audio", message: (error as Error).message });
+  }
+}
+
+function openPort(): void {
+  if (!appWindow) return;
+  const channel = new MessageChannelMain();
+  port?.close();
+  port = channel.port1;
+  port.on("message", (message) => {
+    const data = message.data as { kind?: string; samples?: unknown };
+    if (data?.kind === "audio" && isAudioFrame(data.samples)) host.audio(data.samples);
+  });
+  port.start();
+  appWindow.window.webContents.postMessage(PORT_IPC_CHANNEL, null, [channel.port2]);
 }
 
 function openWindow(): void {
-  appWindow = createMainWindow({
+  const opened = createMainWindow({
     outDir,
     // Set by `npm run dev` (electron-vite): the window is served with hot reload.
     devServerUrl: app.isPackaged ? undefined : process.env.ELECTRON_RENDERER_URL,
     devTools: !app.isPackaged,
   });
-  const opened = appWindow;
-  opened.window.webContents.on("did-finish-load", openPort);
+  appWindow = opened;
+  opened.window.webContents.on("did-finish-load", () => {
+    openPort();
+    for (const message of startupProblems) emit({ type: "error", stage: "settings", message });
+  });
   opened.window.on("closed", () => {
     if (appWindow !== opened) return;
     appWindow = undefined;
@@ -128,23 +173,6 @@ function showWindow(): void {
   if (appWindow.window.isMinimized()) appWindow.window.restore();
   appWindow.window.show();
   appWindow.window.focus();
-}
-
-function trayIconSize(): number {
-  return process.platform === "linux" ? 22 : 16;
-}
-
-function openPort(): void {
-  if (!appWindow) return;
-  const channel = new MessageChannelMain();
-  port?.close();
-  port = channel.port1;
-  port.on("message", (message) => {
-    const data = message.data as { kind?: string; samples?: unknown };
-    if (data?.kind === "audio" && isAudioFrame(data.samples)) host.audio(data.samples);
-  });
-  port.start();
-  appWindow.window.webContents.postMessage("duet:port", null, [channel.port2]);
 }
 
 async function startHotkey(): Promise<void> {
@@ -184,18 +212,8 @@ async function startHotkey(): Promise<void> {
   app.on("will-quit", () => hook?.uIOhook.stop());
 }
 
-void app.whenReady().then(async () => {
-  registerRequests(
-    ipcMain as unknown as IpcMainLike,
-    host,
-    senderCheck(
-      () => appWindow?.window.webContents,
-      () => appWindow?.origin,
-    ),
-    (channel) => {
-      if (channel === "settings:update") reloadHotkey?.();
-    },
-  );
+/** The menu bar and the tray icon. */
+function startShell(): void {
   Menu.setApplicationMenu(
     Menu.buildFromTemplate(
       appMenuTemplate({
@@ -205,10 +223,11 @@ void app.whenReady().then(async () => {
       }),
     ),
   );
+  const traySize = process.platform === "linux" ? 22 : 16;
   tray = new DuetTray(
     {
       files: TRAY_ICON_FILES,
-      loadIcon: (path) => nativeImage.createFromPath(path).resize({ width: trayIconSize(), quality: "best" }),
+      loadIcon: (path) => nativeImage.createFromPath(path).resize({ width: traySize, quality: "best" }),
       createTray: (image) => new Tray(image),
       buildMenu: (template) => Menu.buildFromTemplate(template),
       platform: process.platform,
@@ -221,8 +240,22 @@ void app.whenReady().then(async () => {
       quit: () => app.quit(),
     },
   );
-  openWindow();
+}
+
+/** Starts Duet: settings first (the window asks for them at once), then the window and the hotkey. */
+async function start(): Promise<void> {
+  // Never fails on settings: a damaged or unwritable settings file becomes a notice in the window.
   await host.init();
+  registerRequests(
+    ipcMain as unknown as IpcMainLike,
+    host.handlers,
+    senderCheck(
+      () => appWindow?.window.webContents,
+      () => appWindow?.origin,
+    ),
+  );
+  startShell();
+  openWindow();
   await startHotkey();
   startUpdateService({
     packaged: app.isPackaged,
@@ -232,7 +265,16 @@ void app.whenReady().then(async () => {
     log: (level, text) => log.write("updater", level, text),
     onStatus: (status) => tray?.setUpdateStatus(status),
   });
-});
+}
+
+void app
+  .whenReady()
+  .then(start)
+  .catch((error: unknown) => {
+    log.write("main", "error", `Duet could not start: ${String(error)}`);
+    dialog.showErrorBox("Duet could not start", error instanceof Error ? error.message : String(error));
+    app.quit();
+  });
 
 manageWindowLifecycle({
   app,

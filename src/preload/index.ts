@@ -1,10 +1,9 @@
 /**
  * The narrow bridge between Duet's window and the main process, exposed as `window.duet`. It
- * carries requests on a fixed list of channels, microphone frames out and events and audio in;
- * nothing else of Electron or Node reaches the page.
+ * carries requests on one channel (the main process checks the sender and validates each one),
+ * microphone frames out, and events and audio in; nothing else of Electron or Node reaches the page.
  */
 import { contextBridge, ipcRenderer } from "electron";
-import { REQUEST_CHANNELS } from "../main/ipc/channels.js";
 import type {
   AppEvent,
   AudioChunk,
@@ -12,22 +11,33 @@ import type {
   RequestArgs,
   RequestChannel,
   RequestResult,
-} from "../main/ipc/contract.js";
-import { createListeners, unwrapReply, type WireReply } from "../shared/bridgeCore.js";
+} from "../shared/ipc/contract.js";
+import { createListeners, unwrapReply } from "../shared/ipc/bridgeCore.js";
+import {
+  PORT_IPC_CHANNEL,
+  REQUEST_IPC_CHANNEL,
+  type PortMessageFromWindow,
+  type PortMessageToWindow,
+} from "../shared/ipc/wire.js";
 
 const listeners = createListeners<AppEvent, AudioChunk>();
 let port: MessagePort | undefined;
 const early: Float32Array[] = [];
 
-ipcRenderer.on("duet:port", (event) => {
+function sendFrame(target: MessagePort, samples: Float32Array): void {
+  const message: PortMessageFromWindow = { kind: "audio", samples };
+  target.postMessage(message);
+}
+
+ipcRenderer.on(PORT_IPC_CHANNEL, (event) => {
   port = event.ports[0];
   if (!port) return;
-  port.onmessage = (message: MessageEvent) => {
-    const data = message.data as { kind: string; events?: AppEvent[]; chunk?: AudioChunk };
-    if (data.kind === "events" && Array.isArray(data.events)) listeners.emitEvents(data.events);
-    if (data.kind === "audio" && data.chunk) listeners.emitAudio(data.chunk);
+  port.onmessage = (message: MessageEvent<PortMessageToWindow>) => {
+    const data = message.data;
+    if (data?.kind === "events" && Array.isArray(data.events)) listeners.emitEvents(data.events);
+    if (data?.kind === "audio" && data.chunk) listeners.emitAudio(data.chunk);
   };
-  for (const samples of early.splice(0)) port.postMessage({ kind: "audio", samples });
+  for (const samples of early.splice(0)) sendFrame(port, samples);
 });
 
 class BridgeError extends Error {
@@ -41,14 +51,12 @@ class BridgeError extends Error {
 
 const bridge: DuetBridge = {
   async request<C extends RequestChannel>(channel: C, args: RequestArgs<C>): Promise<RequestResult<C>> {
-    if (!REQUEST_CHANNELS.includes(channel))
-      throw new BridgeError("invalid-argument", `Unknown request ${String(channel)}.`);
-    const reply = (await ipcRenderer.invoke(channel, args)) as WireReply<RequestResult<C>>;
-    return unwrapReply(reply, (code, message) => new BridgeError(code ?? "internal", message));
+    const reply: unknown = await ipcRenderer.invoke(REQUEST_IPC_CHANNEL, { channel, args });
+    return unwrapReply(reply, (code, message) => new BridgeError(code, message)) as RequestResult<C>;
   },
   sendAudio(samples: Float32Array) {
     if (!(samples instanceof Float32Array)) return;
-    if (port) port.postMessage({ kind: "audio", samples });
+    if (port) sendFrame(port, samples);
     else if (early.length < 100) early.push(samples);
   },
   onEvent: listeners.onEvent,

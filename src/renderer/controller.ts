@@ -4,7 +4,7 @@ import type {
   RequestChannel,
   RequestResult,
   SettingsPatch,
-} from "../main/ipc/contract.js";
+} from "../shared/ipc/contract.js";
 import { AnswerPlayer } from "./audio/player.js";
 import { startCapture, type Capture } from "./audio/capture.js";
 import { createEventBatcher, useDuet } from "./store/store.js";

@@ -1,4 +1,6 @@
 import { execFile } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
@@ -8,7 +10,11 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs one of Duet's command-line scripts (src/engine/cli/NAME.ts) with tsx; a non-zero exit is a result, not an error. */
+/**
+ * Runs one of Duet's command-line scripts (src/engine/cli/NAME.ts) with tsx; a non-zero exit is a
+ * result, not an error. The data folder is a fresh one unless `env` names one, so the developer's
+ * own settings never leak into a test.
+ */
 export async function runCli(
   script: string,
   args: string[],
@@ -17,7 +23,7 @@ export async function runCli(
   const tsx = join(process.cwd(), "node_modules", ".bin", "tsx");
   try {
     const { stdout, stderr } = await promisify(execFile)(tsx, [join("src/engine/cli", script), ...args], {
-      env: { ...process.env, ...options.env },
+      env: { ...process.env, DUET_DATA_DIR: mkdtempSync(join(tmpdir(), "duet-cli-data-")), ...options.env },
       timeout: options.timeoutMs ?? 60_000,
     });
     return { code: 0, stdout, stderr };

@@ -11,7 +11,9 @@ import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UtilityProcessLauncher, type UtilityProcessLike } from "../../src/main/electronLauncher.js";
 import { openAppLog } from "../../src/main/logging/appLog.js";
-import type { FromWorker, WorkerConfig } from "../../src/main/worker/protocol.js";
+import type { FromWorker, ToWorker } from "../../src/main/worker/protocol.js";
+import { assistantConfigSchema } from "../../src/engine/session/config.js";
+import { defaultSettings } from "../../src/shared/settings.js";
 import { DEMO_PROGRAM } from "../../src/engine/tiny-model/demoProgram.js";
 import { tinyModelPath } from "../helpers/models.js";
 import { tinyWhisperPath } from "../helpers/whisper.js";
@@ -21,48 +23,47 @@ describe("the engine process's output in the log file", () => {
     const folder = mkdtempSync(join(tmpdir(), "duet-engine-log-"));
     const log = openAppLog(folder, { echo: false });
     let child: ChildProcess | undefined;
-    const launcher = new UtilityProcessLauncher(resolve("src/main/worker/engineWorker.ts"), {
-      // What utilityProcess.fork gives: postMessage, message and exit events, piped stdout/stderr.
-      fork: (modulePath, args, options) => {
-        expect(options.stdio).toBe("pipe");
-        child = fork(modulePath, args, {
-          execArgv: ["--import", "tsx"],
-          stdio: ["ignore", "pipe", "pipe", "ipc"],
-          serialization: "advanced",
-        });
-        const c = child;
-        return {
-          postMessage: (message: unknown) => c.send(message as never),
-          kill: () => c.kill(),
-          stdout: c.stdout,
-          stderr: c.stderr,
-          on: (event: string, listener: (...args: unknown[]) => void) => c.on(event, listener),
-        } as unknown as UtilityProcessLike;
+    const launcher = new UtilityProcessLauncher<ToWorker, FromWorker>(
+      resolve("src/main/worker/engineWorker.ts"),
+      "Duet engine",
+      {
+        // What utilityProcess.fork gives: postMessage, message and exit events, piped stdout/stderr.
+        fork: (modulePath, args, options) => {
+          expect(options.stdio).toBe("pipe");
+          child = fork(modulePath, args, {
+            execArgv: ["--import", "tsx"],
+            stdio: ["ignore", "pipe", "pipe", "ipc"],
+            serialization: "advanced",
+          });
+          const c = child;
+          return {
+            postMessage: (message: unknown) => c.send(message as never),
+            kill: () => c.kill(),
+            stdout: c.stdout,
+            stderr: c.stderr,
+            on: (event: string, listener: (...args: unknown[]) => void) => c.on(event, listener),
+            once: (event: string, listener: (...args: unknown[]) => void) => c.once(event, listener),
+          } as unknown as UtilityProcessLike;
+        },
+        onOutput: (line, stream) => log.engineOutput(line, stream),
       },
-      onOutput: (line, stream) => log.engineOutput(line, stream),
-    });
+    );
     const worker = launcher.launch();
     const ready = new Promise<FromWorker>((resolveReady) =>
       worker.onMessage((m) => m.type === "status" && m.engine.status !== "loading" && resolveReady(m)),
     );
-    const config: WorkerConfig = {
-      llmPath: await tinyModelPath({ program: DEMO_PROGRAM }),
-      sttPath: await tinyWhisperPath(),
-      voicePath: null,
-      vadPath: join(folder, "no-silero.onnx"),
-      gpu: "cpu",
-      threads: 1,
-      contextSize: 1024,
-      gpuLayers: "auto",
-      layout: "paper",
-      mode: "async",
-      probeInterval: 4,
-      safety: false,
-      maxSteps: 64,
-      language: "en",
-      vocabularyPrompt: "",
-      rate: 1,
-    };
+    const settings = defaultSettings();
+    const config = assistantConfigSchema.parse({
+      hardware: { ...settings.hardware, gpu: "cpu", threads: 1, contextSize: 1024 },
+      reasoning: settings.reasoning,
+      speech: settings.speech,
+      files: {
+        llm: await tinyModelPath({ program: DEMO_PROGRAM }),
+        stt: await tinyWhisperPath(),
+        voice: null,
+        vad: null,
+      },
+    });
     worker.post({ type: "start", config, history: [] });
     expect(await ready).toMatchObject({ type: "status", engine: { status: "ready" } });
     const closed = once(child!, "close"); // after its output streams have ended
@@ -73,9 +74,11 @@ describe("the engine process's output in the log file", () => {
     const lines = readFileSync(log.file.path, "utf8").trim().split("\n");
     const engineLines = lines.filter((l) => / \[engine\] (info|error): /.test(l));
     // whisper.cpp prints these from C++ while the model loads: they are in the file, stamped.
-    expect(engineLines.some((l) => /\[engine\] info: whisper_model_load: n_vocab\s+= 51864$/.test(l))).toBe(
-      true,
-    );
+    expect(
+      engineLines.some((l) =>
+        /\[engine\] info: \[whisper\.cpp\] whisper_model_load: n_vocab\s+= 51864$/.test(l),
+      ),
+    ).toBe(true);
     for (const line of engineLines)
       expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[engine\] /);
   });

@@ -1,11 +1,24 @@
-import { mkdtempSync, writeFileSync, copyFileSync, mkdirSync } from "node:fs";
+import {
+  mkdtempSync,
+  writeFileSync,
+  copyFileSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { AppHost } from "../../src/main/host/appHost.js";
 import { EngineHost, type WorkerHandle, type WorkerLauncher } from "../../src/main/host/engineHost.js";
-import type { AppEvent, EngineStatus } from "../../src/main/ipc/contract.js";
-import type { FromWorker, ToWorker, WorkerConfig } from "../../src/main/worker/protocol.js";
+import type { AppEvent, EngineStatus } from "../../src/shared/ipc/contract.js";
+import type { FromWorker, ToWorker } from "../../src/main/worker/protocol.js";
+import type { ProbeReply } from "../../src/main/worker/probeProtocol.js";
+import type { ProcessHandle, ProcessLauncher } from "../../src/main/host/processes.js";
+import { requestSchemas } from "../../src/shared/ipc/contract.js";
+import { handleRequest } from "../../src/main/ipc/requests.js";
+import type { AssistantConfig } from "../../src/engine/session/config.js";
 import { DEMO_PROGRAM } from "../../src/engine/tiny-model/demoProgram.js";
 import { tinyModelPath } from "../helpers/models.js";
 
@@ -39,7 +52,40 @@ class FakeLauncher implements WorkerLauncher {
   }
 }
 
-const config = { llmPath: "/m.gguf" } as WorkerConfig;
+/** A hardware probe process that answers, or dies before answering (a GPU driver crash). */
+class FakeProbeLauncher implements ProcessLauncher<never, ProbeReply> {
+  launches = 0;
+  constructor(private readonly behaviour: "answer" | "crash") {}
+  launch(): ProcessHandle<never, ProbeReply> {
+    this.launches++;
+    let onMessage: (m: ProbeReply) => void = () => {};
+    let onExit: (code: number | null) => void = () => {};
+    queueMicrotask(() => {
+      if (this.behaviour === "crash") onExit(139);
+      else
+        onMessage({
+          type: "hardware",
+          info: {
+            platform: "linux",
+            arch: "x64",
+            cpuModel: "test CPU",
+            cpuThreads: 2,
+            ramBytes: 8e9,
+            freeRamBytes: 4e9,
+            gpus: [],
+          },
+        });
+    });
+    return {
+      post: () => {},
+      onMessage: (l) => (onMessage = l),
+      onExit: (l) => (onExit = l),
+      kill: () => {},
+    };
+  }
+}
+
+const config = { files: { llm: "/m.gguf" } } as AssistantConfig;
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("the engine host (utility process lifecycle)", () => {
@@ -84,7 +130,7 @@ describe("the engine host (utility process lifecycle)", () => {
     const statuses: EngineStatus[] = [];
     const host = new EngineHost({ launcher, onMessage: () => {}, onStatus: (s) => statuses.push(s) });
     host.start(config);
-    host.start({ ...config, llmPath: "/other.gguf" });
+    host.start({ ...config, files: { ...config.files, llm: "/other.gguf" } });
     expect(launcher.workers[0]!.killed).toBe(true);
     expect(statuses).toEqual([]);
     expect(host.send({ type: "stop" })).toBe(true);
@@ -93,21 +139,42 @@ describe("the engine host (utility process lifecycle)", () => {
   });
 });
 
-async function appHost() {
+const readyStatus: FromWorker = {
+  type: "status",
+  engine: {
+    status: "ready",
+    model: "demo.gguf",
+    modelPath: "/models/demo.gguf",
+    runsOn: "CPU",
+    voice: "system",
+    speechToText: null,
+    notices: [],
+  },
+};
+
+async function appHost(
+  options: { probe?: "answer" | "crash"; overrides?: { models: { mirrorBaseUrl: string } } } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), "duet-host-"));
   mkdirSync(join(dir, "models"));
   copyFileSync(await tinyModelPath({ program: DEMO_PROGRAM }), join(dir, "models", "demo.gguf"));
   const launcher = new FakeLauncher();
+  const probeLauncher = new FakeProbeLauncher(options.probe ?? "answer");
   const events: AppEvent[] = [];
   const host = new AppHost({
     dataDir: join(dir, "data"),
     modelsDir: join(dir, "models"),
     launcher,
+    probeLauncher,
     emit: (e) => events.push(e),
     emitAudio: () => {},
+    ...(options.overrides ? { overrides: options.overrides } : {}),
   });
   await host.init();
-  return { dir, host, launcher, events };
+  const request = (channel: string, args: unknown) => handleRequest(host.handlers, channel, args);
+  /** Waits until the host has applied settings changes to the engine. */
+  const settled = () => host.whenSettled();
+  return { dir, host, launcher, probeLauncher, events, request, settled };
 }
 
 describe("the app host (main process state)", () => {
@@ -115,51 +182,112 @@ describe("the app host (main process state)", () => {
     const { launcher, dir } = await appHost();
     const start = launcher.workers[0]!.posted[0] as Extract<ToWorker, { type: "start" }>;
     expect(start.config).toMatchObject({
-      llmPath: join(dir, "models", "demo.gguf"),
-      gpu: "auto",
-      layout: "paper",
-      probeInterval: 20,
-      sttPath: null,
-      voicePath: null,
+      files: { llm: join(dir, "models", "demo.gguf"), stt: null, voice: null },
+      hardware: { gpu: "auto" },
+      reasoning: { layout: "paper", probeInterval: 20, mode: "async" },
     });
   });
 
-  it("validates every request payload and explains what is wrong", async () => {
+  it("has exactly one handler for each request of the contract", async () => {
     const { host } = await appHost();
-    await expect(host.request("session:send-text", { text: 42 })).rejects.toThrow(
+    expect(Object.keys(host.handlers).sort()).toEqual(Object.keys(requestSchemas).sort());
+    for (const handler of Object.values(host.handlers)) expect(typeof handler).toBe("function");
+  });
+
+  it("validates requests before they reach the engine", async () => {
+    const { request } = await appHost();
+    await expect(request("session:send-text", { text: 42 })).rejects.toThrow(
       /Invalid session:send-text request: text/,
     );
-    await expect(host.request("session:push-to-talk", { down: "yes" })).rejects.toThrow(/down/);
-    await expect(host.request("playback:report", { chunkId: -1, event: "ended" })).rejects.toThrow(/chunkId/);
-    await expect(host.request("models:download", { id: "x", extra: true })).rejects.toThrow(
-      /Invalid models:download/,
+    await expect(request("settings:update", { patch: { hardware: { gpu: "quantum" } } })).rejects.toThrow(
+      /hardware\.gpu/,
     );
-    await expect(host.request("no:such" as "app:snapshot", {})).rejects.toThrow(/Unknown request/);
-    await expect(
-      host.request("settings:update", { patch: { hardware: { gpu: "quantum" } } }),
-    ).rejects.toThrow(/Invalid setting hardware\.gpu/);
-    await expect(host.request("session:send-text", { text: "hi" })).rejects.toThrow(/not ready/);
+    await expect(request("session:send-text", { text: "hi" })).rejects.toThrow(/not ready/);
   });
 
   it("restarts the engine only for settings it depends on, keeping the conversation", async () => {
-    const { host, launcher, events } = await appHost();
-    launcher.workers[0]!.reply({
-      type: "status",
-      engine: { status: "ready", model: "demo", voice: "system", speechToText: null, notices: [] },
-    });
-    await host.request("session:send-text", { text: "hello" });
+    const { launcher, events, request, settled } = await appHost();
+    launcher.workers[0]!.reply(readyStatus);
+    await request("session:send-text", { text: "hello" });
     expect(launcher.workers[0]!.posted.at(-1)).toEqual({ type: "text", text: "hello" });
-    await host.request("settings:update", { patch: { hotkey: { pushToTalk: "F9" } } });
+    await request("settings:update", { patch: { hotkey: { pushToTalk: "F9" } } });
+    await settled();
     expect(launcher.workers).toHaveLength(1);
     expect(events.some((e) => e.type === "settings" && e.settings.hotkey.pushToTalk === "F9")).toBe(true);
     launcher.workers[0]!.reply({ type: "history", history: [{ user: "hello", answer: "hi" }] });
-    await host.request("settings:update", { patch: { reasoning: { layout: "compact" } } });
+    await request("settings:update", { patch: { reasoning: { layout: "compact" } } });
+    await settled();
     expect(launcher.workers).toHaveLength(2);
     expect(launcher.workers[1]!.posted[0]).toMatchObject({
       type: "start",
-      config: { layout: "compact" },
+      config: { reasoning: { layout: "compact" } },
       history: [{ user: "hello", answer: "hi" }],
     });
+  });
+
+  it("shows a chosen model that disappeared as missing, and never runs another one instead", async () => {
+    const { dir, host, launcher, request, settled } = await appHost();
+    copyFileSync(join(dir, "models", "demo.gguf"), join(dir, "models", "other.gguf"));
+    await request("settings:update", { patch: { models: { llm: join(dir, "models", "demo.gguf") } } });
+    await settled();
+    const runs = launcher.workers.length;
+    rmSync(join(dir, "models", "demo.gguf"));
+    await request("settings:update", { patch: { reasoning: { probeInterval: 25 } } });
+    await settled();
+    expect(host.snapshot().engine).toMatchObject({
+      status: "missing-model",
+      message: expect.stringMatching(/chosen reasoning model demo\.gguf is missing.*pick another/),
+    });
+    expect(launcher.workers).toHaveLength(runs);
+    await expect(request("session:send-text", { text: "hi" })).rejects.toThrow(/demo\.gguf is missing/);
+  });
+
+  it("applies DUET_MIRROR for the run without ever writing it to settings.json", async () => {
+    const { dir, host, request } = await appHost({
+      overrides: { models: { mirrorBaseUrl: "http://127.0.0.1:9/" } },
+    });
+    expect(host.snapshot().settings.models.mirrorBaseUrl).toBe("http://127.0.0.1:9/");
+    await request("settings:update", { patch: { speech: { rate: 1.5 } } });
+    const saved = JSON.parse(readFileSync(join(dir, "data", "settings.json"), "utf8")) as {
+      models: { mirrorBaseUrl: string | null };
+      speech: { rate: number };
+    };
+    expect(saved.speech.rate).toBe(1.5);
+    expect(saved.models.mirrorBaseUrl).toBeNull();
+  });
+
+  it("stays up when the hardware probe crashes, and offers the CPU with the reason", async () => {
+    const { request, probeLauncher } = await appHost({ probe: "crash" });
+    const answer = (await request("models:recommend", {})) as {
+      hardware: { gpus: Array<{ usable: boolean; problem?: string }>; cpuThreads: number };
+      recommendation: { gpu: string };
+    };
+    expect(answer.recommendation.gpu).toBe("cpu");
+    expect(answer.hardware.cpuThreads).toBeGreaterThan(0);
+    expect(answer.hardware.gpus[0]).toMatchObject({
+      usable: false,
+      problem: expect.stringMatching(/GPU check stopped unexpectedly \(exit code 139\)/),
+    });
+    // The failure is not cached: the next request asks again.
+    await request("models:recommend", {});
+    expect(probeLauncher.launches).toBe(2);
+  });
+
+  it("asks the probe once when it answers", async () => {
+    const { request, probeLauncher } = await appHost();
+    await request("models:recommend", {});
+    await request("models:recommend", {});
+    expect(probeLauncher.launches).toBe(1);
+  });
+
+  it("uses the newest model when none is chosen", async () => {
+    const { dir, launcher, request, settled } = await appHost();
+    copyFileSync(join(dir, "models", "demo.gguf"), join(dir, "models", "newer.gguf"));
+    utimesSync(join(dir, "models", "demo.gguf"), new Date(2020, 1, 1), new Date(2020, 1, 1));
+    await request("settings:update", { patch: { reasoning: { probeInterval: 21 } } });
+    await settled();
+    const start = launcher.workers.at(-1)!.posted[0] as Extract<ToWorker, { type: "start" }>;
+    expect(start.config.files.llm).toBe(join(dir, "models", "newer.gguf"));
   });
 
   it("says so when no model is installed, and refuses importing a file that is not a model", async () => {
@@ -169,6 +297,7 @@ describe("the app host (main process state)", () => {
       dataDir: join(dir, "data"),
       modelsDir: join(dir, "models"),
       launcher: new FakeLauncher(),
+      probeLauncher: new FakeProbeLauncher("answer"),
       emit: (e) => events.push(e),
       emitAudio: () => {},
     });
@@ -178,8 +307,8 @@ describe("the app host (main process state)", () => {
       message: expect.stringMatching(/download one/),
     });
     writeFileSync(join(dir, "not-a-model.txt"), "x");
-    await expect(host.request("models:import", { path: join(dir, "not-a-model.txt") })).rejects.toThrow(
-      /not a model Duet can use/,
-    );
+    await expect(
+      handleRequest(host.handlers, "models:import", { path: join(dir, "not-a-model.txt") }),
+    ).rejects.toThrow(/not a model Duet can use/);
   });
 });

@@ -168,6 +168,15 @@ describe("the Duet window", () => {
       await page.screenshot({ path: join(artifacts, "settings-download.png") });
       await row.locator(".badge.installed").waitFor({ timeout: 60_000 });
       expect(server.requests.some((r) => r.path.includes("Qwen3-0.6B"))).toBe(true);
+      // The new model becomes the choice, and the engine restarts on it.
+      await row.locator(".badge.selected").waitFor();
+      await row.locator(".badge.in-use").waitFor({ timeout: 30_000 });
+      // A GGUF put in the models folder is listed too, and can be chosen again.
+      const demo = page.locator("li.model-row", { hasText: "demo.gguf" });
+      await expect(demo.locator(".badge").first().textContent()).resolves.toBe("in your models folder");
+      await demo.locator('button:has-text("Use")').click();
+      await demo.locator(".badge.in-use").waitFor({ timeout: 30_000 });
+      await page.screenshot({ path: join(artifacts, "settings-models.png") });
       await page.close();
     } finally {
       await server.close();

@@ -1,42 +1,25 @@
 /**
- * The `ask` command: npm run ask -- [--model PATH] [--layout paper|compact]
- *   [--mode async|thinking|nothinking] [--max-steps N] [--json] "question"
+ * The `ask` command: one turn of asynchronous reasoning in the terminal, both tracks live.
  */
-import { parseArgs } from "node:util";
 import { DuetError } from "../errors.js";
-import { ReasoningEngine } from "../reasoning/engine.js";
 import type { TurnEvent, TurnMetrics } from "../reasoning/events.js";
-import {
-  ansi,
-  defaultModelPath,
-  failAndExit,
-  formatSeconds,
-  parseChoice,
-  parseIntegerOption,
-  parseNumberOption,
-  parseTurnOptions,
-  TURN_OPTIONS,
-} from "./common.js";
+import { openAssistant } from "../session/assistant.js";
+import { ASSISTANT_OPTIONS, ASSISTANT_OPTIONS_USAGE, configForCommand } from "./assistantForCommand.js";
+import { parseCommandLine, UsageError } from "./commandLine.js";
+import { ansi, failAndExit, formatSeconds } from "./common.js";
+import { showNativeLogs } from "./nativeLogs.js";
 import { TwoTrackRenderer } from "./twoTrack.js";
 
 const usage = `Usage: npm run ask -- [options] "question"
 
 Runs one turn of asynchronous reasoning and shows the private thinking track (dimmed) and the
-spoken-answer track live, then the timing metrics.
+spoken-answer track live, then the timing metrics. Uses your Duet settings; options change them
+for this run only. A question that starts with "-" goes after --: npm run ask -- -- "-5 plus 3?"
 
-  --model PATH        GGUF model (default: the newest model in Duet's model folder)
-  --mode MODE         async (default), thinking (think fully, then answer) or nothinking
-  --layout LAYOUT     paper (default) or compact
-  --max-steps N       step budget (default 1024)
-  --context N         KV cells per view (default 4096)
-  --gpu BACKEND       auto (default), cuda, vulkan, metal or cpu
-  --threads N         CPU threads (default: all cores)
-  --safety            the thinker checks the request is safe before the writer may speak
-  --probe MODE        model (default), yes or no (force the probe's answer)
-  --temperature T     sampling temperature for both streams (default 0: greedy)
-  --json              one JSON event per line; the last line is a summary object
+${ASSISTANT_OPTIONS_USAGE}
 `;
 
+/** The summary line of `ask --json`: the turn's metrics, the answer and the model file used. */
 type Summary = Pick<
   TurnMetrics,
   | "ttftMs"
@@ -52,9 +35,13 @@ type Summary = Pick<
   | "probes"
 > & {
   answer: string;
+  /** The model file the turn ran on. */
+  model: string;
+  /** Where it ran ("CPU", "Vulkan GPU"). */
+  runsOn: string;
 };
 
-function summary(metrics: TurnMetrics, answer: string): Summary {
+function summary(metrics: TurnMetrics, answer: string, model: string, runsOn: string): Summary {
   return {
     ttftMs: metrics.ttftMs === null ? null : Math.round(metrics.ttftMs),
     stft: metrics.stft,
@@ -68,57 +55,37 @@ function summary(metrics: TurnMetrics, answer: string): Summary {
     totalMs: Math.round(metrics.totalMs),
     probes: metrics.probes,
     answer,
+    model,
+    runsOn,
   };
 }
 
-export async function runAsk(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...TURN_OPTIONS,
-      context: { type: "string" },
-      threads: { type: "string" },
-      safety: { type: "boolean" },
-      probe: { type: "string" },
-      temperature: { type: "string" },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(usage);
-    return;
-  }
-  const json = values.json ?? false;
+export async function runAsk(args: readonly string[], options: { fixedModel?: string } = {}): Promise<void> {
+  let json = args.includes("--json");
   try {
+    const { values, positionals } = parseCommandLine(args, ASSISTANT_OPTIONS, "ask");
+    if (values.help) {
+      process.stdout.write(usage);
+      return;
+    }
+    json = values.json ?? false;
+    showNativeLogs(values.verbose);
     const question = positionals.join(" ");
-    if (question.trim() === "") throw new DuetError("invalid-argument", `Give a question.\n\n${usage}`);
-    const turnOptions = parseTurnOptions(values);
-    const mode = turnOptions.mode ?? "async";
-    const layout = turnOptions.layout ?? "paper";
-    const { maxSteps, gpu } = turnOptions;
-    const contextSize = parseIntegerOption("context", values.context, 256);
-    const threads = parseIntegerOption("threads", values.threads);
-    const probe = parseChoice("probe", values.probe, ["model", "yes", "no"] as const);
-    const temperature = parseNumberOption("temperature", values.temperature, 0, 5);
-    const modelPath = values.model ?? (await defaultModelPath());
-    if (!values.model && !json) process.stderr.write(ansi.dim(`Using ${modelPath}\n`));
-
-    const sampling = temperature ? { temperature, topP: 0.95 } : {};
-    const engine = await ReasoningEngine.open({
-      modelPath,
-      layout,
-      ...(gpu ? { gpu } : {}),
-      ...(threads ? { threads } : {}),
-      ...(contextSize ? { contextSize } : {}),
-      ...(maxSteps ? { maxSteps } : {}),
-      ...(probe ? { probe } : {}),
-      safety: values.safety ?? false,
-      sampling: { thinker: sampling, writer: sampling },
+    if (question.trim() === "") throw new UsageError("Give a question.");
+    const { config, notices } = await configForCommand({
+      ...values,
+      ...(options.fixedModel ? { model: options.fixedModel } : {}),
     });
+    for (const notice of notices) process.stderr.write(`duet: ${notice}\n`);
+
+    const assistant = await openAssistant(config);
+    if (!json)
+      process.stderr.write(ansi.dim(`Using ${assistant.model.path} on the ${assistant.model.runsOn}\n`));
+    for (const notice of assistant.notices) process.stderr.write(`duet: ${notice}\n`);
     const controller = new AbortController();
     process.once("SIGINT", () => controller.abort());
     try {
-      const turn = engine.ask(question, { mode, signal: controller.signal });
+      const turn = assistant.engine.ask(question, { signal: controller.signal });
       const renderer = json ? undefined : new TwoTrackRenderer(process.stdout, question);
       let final: TurnEvent | undefined;
       for await (const event of turn) {
@@ -128,7 +95,7 @@ export async function runAsk(args: string[]): Promise<void> {
       }
       const result = await turn.done;
       renderer?.finish();
-      const out = summary(result.metrics, result.answer);
+      const out = summary(result.metrics, result.answer, assistant.model.path, assistant.model.runsOn);
       if (json) {
         process.stdout.write(`${JSON.stringify(out)}\n`);
       } else {
@@ -140,9 +107,9 @@ export async function runAsk(args: string[]): Promise<void> {
       }
       if (final?.type === "end" && final.error) throw new DuetError("decode-failed", final.error.message);
     } finally {
-      await engine.dispose();
+      await assistant.dispose();
     }
   } catch (error) {
-    failAndExit(error, json);
+    failAndExit(error, { json, usage });
   }
 }

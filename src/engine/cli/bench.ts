@@ -7,28 +7,22 @@ import { createHash } from "node:crypto";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { DuetError } from "../errors.js";
 import { runQuestion, summarizeMode, type RunRecord } from "../eval/harness.js";
 import { BUILTIN_QUESTIONS, loadQuestions, type Question } from "../eval/questions.js";
 import { delayChart, markdownReport, timelineChart } from "../eval/report.js";
 import { SpeakingRateModel, SynthesizerTiming, type SpeechTiming } from "../eval/speechTiming.js";
 import { hashFile } from "../models/download.js";
-import { ReasoningEngine } from "../reasoning/engine.js";
+import { openAssistant } from "../session/assistant.js";
 import { REASONING_MODES } from "../reasoning/events.js";
 import { LAYOUT_NAMES } from "../reasoning/layout.js";
 import { loadMathSpeech } from "../speech/speakable.js";
 import { NeuralVoice } from "../speech/tts/neuralVoice.js";
 import { SystemVoice } from "../speech/tts/systemVoice.js";
-import {
-  ansi,
-  defaultModelPath,
-  failAndExit,
-  parseChoice,
-  parseGpu,
-  parseIntegerOption,
-  progressLog,
-} from "./common.js";
+import { configForCommand } from "./assistantForCommand.js";
+import { parseCommandLine, UsageError } from "./commandLine.js";
+import { ansi, failAndExit, parseChoice, parseIntegerOption, progressLog } from "./common.js";
+import { showNativeLogs } from "./nativeLogs.js";
 
 const usage = `Usage: npm run bench -- [options]
 
@@ -73,47 +67,56 @@ async function modelHash(path: string, outDir: string): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      model: { type: "string" },
-      questions: { type: "string" },
-      modes: { type: "string" },
-      layout: { type: "string" },
-      limit: { type: "string" },
-      budget: { type: "string" },
-      tts: { type: "string" },
-      out: { type: "string" },
-      gpu: { type: "string" },
-      json: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(usage);
-    return;
-  }
-  const json = values.json ?? false;
+  const args = process.argv.slice(2);
+  let json = args.includes("--json");
   const log = progressLog(json);
   try {
+    const { values } = parseCommandLine(
+      args,
+      {
+        model: { type: "string" },
+        questions: { type: "string" },
+        modes: { type: "string" },
+        layout: { type: "string" },
+        limit: { type: "string" },
+        budget: { type: "string" },
+        tts: { type: "string" },
+        out: { type: "string" },
+        gpu: { type: "string" },
+        verbose: { type: "boolean" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      "bench",
+    );
+    if (values.help) {
+      process.stdout.write(usage);
+      return;
+    }
+    json = values.json ?? false;
+    showNativeLogs(values.verbose);
     const modes = (values.modes ?? REASONING_MODES.join(","))
       .split(",")
       .map((m) => parseChoice("modes", m.trim(), REASONING_MODES)!);
     const layout = parseChoice("layout", values.layout, LAYOUT_NAMES) ?? "paper";
     const limit = parseIntegerOption("limit", values.limit);
-    const budget = parseIntegerOption("budget", values.budget) ?? 1024;
-    const gpu = parseGpu(values.gpu);
+    const budget = parseIntegerOption("budget", values.budget, 16, 65536) ?? 1024;
     const ttsOption = values.tts ?? "rate:160";
     if (!/^(system|rate:\d+|neural:.+)$/.test(ttsOption)) {
-      throw new DuetError(
-        "invalid-argument",
-        `--tts must be system, neural:PATH or rate:WPM, got "${ttsOption}".`,
-      );
+      throw new UsageError(`--tts must be system, neural:PATH or rate:WPM, got "${ttsOption}".`);
     }
     let questions: Question[] = values.questions
       ? await loadQuestions(values.questions)
       : [...BUILTIN_QUESTIONS];
     if (limit) questions = questions.slice(0, limit);
-    const modelPath = resolve(values.model ?? (await defaultModelPath()));
+    const { config, notices } = await configForCommand({
+      ...(values.model ? { model: values.model } : {}),
+      ...(values.gpu ? { gpu: values.gpu } : {}),
+      layout,
+      "max-steps": String(budget),
+    });
+    for (const notice of notices) log(`duet: ${notice}`);
+    const modelPath = config.files.llm;
     const modelName = modelPath
       .split(/[\\/]/)
       .pop()!
@@ -129,12 +132,8 @@ async function main(): Promise<void> {
           math,
         );
     const sha256 = await modelHash(modelPath, outDir);
-    const engine = await ReasoningEngine.open({
-      modelPath,
-      layout,
-      maxSteps: budget,
-      ...(gpu ? { gpu } : {}),
-    });
+    const assistant = await openAssistant(config);
+    const engine = assistant.engine;
     const machine = `${cpus().length} x ${cpus()[0]?.model ?? "CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${process.platform}-${process.arch}`;
     // Results depend on these; a run with other settings does not reuse stored answers.
     const configKey = createHash("sha256")
@@ -182,7 +181,7 @@ async function main(): Promise<void> {
         }
       }
     } finally {
-      await engine.dispose();
+      await assistant.dispose();
     }
     const summaries = modes.map((m) =>
       summarizeMode(
@@ -231,7 +230,7 @@ async function main(): Promise<void> {
     log(`Report: ${join(outDir, "report.md")}`);
     if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   } catch (error) {
-    failAndExit(error, json);
+    failAndExit(error, { json, usage });
   }
 }
 

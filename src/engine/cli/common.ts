@@ -1,29 +1,37 @@
-import { readdir, stat } from "node:fs/promises";
-import { join } from "node:path";
-import { DuetError, isDuetError } from "../errors.js";
-import { GPU_CHOICES, type GpuChoice } from "../llama/types.js";
-import { modelsDir } from "../paths.js";
-import { REASONING_MODES, type ReasoningMode } from "../reasoning/events.js";
-import { LAYOUT_NAMES, type LayoutName } from "../reasoning/layout.js";
+import { isDuetError } from "../errors.js";
+import { UsageError } from "./commandLine.js";
 
-/** Prints an error for a person (DuetErrors are already written for one) and exits non-zero. */
-export function failAndExit(error: unknown, json = false): never {
+/** Exit codes of every command. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, nothingHeard: 3 } as const;
+
+/**
+ * Prints an error for a person (DuetErrors are already written for one) and exits: 2 for a
+ * mistake in the command line (with the usage), 1 otherwise. A stack trace only with DUET_DEBUG.
+ */
+export function failAndExit(error: unknown, options: { json?: boolean; usage?: string } = {}): never {
   const message = error instanceof Error ? error.message : String(error);
   const code = isDuetError(error) ? error.code : "internal";
-  if (json) process.stdout.write(`${JSON.stringify({ type: "error", code, message })}\n`);
+  if (options.json) process.stdout.write(`${JSON.stringify({ type: "error", code, message })}\n`);
   process.stderr.write(`duet: ${message}\n`);
+  if (error instanceof UsageError && options.usage) process.stderr.write(`\n${options.usage}`);
   if (!isDuetError(error) && error instanceof Error && process.env.DUET_DEBUG)
     process.stderr.write(`${error.stack}\n`);
-  process.exit(isDuetError(error, "invalid-argument") ? 2 : 1);
+  process.exit(isDuetError(error, "invalid-argument") ? EXIT.usage : EXIT.failed);
 }
 
-export function parseIntegerOption(name: string, value: string | undefined, min = 1): number | undefined {
+export function parseIntegerOption(
+  name: string,
+  value: string | undefined,
+  min = 1,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min)
-    throw new DuetError(
-      "invalid-argument",
-      `--${name} must be an integer of at least ${min}, got "${value}".`,
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(
+      max === Number.MAX_SAFE_INTEGER
+        ? `--${name} must be a whole number of at least ${min}, got "${value}".`
+        : `--${name} must be a whole number from ${min} to ${max}, got "${value}".`,
     );
   return n;
 }
@@ -37,10 +45,7 @@ export function parseNumberOption(
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isFinite(n) || n < min || n > max)
-    throw new DuetError(
-      "invalid-argument",
-      `--${name} must be a number from ${min} to ${max}, got "${value}".`,
-    );
+    throw new UsageError(`--${name} must be a number from ${min} to ${max}, got "${value}".`);
   return n;
 }
 
@@ -51,68 +56,9 @@ export function parseChoice<T extends string>(
 ): T | undefined {
   if (value === undefined) return undefined;
   if (!(choices as readonly string[]).includes(value)) {
-    throw new DuetError(
-      "invalid-argument",
-      `--${name} must be one of ${choices.join(", ")}, got "${value}".`,
-    );
+    throw new UsageError(`--${name} must be one of ${choices.join(", ")}, got "${value}".`);
   }
   return value as T;
-}
-
-export const parseGpu = (value: string | undefined): GpuChoice | undefined =>
-  parseChoice("gpu", value, GPU_CHOICES);
-
-/** parseArgs options every command that runs a turn accepts (ask, talk). */
-export const TURN_OPTIONS = {
-  model: { type: "string" },
-  mode: { type: "string" },
-  layout: { type: "string" },
-  "max-steps": { type: "string" },
-  gpu: { type: "string" },
-  json: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
-} as const;
-
-export interface TurnOptions {
-  mode: ReasoningMode | undefined;
-  layout: LayoutName | undefined;
-  maxSteps: number | undefined;
-  gpu: GpuChoice | undefined;
-}
-
-/** Checks the TURN_OPTIONS values; undefined where not given, so each command applies its defaults. */
-export function parseTurnOptions(values: {
-  mode?: string;
-  layout?: string;
-  "max-steps"?: string;
-  gpu?: string;
-}): TurnOptions {
-  return {
-    mode: parseChoice("mode", values.mode, REASONING_MODES),
-    layout: parseChoice("layout", values.layout, LAYOUT_NAMES),
-    maxSteps: parseIntegerOption("max-steps", values["max-steps"]),
-    gpu: parseGpu(values.gpu),
-  };
-}
-
-/** The model to use when none is given: the most recently added GGUF in Duet's model folder. */
-export async function defaultModelPath(): Promise<string> {
-  const folder = modelsDir();
-  let names: string[];
-  try {
-    names = (await readdir(folder)).filter((n) => n.toLowerCase().endsWith(".gguf"));
-  } catch {
-    names = [];
-  }
-  const howToGet =
-    `Put a Qwen3 GGUF model there (for example Qwen3-1.7B-Q4_K_M.gguf), download one with "npm run models -- download qwen3-1.7b", ` +
-    `pass --model PATH, or make a tiny test model with "npm run make-tiny-model -- --out model.gguf --program demo".`;
-  if (names.length === 0) throw new DuetError("model-not-found", `No model in ${folder}. ${howToGet}`);
-  const withTimes = await Promise.all(
-    names.map(async (n) => ({ path: join(folder, n), mtime: (await stat(join(folder, n))).mtimeMs })),
-  );
-  withTimes.sort((a, b) => b.mtime - a.mtime);
-  return withTimes[0]!.path;
 }
 
 /** A duration for people: "1.23 s", or "-" when there is none. */

@@ -23,11 +23,8 @@ async function main(): Promise<void> {
       'For real answers, run: npm run ask -- --model PATH/TO/Qwen3.gguf "your question"\n\n',
   );
   const args = process.argv.slice(2);
-  await runAsk([
-    "--model",
-    model,
-    ...(args.some((a) => !a.startsWith("-")) ? args : [...args, "What is two plus two?"]),
-  ]);
+  const hasQuestion = args.some((a) => !a.startsWith("-")) || args.includes("--help") || args.includes("-h");
+  await runAsk(hasQuestion ? args : [...args, "What is two plus two?"], { fixedModel: model });
 }
 
 main().catch((error: unknown) => failAndExit(error));

@@ -2,15 +2,15 @@
 /**
  * npm run models -- list|download ID|import PATH|verify|remove ID|recommend [--json]
  */
-import { parseArgs } from "node:util";
-import { DuetError } from "../errors.js";
 import { detectHardware } from "../llama/hardware.js";
 import { formatBytes } from "../../shared/format.js";
 import type { DownloadProgress } from "../models/download.js";
 import { ModelManager } from "../models/manager.js";
 import { recommendSetup } from "../models/recommend.js";
 import { duetDataDir, modelsDir } from "../paths.js";
+import { environmentOverrides } from "../settings/overrides.js";
 import { SettingsStore } from "../settings/store.js";
+import { parseCommandLine, UsageError } from "./commandLine.js";
 import { failAndExit } from "./common.js";
 
 const usage = `Usage: npm run models -- <command> [--json]
@@ -44,22 +44,25 @@ function bar(progress: DownloadProgress): string {
 }
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
-  });
-  const json = values.json ?? false;
-  const [command, argument] = positionals;
-  if (values.help || !command) {
-    process.stdout.write(usage);
-    if (!command && !values.help) process.exitCode = 2;
-    return;
-  }
+  const args = process.argv.slice(2);
+  let json = args.includes("--json");
   try {
+    const { values, positionals } = parseCommandLine(
+      args,
+      { json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+      "models",
+    );
+    json = values.json ?? false;
+    const [command, argument] = positionals;
+    if (values.help) {
+      process.stdout.write(usage);
+      return;
+    }
+    if (!command) throw new UsageError("Give a command.");
     const settings = await SettingsStore.open(duetDataDir());
     if (settings.notice) process.stderr.write(`duet: ${settings.notice.message}\n`);
-    if (process.env.DUET_MIRROR)
-      await settings.update({ models: { mirrorBaseUrl: process.env.DUET_MIRROR } });
+    // A mirror in the environment applies to this run only; it is never written to the settings.
+    settings.override(environmentOverrides());
     const manager = new ModelManager({ folder: modelsDir(), settings });
     const out = (value: unknown, text: string) =>
       process.stdout.write(json ? `${JSON.stringify(value)}\n` : text);
@@ -81,7 +84,7 @@ async function main(): Promise<void> {
         return;
       }
       case "download": {
-        if (!argument) throw new DuetError("invalid-argument", "download needs a model id (see list).");
+        if (!argument) throw new UsageError("download needs a model id (see list).");
         const controller = new AbortController();
         process.once("SIGINT", () => controller.abort());
         let last = 0;
@@ -103,7 +106,7 @@ async function main(): Promise<void> {
         return;
       }
       case "import": {
-        if (!argument) throw new DuetError("invalid-argument", "import needs a path.");
+        if (!argument) throw new UsageError("import needs a path.");
         const status = await manager.import(argument);
         out(status, `Added ${status.name} (${status.kind}) from ${status.path}\n`);
         return;
@@ -122,8 +125,7 @@ async function main(): Promise<void> {
         return;
       }
       case "remove": {
-        if (!argument)
-          throw new DuetError("invalid-argument", "remove needs a model id or an imported path.");
+        if (!argument) throw new UsageError("remove needs a model id or an imported path.");
         await manager.remove(argument);
         out({ removed: argument }, `Removed ${argument}\n`);
         return;
@@ -140,10 +142,10 @@ async function main(): Promise<void> {
         return;
       }
       default:
-        throw new DuetError("invalid-argument", `Unknown command "${command}".\n\n${usage}`);
+        throw new UsageError(`Unknown command "${command}".`);
     }
   } catch (error) {
-    failAndExit(error, json);
+    failAndExit(error, { json, usage });
   }
 }
 

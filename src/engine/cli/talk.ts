@@ -3,53 +3,55 @@
  * npm run talk -- [--model PATH] [--wav FILE | --text "..."] [--out answer.wav] [--json]
  *   [--stt-model PATH] [--voice PATH] [--speed N]
  */
+import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { resolve } from "node:path";
 import { DuetError } from "../errors.js";
-import { ReasoningEngine } from "../reasoning/engine.js";
-import { VoiceSession, type SessionEvent, type VoiceTurnMetrics } from "../session/voiceSession.js";
+import { openAssistant } from "../session/assistant.js";
+import type { SessionEvent, VoiceTurnMetrics } from "../session/voiceSession.js";
 import { TimelineSink } from "../speech/answerSpeaker.js";
 import { durationMs, encodeWav } from "../speech/pcm.js";
 import { readWavForSpeech, type AudioConversionProgress } from "../speech/wavFile.js";
-import { loadMathSpeech } from "../speech/speakable.js";
-import { WhisperRecognizer, type SpeechRecognizer } from "../speech/stt.js";
-import { NeuralVoice } from "../speech/tts/neuralVoice.js";
-import type { SpeechSynthesizer } from "../speech/tts/synthesizer.js";
-import { SystemVoice } from "../speech/tts/systemVoice.js";
-import { SILERO_MODEL_FILE, loadVad } from "../speech/vad.js";
-import { modelsDir } from "../paths.js";
-import {
-  ansi,
-  defaultModelPath,
-  failAndExit,
-  formatSeconds,
-  parseNumberOption,
-  parseTurnOptions,
-  progressLog,
-  TURN_OPTIONS,
-} from "./common.js";
+import { ASSISTANT_OPTIONS, ASSISTANT_OPTIONS_USAGE, configForCommand } from "./assistantForCommand.js";
+import { parseCommandLine, UsageError } from "./commandLine.js";
+import { ansi, EXIT, failAndExit, formatSeconds, parseNumberOption, progressLog } from "./common.js";
+import { showNativeLogs } from "./nativeLogs.js";
 
 const usage = `Usage: npm run talk -- [options] (--wav FILE | --text "...")
 
 Runs one whole voice turn without a window: the WAV is "spoken" while push-to-talk is held (in
 real time, or --speed times faster), transcribed, answered with asynchronous reasoning, and the
 answer is spoken chunk by chunk; both tracks, the transcript and the per-turn metrics are printed.
+Uses your Duet settings; options change them for this run only. Exit code 3: nothing was heard.
 
   --wav FILE          a recording of the question (any PCM WAV; converted to 16 kHz mono)
   --text "..."        a typed question instead (skips speech-to-text)
   --out FILE          write the spoken answer, with the silences you would hear, to a WAV
-  --model PATH        reasoning model (default: the newest in Duet's model folder)
-  --stt-model PATH    whisper.cpp model (needed with --wav)
+  --stt-model PATH    whisper.cpp model (default: the one chosen in Settings)
   --voice PATH        a downloaded voice folder (Piper or Kokoro); default: the system voice
-  --speed N           play the WAV and the answer N times faster than real time (default 1)
-  --mode MODE         async (default), thinking or nothinking
-  --layout LAYOUT     paper (default) or compact
-  --max-steps N       step budget (default 1024)
-  --gpu BACKEND       auto (default), cuda, vulkan, metal or cpu
   --language CODE     speech-to-text language (default en)
-  --json              one JSON event per line; the last line is a summary with the metrics
+  --speed N           play the WAV and the answer N times faster than real time (default 1)
+${ASSISTANT_OPTIONS_USAGE}
 `;
+
+const TALK_OPTIONS = {
+  ...ASSISTANT_OPTIONS,
+  wav: { type: "string" },
+  text: { type: "string" },
+  out: { type: "string" },
+  "stt-model": { type: "string" },
+  voice: { type: "string" },
+  speed: { type: "string" },
+  language: { type: "string" },
+} as const;
+
+/** A file a flag names must exist, or the error says which flag and which file. */
+function requireFile(flag: string, path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  const full = resolve(path);
+  if (!existsSync(full)) throw new UsageError(`--${flag}: no such file or folder: ${full}`);
+  return full;
+}
 
 /** Converting a long recording takes a moment: say how far it got, every tenth of the way. */
 function conversionLog(path: string, json: boolean): (progress: AudioConversionProgress) => void {
@@ -65,76 +67,55 @@ function conversionLog(path: string, json: boolean): (progress: AudioConversionP
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      wav: { type: "string" },
-      text: { type: "string" },
-      out: { type: "string" },
-      ...TURN_OPTIONS,
-      "stt-model": { type: "string" },
-      voice: { type: "string" },
-      speed: { type: "string" },
-      language: { type: "string" },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(usage);
-    return;
-  }
-  const json = values.json ?? false;
+  const args = process.argv.slice(2);
+  let json = args.includes("--json");
   try {
-    if (!values.wav === !values.text)
-      throw new DuetError("invalid-argument", `Give exactly one of --wav or --text.\n\n${usage}`);
+    const { values } = parseCommandLine(args, TALK_OPTIONS, "talk");
+    if (values.help) {
+      process.stdout.write(usage);
+      return;
+    }
+    json = values.json ?? false;
+    showNativeLogs(values.verbose);
+    if (!values.wav === !values.text) throw new UsageError("Give exactly one of --wav or --text.");
     if (values.text !== undefined && values.text.trim() === "")
-      throw new DuetError("invalid-argument", "The --text question is empty.");
+      throw new UsageError("The --text question is empty.");
     const speed = parseNumberOption("speed", values.speed, 0.1, 100) ?? 1;
-    const { mode, layout, maxSteps, gpu } = parseTurnOptions(values);
 
-    // Check the inputs before loading anything heavy (and the options before converting a long recording).
-    if (values.wav && !values["stt-model"])
-      throw new DuetError(
-        "invalid-argument",
-        "--wav needs a speech-to-text model: pass --stt-model PATH (a whisper.cpp ggml file).",
-      );
+    // Check the inputs before loading anything heavy.
     const audio = values.wav
       ? await readWavForSpeech(values.wav, { onProgress: conversionLog(values.wav, json) })
       : undefined;
     if (audio && audio.samples.length === 0)
       throw new DuetError("invalid-argument", `${values.wav} holds no audio.`);
 
-    const modelPath = values.model ?? (await defaultModelPath());
+    const sttModel = requireFile("stt-model", values["stt-model"]);
+    const voice = requireFile("voice", values.voice);
+    const { config, notices } = await configForCommand(values);
+    if (sttModel) config.files.stt = sttModel;
+    if (voice) config.files.voice = voice;
+    if (values.language) config.speech.language = values.language;
+    if (audio && !config.files.stt)
+      throw new DuetError(
+        "model-not-found",
+        "--wav needs a speech-to-text model: pass --stt-model PATH (a whisper.cpp ggml file), or download one with `npm run models -- download whisper-base.en`.",
+      );
     const log = (line: string) => process.stderr.write(json ? "" : ansi.dim(`${line}\n`));
-    const engine = await ReasoningEngine.open({
-      modelPath,
-      ...(gpu ? { gpu } : {}),
-      ...(layout ? { layout } : {}),
-      ...(maxSteps ? { maxSteps } : {}),
-    });
-    let recognizer: SpeechRecognizer | undefined;
-    let synthesizer: SpeechSynthesizer | undefined;
+    for (const notice of notices) log(`duet: ${notice}`);
+    const now = () => performance.now();
+    // The answer's timeline starts when the question is asked, not while the models load.
+    let start = now();
+    const sink = new TimelineSink(() => now() - start, speed);
+    const assistant = await openAssistant(config, { sink, now });
+    start = now();
+    const session = assistant.session!;
     try {
-      if (values["stt-model"])
-        recognizer = await WhisperRecognizer.load(values["stt-model"], {
-          gpu: gpu !== undefined && gpu !== "cpu",
-        });
-      synthesizer = values.voice ? await NeuralVoice.load(values.voice) : new SystemVoice();
-      const { vad, fallbackReason } = await loadVad(join(modelsDir(), SILERO_MODEL_FILE));
-      if (fallbackReason) log(`Voice activity detection falls back to energy: ${fallbackReason}`);
-      const math = await loadMathSpeech().catch(() => undefined);
-      const start = performance.now();
-      const now = () => performance.now();
-      const sink = new TimelineSink(() => now() - start, speed);
-      const session = new VoiceSession({
-        engine,
-        ...(recognizer ? { recognizer } : {}),
-        vad,
-        synthesizer,
-        sink,
-        ...(values.language ? { language: values.language } : {}),
-        ...(mode ? { mode } : {}),
-        ...(math ? { math } : {}),
-        now,
-      });
+      for (const notice of assistant.notices) log(`duet: ${notice}`);
+      if (audio && assistant.speechToText === null)
+        throw new DuetError(
+          "model-unreadable",
+          "Speech-to-text could not start, so the --wav question cannot be heard.",
+        );
       let metrics: VoiceTurnMetrics | undefined;
       let transcript = "";
       const errors: Array<{ stage: string; message: string }> = [];
@@ -189,7 +170,8 @@ async function main(): Promise<void> {
       }
       const summary = {
         transcript,
-        answer: engine.history.at(-1)?.answer ?? "",
+        answer: assistant.engine.history.at(-1)?.answer ?? "",
+        model: assistant.model.path,
         ...(metrics ?? {}),
         ...(values.out ? { out: values.out, outSeconds: Number(wavSeconds.toFixed(3)) } : {}),
         errors,
@@ -204,14 +186,14 @@ async function main(): Promise<void> {
             (values.out ? `Wrote ${values.out} (${wavSeconds.toFixed(2)} s)\n` : ""),
         );
       }
-      if (!metrics && errors.length > 0) process.exitCode = 1;
+      // Nothing recognised is its own outcome (exit 3), not a failure of Duet.
+      if (audio && transcript.trim() === "") process.exitCode = EXIT.nothingHeard;
+      else if (!metrics && errors.length > 0) process.exitCode = EXIT.failed;
     } finally {
-      await recognizer?.dispose();
-      await synthesizer?.dispose();
-      await engine.dispose();
+      await assistant.dispose();
     }
   } catch (error) {
-    failAndExit(error, json);
+    failAndExit(error, { json, usage });
   }
 }
 

@@ -16,6 +16,7 @@ import {
   type LlamaContextSequence,
   type LlamaModel,
 } from "node-llama-cpp";
+import { nativeLog } from "../nativeLog.js";
 import { DuetError, abortError } from "../errors.js";
 import { assertShiftableArchitecture, inspectLlmFile } from "../models/inspect.js";
 import type {
@@ -162,6 +163,8 @@ function getLlamaFor(gpu: GpuChoice, logLevel: LlamaLogLevel): Promise<Llama> {
     instance = getLlama({
       gpu: gpu === "cpu" ? false : gpu,
       logLevel,
+      // llama.cpp's lines go to the native log (quiet in commands and tests, the log file in the app).
+      logger: (level, message) => nativeLog({ source: "llama.cpp", level: String(level), text: message }),
       // Installed apps can never compile llama.cpp; prebuilt binaries only.
       build: "never",
       progressLogs: false,

@@ -1,44 +1,14 @@
-import { availableParallelism, cpus, freemem, totalmem } from "node:os";
 import { getLlama, getLlamaGpuTypes, LlamaLogLevel } from "node-llama-cpp";
-import type { GpuChoice } from "./types.js";
+import { basicHardwareInfo, type GpuBackendInfo, type HardwareInfo } from "./hardwareBasics.js";
 
-export interface GpuBackendInfo {
-  backend: Exclude<GpuChoice, "auto" | "cpu">;
-  /** Binaries and drivers are present and a device answered. */
-  usable: boolean;
-  vramBytes?: number;
-  freeVramBytes?: number;
-  /** Unified memory (Apple Silicon): the GPU shares RAM. */
-  unified?: boolean;
-  devices?: string[];
-  /** Why the backend cannot be used, for the user to read. */
-  problem?: string;
-}
-
-export interface HardwareInfo {
-  platform: NodeJS.Platform;
-  arch: string;
-  cpuModel: string;
-  cpuThreads: number;
-  ramBytes: number;
-  freeRamBytes: number;
-  gpus: GpuBackendInfo[];
-}
+export type { GpuBackendInfo, HardwareInfo };
 
 /**
  * What this machine can run: RAM, CPU, and each GPU backend node-llama-cpp supports here, with
  * its memory, probed by starting the backend (a failure is recorded with its reason, not thrown).
  */
 export async function detectHardware(options: { probeGpus?: boolean } = {}): Promise<HardwareInfo> {
-  const info: HardwareInfo = {
-    platform: process.platform,
-    arch: process.arch,
-    cpuModel: cpus()[0]?.model ?? "unknown CPU",
-    cpuThreads: availableParallelism(),
-    ramBytes: totalmem(),
-    freeRamBytes: freemem(),
-    gpus: [],
-  };
+  const info = basicHardwareInfo();
   if (options.probeGpus === false) return info;
   let types: string[];
   try {

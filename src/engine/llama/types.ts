@@ -6,8 +6,8 @@
 
 export type Token = number;
 
-export type GpuChoice = "auto" | "cuda" | "vulkan" | "metal" | "cpu";
-export const GPU_CHOICES: readonly GpuChoice[] = ["auto", "cuda", "vulkan", "metal", "cpu"];
+export { GPU_CHOICES, type GpuChoice } from "../../shared/choices.js";
+import type { GpuChoice } from "../../shared/choices.js";
 
 export type KvCacheType = "f16" | "f32" | "bf16" | "q8_0" | "q4_0" | "q4_1" | "q5_0" | "q5_1";
 

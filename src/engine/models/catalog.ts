@@ -1,8 +1,9 @@
 import { z } from "zod";
 import catalogData from "./catalog.json" with { type: "json" };
 
-export const MODEL_KINDS = ["llm", "stt", "tts", "vad"] as const;
-export type ModelKind = (typeof MODEL_KINDS)[number];
+import { MODEL_KINDS } from "../../shared/choices.js";
+
+export { MODEL_KINDS, type ModelKind } from "../../shared/choices.js";
 
 const digestSchema = z.object({
   algorithm: z.enum(["sha256", "sha1"]),

@@ -1,5 +1,5 @@
 import type { GpuChoice } from "../llama/types.js";
-import type { HardwareInfo } from "../llama/hardware.js";
+import type { HardwareInfo } from "../llama/hardwareBasics.js";
 import { catalog, llmMemoryBytes, type CatalogEntry } from "./catalog.js";
 
 export interface Recommendation {

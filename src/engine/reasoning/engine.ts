@@ -1,7 +1,7 @@
 import { appendAll } from "../../shared/arrays.js";
 import { DuetError } from "../errors.js";
 import { openLlama, type OpenLlamaOptions } from "../llama/adapter.js";
-import type { KvRuntime, ModelDescription, Token, TokenizerInfo } from "../llama/types.js";
+import type { GpuChoice, KvRuntime, ModelDescription, Token, TokenizerInfo } from "../llama/types.js";
 import type { ReasoningMode, TurnResult } from "./events.js";
 import {
   LAYOUTS,
@@ -41,7 +41,8 @@ export interface TurnRequest {
 export interface EngineBackend {
   runtime: KvRuntime;
   tokenizer: TokenizerInfo;
-  description: Pick<ModelDescription, "path" | "chatTemplate"> & Partial<Pick<ModelDescription, "threads">>;
+  description: Pick<ModelDescription, "path" | "chatTemplate"> &
+    Partial<Pick<ModelDescription, "threads" | "gpu">>;
   dispose?(): Promise<void>;
 }
 
@@ -133,6 +134,11 @@ export class ReasoningEngine {
 
   get tokenizer(): TokenizerInfo {
     return this.backend.tokenizer;
+  }
+
+  /** The GPU backend the model runs on, or false on the CPU (false where the backend does not say). */
+  get device(): GpuChoice | false {
+    return this.backend.description.gpu ?? false;
   }
 
   /** CPU threads llama.cpp decodes with, where the backend reports them. */

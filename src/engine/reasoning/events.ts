@@ -1,68 +1,15 @@
 import type { DuetErrorCode } from "../errors.js";
 import type { Token } from "../llama/types.js";
-import type { CacheOperation } from "./viewCache.js";
-import type { LayoutName } from "./layout.js";
+import type { TurnMetrics } from "../../shared/turnEvents.js";
 
-export const REASONING_MODES = ["async", "thinking", "nothinking"] as const;
-export type ReasoningMode = (typeof REASONING_MODES)[number];
-export type ReasonerState = "thinker_only" | "thinker_and_writer" | "writer_only";
-export type EndReason = "end-of-turn" | "budget" | "cancelled" | "context-full" | "error";
-
-export interface TurnMetrics {
-  /** ms from the request start (prefill included) to the first answer token; null if none. */
-  ttftMs: number | null;
-  /** Step of the first answer token. */
-  stft: number | null;
-  /** 1 + last answer step - answer tokens. */
-  stepsDelay: number | null;
-  steps: number;
-  thinkerTokens: number;
-  writerTokens: number;
-  endReason: EndReason;
-  totalMs: number;
-  prefillMs: number;
-  /** Steps per second of the generation loop (prefill excluded). */
-  stepsPerSecond: number;
-  probes: number;
-  probeMs: number;
-  /** Tokens decoded a second time into another view. */
-  mirroredTokens: number;
-  /** Decodes that had to re-rotate keys (one pass over the whole cache each). */
-  shiftPasses: number;
-}
-
-interface At {
-  /** ms since the turn's request started. */
-  timeMs: number;
-  step: number;
-}
-
-export type TurnEvent =
-  | ({ type: "start"; mode: ReasoningMode; layout: LayoutName; turn: number } & At)
-  | ({ type: "prefill"; tokens: number; durationMs: number } & At)
-  | ({ type: "state"; state: ReasonerState; previous: ReasonerState | null; reason: string } & At)
-  | ({ type: "thought"; text: string; token: Token; index: number } & At)
-  | ({ type: "answer"; text: string; token: Token; index: number } & At)
-  | ({
-      type: "probe";
-      pYes: number;
-      pNo: number;
-      decision: "yes" | "no";
-      forced: boolean;
-      durationMs: number;
-    } & At)
-  | ({ type: "cache"; operation: CacheOperation } & At)
-  | ({ type: "input"; text: string; tokens: number; final: boolean } & At)
-  | ({ type: "interjection"; text: string; keptAnswerTokens: number; droppedAnswerTokens: number } & At)
-  | ({ type: "truncate"; keptAnswerTokens: number; droppedAnswerTokens: number } & At)
-  | ({ type: "history"; droppedTurns: number; reason: string } & At)
-  | ({
-      type: "end";
-      reason: EndReason;
-      metrics: TurnMetrics;
-      error?: { code: DuetErrorCode | "internal"; message: string };
-    } & At);
-
+export { REASONING_MODES, type ReasoningMode } from "../../shared/choices.js";
+export type {
+  CacheOperation,
+  EndReason,
+  ReasonerState,
+  TurnEvent,
+  TurnMetrics,
+} from "../../shared/turnEvents.js";
 export interface AnswerToken {
   token: Token;
   text: string;

@@ -40,8 +40,8 @@ export interface ViewSpec {
   blocks: readonly string[];
 }
 
-export const LAYOUT_NAMES = ["paper", "compact"] as const;
-export type LayoutName = (typeof LAYOUT_NAMES)[number];
+export { LAYOUT_NAMES, type LayoutName } from "../../shared/choices.js";
+import type { LayoutName } from "../../shared/choices.js";
 export type InternalLayoutName = LayoutName | "sequential-thinking" | "sequential-nothinking";
 
 export interface LayoutSpec {

@@ -721,6 +721,11 @@ export class Turn implements AsyncIterable<TurnEvent> {
     return this.runner.channel[Symbol.asyncIterator]();
   }
 
+  /** Whether new words may enter this turn mid-way (`interject`); only the async mode can take them. */
+  get supportsInterjection(): boolean {
+    return this.runner.supportsInterjection;
+  }
+
   /** Calls `listener` for each event, those already emitted first; returns an unsubscribe function. */
   on(listener: (event: TurnEvent) => void): () => void {
     return this.runner.channel.subscribe(listener);

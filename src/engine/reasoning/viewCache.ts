@@ -1,6 +1,9 @@
 import { appendAll, minOf } from "../../shared/arrays.js";
 import { DuetError } from "../errors.js";
+import type { CacheOperation } from "../../shared/turnEvents.js";
 import type { CandidateProbabilities, KvRuntime, LogitsRef, Token } from "../llama/types.js";
+
+export type { CacheOperation };
 
 /** One placement of tokens into a block of a view, as decoded in one batch. */
 export interface Placement {
@@ -10,16 +13,6 @@ export interface Placement {
   tokens: readonly Token[];
   /** Read logits after the last token. Placements with logits must end at the view's end. */
   logits?: boolean;
-}
-
-/** What the cache did, for observers (events, benchmarks). */
-export interface CacheOperation {
-  kind: "append" | "insert" | "remove" | "probe";
-  view: string;
-  block: string;
-  tokens: number;
-  /** Cells moved by rotation (0 for plain appends). */
-  movedCells: number;
 }
 
 export class ContextFullError extends DuetError {

@@ -1,46 +1,16 @@
 import { DuetError, isDuetError } from "../errors.js";
 import { computeDelays, summarizeDelays } from "../metrics/delays.js";
 import type { ReasoningEngine } from "../reasoning/engine.js";
-import type { ReasoningMode, TurnEvent, TurnMetrics } from "../reasoning/events.js";
+import type { TurnMetrics } from "../reasoning/events.js";
 import type { Turn } from "../reasoning/turn.js";
-import { AnswerSpeaker, type AudioSink, type SpokenChunk } from "../speech/answerSpeaker.js";
+import { AnswerSpeaker, type AudioSink } from "../speech/answerSpeaker.js";
 import { LiveTranscriber } from "../speech/liveTranscriber.js";
 import type { SpeechRecognizer } from "../speech/stt.js";
 import type { SpeechSynthesizer } from "../speech/tts/synthesizer.js";
 import type { VoiceActivityDetector } from "../speech/vad.js";
 
-export type SessionState = "idle" | "listening" | "thinking" | "speaking";
-export type SessionStage = "stt" | "engine" | "tts" | "audio";
-
-export interface VoiceTurnMetrics {
-  /** From releasing push-to-talk (or sending text) to the first sound. */
-  releaseToFirstAudioMs: number | null;
-  /** The final speech-to-text decode. */
-  sttMs: number | null;
-  ttftMs: number | null;
-  stft: number | null;
-  stepsDelay: number | null;
-  /** method.md section 6 with the real chunk durations: ready = written + synthesis time. Seconds. */
-  totalDelay: number;
-  adjustedDelay: number;
-  /** The silence the user really heard before and between chunks, from the playback timeline. Seconds. */
-  heardSilence: number;
-  answerTokensPerSecond: number;
-  stepsPerSecond: number;
-  thinkerTokens: number;
-  writerTokens: number;
-  heardTokens: number;
-  chunks: number;
-  endReason: TurnMetrics["endReason"];
-}
-
-export type SessionEvent =
-  | { type: "state"; state: SessionState }
-  | { type: "transcript"; committed: string; tentative: string; final: boolean }
-  | { type: "turn"; event: TurnEvent }
-  | { type: "chunk"; chunk: SpokenChunk }
-  | { type: "metrics"; metrics: VoiceTurnMetrics }
-  | { type: "error"; stage: SessionStage; message: string; code?: string };
+export type { ErrorStage, SessionEvent, SessionState, VoiceTurnMetrics } from "../../shared/session.js";
+import type { ErrorStage, SessionEvent, SessionState, VoiceTurnMetrics } from "../../shared/session.js";
 
 export interface VoiceSessionOptions {
   engine: ReasoningEngine;
@@ -51,7 +21,6 @@ export interface VoiceSessionOptions {
   sink: AudioSink;
   language?: string;
   vocabularyPrompt?: string;
-  mode?: ReasoningMode;
   tokensPerChunk?: number;
   speechRate?: number;
   math?: (latex: string) => string;
@@ -85,6 +54,8 @@ export class VoiceSession {
   /** The turn was interrupted and the next release brings an interjection. */
   private interjecting = false;
   private idleWaiters: Array<() => void> = [];
+  /** The listening turn, when it waits for the previous turn to end. */
+  private pendingStart: Promise<void> | undefined;
   private readonly now: () => number;
 
   constructor(private readonly options: VoiceSessionOptions) {
@@ -111,7 +82,7 @@ export class VoiceSession {
     if (state === "idle") for (const w of this.idleWaiters.splice(0)) w();
   }
 
-  private error(stage: SessionStage, error: unknown): void {
+  private error(stage: ErrorStage, error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
     this.emit({ type: "error", stage, message, ...(isDuetError(error) ? { code: error.code } : {}) });
   }
@@ -151,11 +122,7 @@ export class VoiceSession {
 
   /** Starts an engine turn and wires its answer to a speaker. */
   private startTurn(text: string, inputOpen: boolean): ActiveTurn {
-    const turn = this.options.engine.startTurn({
-      text,
-      inputOpen,
-      ...(this.options.mode ? { mode: this.options.mode } : {}),
-    });
+    const turn = this.options.engine.startTurn({ text, inputOpen });
     const active: ActiveTurn = {
       turn,
       startedAt: this.now(),
@@ -192,7 +159,8 @@ export class VoiceSession {
       if (this.active !== active) return;
       this.emit({ type: "metrics", metrics: this.metrics(active) });
       this.active = undefined;
-      if (this.stateValue !== "listening") this.setState("idle");
+      // Idle only when no new turn waits to start after this one.
+      if (this.stateValue !== "listening" && !this.pendingStart) this.setState("idle");
     });
     return active;
   }
@@ -240,11 +208,18 @@ export class VoiceSession {
   pushToTalkDown(): void {
     if (this.stateValue === "listening") return;
     const active = this.active;
+    /** A turn that must end before the new one can start. */
+    let ending: Promise<unknown> | undefined;
     if (active) {
       const heard = this.silence();
-      if (!active.engineDone) {
+      if (!active.engineDone && active.turn.supportsInterjection) {
         active.turn.truncateAnswer(heard);
         this.interjecting = true;
+      } else if (!active.engineDone) {
+        // A turn that cannot take new words mid-way keeps what was heard and ends; the new words start a new turn.
+        active.turn.truncateAnswer(heard);
+        active.turn.stop();
+        ending = active.turn.done;
       } else {
         // The answer was fully written but not fully heard: the conversation keeps what was heard.
         this.active = undefined;
@@ -265,7 +240,7 @@ export class VoiceSession {
       );
       return;
     }
-    this.transcriber = new LiveTranscriber({
+    const transcriber = new LiveTranscriber({
       recognizer: this.options.recognizer,
       vad: this.options.vad,
       ...(this.options.language ? { language: this.options.language } : {}),
@@ -277,10 +252,11 @@ export class VoiceSession {
           tentative: partial.tentative,
           final: false,
         });
-        const turn = this.active?.turn;
-        if (!this.interjecting && turn && partial.committed) {
+        // Only the turn that is listening takes the words (not one still ending before it starts).
+        const listening = this.active?.releaseMs === null ? this.active : undefined;
+        if (!this.interjecting && listening && partial.committed) {
           try {
-            turn.updateInput(partial.committed);
+            listening.turn.updateInput(partial.committed);
           } catch (error) {
             this.error("engine", error);
           }
@@ -288,12 +264,23 @@ export class VoiceSession {
       },
       onError: (error) => this.error("stt", error),
     });
+    this.transcriber = transcriber;
     if (!this.interjecting) {
-      try {
-        this.startTurn("", true);
-      } catch (error) {
-        this.error("engine", error);
-      }
+      const begin = (): void => {
+        try {
+          this.startTurn("", true);
+        } catch (error) {
+          this.error("engine", error);
+        }
+      };
+      if (ending) {
+        this.pendingStart = ending.then(
+          () => {
+            if (this.transcriber === transcriber) begin();
+          },
+          () => undefined,
+        );
+      } else begin();
     }
     this.setState("listening");
   }
@@ -307,6 +294,10 @@ export class VoiceSession {
   async pushToTalkUp(): Promise<void> {
     const transcriber = this.transcriber;
     if (!transcriber || this.stateValue !== "listening") return;
+    // The listening turn may still wait for the previous turn to end.
+    await this.pendingStart;
+    this.pendingStart = undefined;
+    if (this.transcriber !== transcriber) return;
     this.transcriber = undefined;
     const active = this.active;
     const releasedAt = this.now();
@@ -374,13 +365,16 @@ export class VoiceSession {
     const active = this.active;
     if (active) {
       const heard = this.silence();
-      if (!active.engineDone && this.options.mode !== "thinking" && this.options.mode !== "nothinking") {
+      // Only a turn that can take new words mid-way gets them; otherwise a new turn starts.
+      if (!active.engineDone && active.turn.supportsInterjection) {
         active.turn.truncateAnswer(heard);
         active.turn.interject(trimmed);
         this.setState("thinking");
         return;
       }
       if (!active.engineDone) {
+        // The conversation keeps only what was heard of an answer cut short.
+        active.turn.truncateAnswer(heard);
         active.turn.stop();
       } else {
         this.active = undefined;
@@ -395,8 +389,21 @@ export class VoiceSession {
         this.error("engine", error);
       }
     };
-    if (active && !active.engineDone) void active.turn.done.then(() => setTimeout(start, 0));
-    else start();
+    if (active && !active.engineDone) {
+      // The engine takes the new turn once the old one has ended and been committed.
+      const pending: Promise<void> = active.turn.done.then(
+        () => {
+          if (this.pendingStart === pending) this.pendingStart = undefined;
+          start();
+        },
+        () => {
+          if (this.pendingStart === pending) this.pendingStart = undefined;
+          start();
+        },
+      );
+      this.pendingStart = pending;
+      this.setState("thinking");
+    } else start();
   }
 
   /** Stops speaking and thinking. */

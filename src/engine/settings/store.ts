@@ -1,128 +1,312 @@
-import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { DuetError } from "../errors.js";
-import { NewerSettingsError, migrateSettings } from "./migrations.js";
-import { SETTINGS_VERSION, defaultSettings, settingsSchema, type Settings } from "./schema.js";
+import {
+  SETTINGS_VERSION,
+  defaultSettings,
+  settingsPatchSchema,
+  settingsSchema,
+  type Settings,
+  type SettingsNotice,
+  type SettingsPatch,
+} from "../../shared/settings.js";
+import { migrateSettings, settingsFormat } from "./migrations.js";
+import {
+  errnoCode,
+  explainFileError,
+  realFileSystem,
+  writeFileAtomic,
+  type SettingsFileSystem,
+} from "./settingsFile.js";
 
-/** Why the stored settings were not used as they were; the UI shows it once. */
-export interface SettingsNotice {
-  kind: "corrupt" | "newer" | "unreadable";
-  message: string;
-  /** Where the original file was kept. */
-  preservedAs?: string;
+export type { SettingsNotice, SettingsPatch };
+
+export interface SettingsStoreOptions {
+  /** Clock for the names of kept-aside files. Default: now. */
+  now?: () => Date;
+  /** File operations. Default: the real file system. */
+  fs?: SettingsFileSystem;
 }
 
-export type DeepPartial<T> = {
-  [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K];
-};
+/** Called after every change, with the settings now in effect. */
+export type SettingsListener = (settings: Settings) => void;
 
-/** Writes a file so that a crash leaves either the old or the new content, never half of it. */
-export async function writeFileAtomic(path: string, data: string): Promise<void> {
-  const temporary = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  const handle = await open(temporary, "w");
-  try {
-    await handle.writeFile(data, "utf8");
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temporary, path);
-}
+type Json = Record<string, unknown>;
 
-function merge<T>(base: T, patch: DeepPartial<T> | undefined): T {
-  if (patch === undefined) return base;
-  if (typeof base !== "object" || base === null || Array.isArray(base)) return patch as T;
-  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
-  for (const [key, value] of Object.entries(patch as Record<string, unknown>)) {
+/**
+ * Applies a patch section by section: each named field replaces the old one (arrays are replaced
+ * whole), other fields stay. Works for settings and for merging two patches.
+ */
+function mergeSections<T extends object>(base: T, patch: SettingsPatch): T {
+  const out = structuredClone(base) as Json;
+  for (const [key, value] of Object.entries(patch)) {
     if (value === undefined) continue;
     const current = out[key];
+    const isSection = typeof value === "object" && value !== null && !Array.isArray(value);
     out[key] =
-      typeof value === "object" &&
-      value !== null &&
-      !Array.isArray(value) &&
-      typeof current === "object" &&
-      current !== null
-        ? merge(current, value as DeepPartial<typeof current>)
-        : value;
+      isSection && typeof current === "object" && current !== null ? { ...current, ...value } : value;
   }
   return out as T;
 }
 
+/** A readable name for a schema issue's place: "hardware.threads". */
+const fieldName = (path: readonly PropertyKey[]): string => path.map(String).join(".") || "the file";
+
 /**
- * Settings stored as JSON in the data folder. A corrupt file or one from a newer Duet is kept
- * aside under another name, defaults are used, and a notice says so; nothing is lost.
+ * Parses the settings of a current-format file, keeping every field that is valid: an invalid
+ * field takes its default, and its name is reported. Undefined when nothing can be kept.
+ */
+function parseKeepingValidFields(raw: Json): { settings: Settings; dropped: string[] } | undefined {
+  const candidate = structuredClone(raw);
+  const dropped: string[] = [];
+  for (let attempt = 0; attempt < 64; attempt++) {
+    const result = settingsSchema.safeParse(candidate);
+    if (result.success) return { settings: result.data, dropped };
+    const issue = result.error.issues[0]!;
+    // Reset the smallest part that holds the issue: a field of a section, or the section itself.
+    const path = issue.path.slice(0, 2).map(String);
+    if (path.length === 0 || path[0] === "version") return undefined;
+    const [section, field] = path as [string, string | undefined];
+    const holder = candidate[section];
+    if (field !== undefined && typeof holder === "object" && holder !== null && !Array.isArray(holder)) {
+      delete (holder as Json)[field];
+    } else {
+      delete candidate[section];
+    }
+    dropped.push(`${fieldName(path)} (${issue.message.replace(/^Invalid input: /, "")})`);
+  }
+  return undefined;
+}
+
+/**
+ * The one owner of the user's settings: reads settings.json from the data folder, hands out the
+ * settings in effect, applies validated changes, saves them atomically and tells listeners.
+ * Nothing the user wrote is lost: a file Duet cannot use as it is (damaged, from a newer Duet, of
+ * an unknown format) is kept aside byte for byte before anything is written, and a notice says
+ * where. When the folder cannot be written, settings live in memory and the notice says how to fix
+ * it. Overrides (environment variables, command-line flags) apply to this run and are never saved.
  */
 export class SettingsStore {
+  private overrides: SettingsPatch = {};
+  private readonly listeners = new Set<SettingsListener>();
+
   private constructor(
     readonly path: string,
-    private current: Settings,
-    readonly notice: SettingsNotice | undefined,
+    private persisted: Settings,
+    private noticeValue: SettingsNotice | undefined,
+    /** False when saving would destroy a file Duet could not read. */
+    private writableFile: boolean,
+    private readonly fs: SettingsFileSystem,
   ) {}
 
-  static async open(folder: string, now: () => Date = () => new Date()): Promise<SettingsStore> {
-    await mkdir(folder, { recursive: true });
+  static async open(folder: string, options: SettingsStoreOptions = {}): Promise<SettingsStore> {
+    const fs = options.fs ?? realFileSystem;
+    const now = options.now ?? (() => new Date());
     const path = join(folder, "settings.json");
-    let text: string;
+    const make = (settings: Settings, notice?: SettingsNotice, writable = true) =>
+      new SettingsStore(path, settings, notice, writable, fs);
+
+    let bytes: Buffer;
     try {
-      text = await readFile(path, "utf8");
+      bytes = await fs.readFile(path);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT")
-        return new SettingsStore(path, defaultSettings(), undefined);
-      return new SettingsStore(path, defaultSettings(), {
-        kind: "unreadable",
-        message: `Could not read ${path} (${(error as Error).message}); using default settings for now.`,
-      });
+      if (errnoCode(error) === "ENOENT") return make(defaultSettings());
+      return make(
+        defaultSettings(),
+        {
+          kind: "unreadable",
+          message: `${explainFileError(error, path, "read")} Default settings are in use until then; nothing was changed on disk.`,
+        },
+        false,
+      );
     }
     const stamp = now().toISOString().replace(/[:.]/g, "-");
-    try {
-      const raw: unknown = JSON.parse(text);
-      const parsed = settingsSchema.parse(migrateSettings(raw));
-      const store = new SettingsStore(path, parsed, undefined);
-      // Write a migrated file back in the current format.
-      if ((raw as { version?: unknown }).version !== SETTINGS_VERSION) await store.save();
-      return store;
-    } catch (error) {
-      const newer = error instanceof NewerSettingsError;
-      const preservedAs = join(
-        folder,
-        newer ? `settings.from-newer-duet-${stamp}.json` : `settings.corrupt-${stamp}.json`,
-      );
-      await rename(path, preservedAs);
-      const reason = newer
-        ? error.message
-        : `it could not be read (${error instanceof Error ? error.message.split("\n")[0] : String(error)})`;
-      return new SettingsStore(path, defaultSettings(), {
-        kind: newer ? "newer" : "corrupt",
-        message: newer
-          ? `${reason} Default settings are in use; your file was kept as ${preservedAs}.`
-          : `Your settings file was damaged: ${reason}. Default settings are in use; the old file was kept as ${preservedAs}.`,
+    /**
+     * Keeps the original aside, byte for byte, under a name that says why: moved when Duet will
+     * not use it, copied when a converted version replaces it. Undefined when the folder is not writable.
+     */
+    const keepAside = async (label: string, how: "move" | "copy"): Promise<string | undefined> => {
+      const preserved = join(folder, `settings.${label}-${stamp}.json`);
+      try {
+        if (how === "move") await fs.rename(path, preserved);
+        else await fs.copyFile(path, preserved);
+        return preserved;
+      } catch {
+        return undefined;
+      }
+    };
+    /** Defaults, with a notice, for a file Duet cannot use; the file itself is kept. */
+    const setAside = async (kind: "corrupt" | "newer", label: string, reason: string) => {
+      const preservedAs = await keepAside(label, "move");
+      if (!preservedAs) {
+        return make(
+          defaultSettings(),
+          {
+            kind,
+            message: `${reason} Default settings are in use for now; your file was left untouched, and changes cannot be saved, because Duet cannot write next to it (${path}).`,
+          },
+          false,
+        );
+      }
+      return make(defaultSettings(), {
+        kind,
+        message: `${reason} Default settings are in use; your file was kept as ${preservedAs}.`,
         preservedAs,
       });
+    };
+
+    // A byte-order mark (some Windows editors write one) is not part of the JSON.
+    const text = bytes.toString("utf8").replace(/^\uFEFF/, "");
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (error) {
+      return setAside(
+        "corrupt",
+        "corrupt",
+        `Your settings file was damaged: it is not valid JSON (${(error as Error).message}).`,
+      );
     }
+    const format = settingsFormat(raw);
+    if (format.kind === "newer") {
+      return setAside(
+        "newer",
+        "from-newer-duet",
+        `The settings file was written by a newer Duet (format ${format.version}; this version reads up to ${SETTINGS_VERSION}).`,
+      );
+    }
+    if (format.kind === "unknown")
+      return setAside("corrupt", "unknown-format", `Your settings file could not be used: ${format.reason}.`);
+
+    const current = format.kind === "old" ? migrateSettings(raw as Json, format.version) : (raw as Json);
+    const parsed = parseKeepingValidFields(current);
+    if (!parsed)
+      return setAside(
+        "corrupt",
+        "corrupt",
+        "Your settings file could not be used: its format version is damaged.",
+      );
+    if (format.kind === "current" && parsed.dropped.length === 0) return make(parsed.settings);
+
+    // The file must be rewritten (an old format, or invalid fields): keep the original first.
+    const label = format.kind === "old" ? `format-${format.version}` : "corrupt";
+    const preservedAs = await keepAside(label, "copy");
+    const what =
+      format.kind === "old"
+        ? `Your settings were converted from an older Duet's format.`
+        : `Some settings could not be used and are back to their defaults: ${parsed.dropped.join("; ")}.`;
+    if (!preservedAs) {
+      return make(
+        parsed.settings,
+        {
+          kind: format.kind === "old" ? "migrated" : "corrupt",
+          message: `${what} They are in use for now but cannot be saved: Duet cannot write next to ${path}.`,
+        },
+        false,
+      );
+    }
+    const store = make(parsed.settings, {
+      kind: format.kind === "old" ? "migrated" : "corrupt",
+      message: `${what} The original file was kept as ${preservedAs}.`,
+      preservedAs,
+    });
+    await store.save();
+    return store;
   }
 
+  /** The settings in effect: the saved ones with this run's overrides on top. */
   get(): Settings {
-    return structuredClone(this.current);
+    return mergeSections(this.persisted, this.overrides);
   }
 
-  /** Applies a partial change; throws a readable DuetError and changes nothing if it is invalid. */
-  async update(patch: DeepPartial<Settings>): Promise<Settings> {
-    const candidate = merge(this.current, patch);
+  /** Where the settings file is, and whether changes can be saved there. */
+  get writable(): boolean {
+    return this.writableFile;
+  }
+
+  /** Why the stored settings were not used as they were, or cannot be saved; undefined when all is well. */
+  get notice(): SettingsNotice | undefined {
+    return this.noticeValue;
+  }
+
+  /** Calls `listener` after every change; returns a function that stops it. */
+  on(listener: SettingsListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Settings for this run only (an environment variable, a command-line flag): validated like a
+   * change, never saved.
+   */
+  override(patch: SettingsPatch): void {
+    const checked = this.validate(patch);
+    const candidate = mergeSections(this.get(), checked);
+    this.check(candidate);
+    this.overrides = mergeSections(this.overrides, checked);
+    this.notify();
+  }
+
+  /**
+   * Applies a change and saves it. Throws a readable DuetError and changes nothing when the change
+   * is invalid. When the file cannot be written, the change holds for this run and the notice says
+   * why and how to fix it.
+   */
+  async update(patch: SettingsPatch): Promise<Settings> {
+    const checked = this.validate(patch);
+    const candidate = mergeSections(this.persisted, checked);
+    this.check(candidate);
+    this.persisted = candidate;
+    await this.save();
+    this.notify();
+    return this.get();
+  }
+
+  private validate(patch: unknown): SettingsPatch {
+    const result = settingsPatchSchema.safeParse(patch);
+    if (!result.success) {
+      const issue = result.error.issues[0];
+      throw new DuetError(
+        "invalid-argument",
+        `Invalid setting ${fieldName(issue?.path ?? [])}: ${issue?.message ?? "rejected"}.`,
+      );
+    }
+    return result.data;
+  }
+
+  private check(candidate: Settings): void {
     const result = settingsSchema.safeParse(candidate);
     if (!result.success) {
       const issue = result.error.issues[0];
       throw new DuetError(
         "invalid-argument",
-        `Invalid setting ${issue?.path.join(".") ?? ""}: ${issue?.message ?? "rejected"}.`,
+        `Invalid setting ${fieldName(issue?.path ?? [])}: ${issue?.message ?? "rejected"}.`,
       );
     }
-    this.current = result.data;
-    await this.save();
-    return this.get();
+  }
+
+  private notify(): void {
+    const settings = this.get();
+    for (const listener of this.listeners) listener(settings);
   }
 
   private async save(): Promise<void> {
-    await writeFileAtomic(this.path, `${JSON.stringify(this.current, null, 2)}\n`);
+    if (!this.writableFile) {
+      if (!this.noticeValue)
+        this.noticeValue = {
+          kind: "unwritable",
+          message: `Your settings cannot be saved to ${this.path}; changes last until Duet closes.`,
+        };
+      return;
+    }
+    try {
+      await this.fs.mkdir(join(this.path, ".."), { recursive: true });
+      await writeFileAtomic(this.path, `${JSON.stringify(this.persisted, null, 2)}\n`, this.fs);
+      if (this.noticeValue?.kind === "unwritable") this.noticeValue = undefined;
+    } catch (error) {
+      this.noticeValue = {
+        kind: "unwritable",
+        message: `Your settings cannot be saved, so changes last until Duet closes. ${explainFileError(error, this.path, "save")}`,
+      };
+    }
   }
 }

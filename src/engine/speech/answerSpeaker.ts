@@ -12,24 +12,8 @@ export interface AudioSink {
   stop(): number;
 }
 
-export interface SpokenChunk {
-  id: number;
-  text: string;
-  /** What the voice said (markdown removed, math in words). */
-  spoken: string;
-  startToken: number;
-  endToken: number;
-  /** When its last token was written (ms from the turn's start). */
-  writtenMs: number;
-  /** Synthesis wall time, and audio length. */
-  synthMs: number | null;
-  durationMs: number | null;
-  /** When the audio became available, started and finished playing (ms from the turn's start). */
-  readyMs: number | null;
-  playStartMs: number | null;
-  playEndMs: number | null;
-  error?: string;
-}
+export type { SpokenChunk } from "../../shared/session.js";
+import type { SpokenChunk } from "../../shared/session.js";
 
 export interface AnswerSpeakerOptions {
   synthesizer: SpeechSynthesizer;

@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import { nativeLog } from "../nativeLog.js";
 
 /**
  * Turns the writer's text into what a voice should say: markdown marks removed, LaTeX verbalised
@@ -21,10 +22,34 @@ interface TemmlModule {
 
 let mathReady: Promise<MathToSpeech> | undefined;
 
+type XmlDom = { DOMParser: new (options?: { onError?: (level: string, message: string) => void }) => object };
+
+/**
+ * speech-rule-engine parses MathML with @xmldom/xmldom, whose parser prints "[xmldom warning]"
+ * lines to the console by default. Its parser class is given an error handler that sends them to
+ * the native log instead (shown with --verbose, kept in the app's log file).
+ */
+function routeXmlWarnings(require: NodeJS.Require): void {
+  const sreFolder = require.resolve("speech-rule-engine");
+  const xmldom = require(require.resolve("@xmldom/xmldom", { paths: [sreFolder] })) as XmlDom;
+  const Parser = xmldom.DOMParser;
+  if ((Parser as { routed?: boolean }).routed) return;
+  xmldom.DOMParser = class extends Parser {
+    static routed = true;
+    constructor(options: { onError?: (level: string, message: string) => void } = {}) {
+      super({
+        ...options,
+        onError: (level, text) => nativeLog({ source: "speech-rule-engine", level, text }),
+      });
+    }
+  };
+}
+
 /** Loads the math speech rules once (about 0.3 s). */
 export function loadMathSpeech(): Promise<MathToSpeech> {
   mathReady ??= (async () => {
     const require = createRequire(import.meta.url);
+    routeXmlWarnings(require);
     const sre = require("speech-rule-engine") as SreModule;
     const temml = require("temml") as TemmlModule;
     await sre.setupEngine({ locale: "en", domain: "clearspeak", modality: "speech" });

@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import { DuetError } from "../errors.js";
+import { nativeLog } from "../nativeLog.js";
 import { validateWhisperFile } from "../models/validate.js";
 import { STT_SAMPLE_RATE, durationMs, float32ToInt16, type MonoAudio } from "./pcm.js";
 
@@ -52,6 +53,31 @@ interface WhisperNative {
   release(): Promise<void>;
 }
 
+interface WhisperModule {
+  initWhisper(options: { filePath: string; useGpu?: boolean }): Promise<WhisperNative>;
+  toggleNativeLog(enable: boolean): Promise<void>;
+  addNativeLogListener(listener: (level: string, text: string) => void): { remove(): void };
+}
+
+let whisperModule: WhisperModule | undefined;
+/** Recognisers alive; whisper.cpp's log goes to the native log while there is one. */
+let liveRecognizers = 0;
+
+/**
+ * whisper.cpp prints dozens of lines per model load to stderr unless its log goes to a listener.
+ * The listener is a thread-safe callback that keeps Node's event loop alive, so it is switched off
+ * when the last recogniser is disposed (and the process can exit).
+ */
+function routeWhisperLogs(whisper: WhisperModule, on: boolean): void {
+  if (!whisperModule) {
+    whisperModule = whisper;
+    whisper.addNativeLogListener((level, text) => nativeLog({ source: "whisper.cpp", level, text }));
+  }
+  liveRecognizers += on ? 1 : -1;
+  if (on && liveRecognizers === 1) void whisper.toggleNativeLog(true);
+  if (!on && liveRecognizers === 0) void whisper.toggleNativeLog(false);
+}
+
 /**
  * whisper.cpp through @fugood/whisper.node: the model stays loaded, audio is passed in memory and
  * decoding runs off the event loop. Calls run one at a time. A call that overruns its timeout is
@@ -75,12 +101,12 @@ export class WhisperRecognizer implements SpeechRecognizer {
     options: { gpu?: boolean; threads?: number } = {},
   ): Promise<WhisperRecognizer> {
     await validateWhisperFile(modelPath);
-    let initWhisper: (options: { filePath: string; useGpu?: boolean }) => Promise<WhisperNative>;
+    let initWhisper: WhisperModule["initWhisper"];
     try {
       // Loaded at run time by name: the package ships TypeScript sources that would otherwise be type-checked here.
-      ({ initWhisper } = createRequire(import.meta.url)("@fugood/whisper.node") as {
-        initWhisper: typeof initWhisper;
-      });
+      const whisper = createRequire(import.meta.url)("@fugood/whisper.node") as WhisperModule;
+      initWhisper = whisper.initWhisper;
+      routeWhisperLogs(whisper, true);
     } catch (error) {
       throw new DuetError(
         "model-unreadable",
@@ -92,6 +118,7 @@ export class WhisperRecognizer implements SpeechRecognizer {
       const context = await initWhisper({ filePath: modelPath, useGpu: options.gpu ?? false });
       return new WhisperRecognizer(context, options.threads ?? 2);
     } catch (error) {
+      if (whisperModule) routeWhisperLogs(whisperModule, false);
       throw new DuetError(
         "model-unreadable",
         `whisper.cpp could not load ${modelPath}: ${(error as Error).message}`,
@@ -172,5 +199,6 @@ export class WhisperRecognizer implements SpeechRecognizer {
     // Release only once no call is running inside whisper.cpp.
     await this.busy;
     await this.context.release();
+    if (whisperModule) routeWhisperLogs(whisperModule, false);
   }
 }

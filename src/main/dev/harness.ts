@@ -14,35 +14,42 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { WebSocketServer, type WebSocket } from "ws";
 import { duetDataDir, modelsDir } from "../../engine/paths.js";
+import { environmentOverrides } from "../../engine/settings/overrides.js";
+import type { AppEvent, AudioChunk } from "../../shared/ipc/contract.js";
+import type { SocketFromHarness } from "../../shared/ipc/wire.js";
 import { AppHost } from "../host/appHost.js";
-import type { WorkerHandle, WorkerLauncher } from "../host/engineHost.js";
+import type { ProcessHandle, ProcessLauncher } from "../host/processes.js";
 import { batchEvents } from "../ipc/batchEvents.js";
-import type { AppEvent, AudioChunk, RequestChannel } from "../ipc/contract.js";
-import { toRequestError } from "../ipc/router.js";
+import { replyTo } from "../ipc/requests.js";
 import { CONTENT_SECURITY_POLICY } from "../security.js";
+import type { ProbeReply } from "../worker/probeProtocol.js";
 import type { FromWorker, ToWorker } from "../worker/protocol.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const root = resolve(here, "../../..");
 
-/** Forks the engine worker under Node (with tsx, from source). */
-class ForkLauncher implements WorkerLauncher {
+/** Forks an entry (the engine, the hardware probe) under Node, with tsx, from source. */
+class ForkLauncher<In, Out> implements ProcessLauncher<In, Out> {
   current: ChildProcess | undefined;
-  launch(): WorkerHandle {
-    const child = fork(join(root, "src/main/worker/engineWorker.ts"), [], {
+  constructor(private readonly entry: string) {}
+  launch(): ProcessHandle<In, Out> {
+    const child = fork(join(root, this.entry), [], {
       execArgv: ["--import", "tsx"],
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       serialization: "advanced",
     });
     this.current = child;
     return {
-      post: (message: ToWorker) => child.connected && child.send(message),
-      onMessage: (listener) => child.on("message", (m) => listener(m as FromWorker)),
-      onExit: (listener) => child.on("exit", (code) => listener(code)),
+      post: (message: In) => void (child.connected && child.send(message as object)),
+      onMessage: (listener) => child.on("message", (m) => listener(m as Out)),
+      onExit: (listener) => child.once("exit", (code) => listener(code)),
       kill: () => void child.kill(),
     };
   }
 }
+
+/** The most a text frame may hold (a settings change is a few kB); bigger frames close the socket. */
+const MAX_FRAME_BYTES = 1 << 20;
 
 const TYPES: Record<string, string> = {
   ".html": "text/html",
@@ -71,11 +78,15 @@ async function main(): Promise<void> {
     Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength).copy(frame, 8);
     for (const s of sockets) s.send(frame);
   };
-  const launcher = new ForkLauncher();
+  const launcher = new ForkLauncher<ToWorker, FromWorker>("src/main/worker/engineWorker.ts");
   const host = new AppHost({
     dataDir: duetDataDir(),
     modelsDir: modelsDir(),
     launcher,
+    probeLauncher: new ForkLauncher<never, ProbeReply>(
+      process.env.DUET_HARNESS_PROBE_ENTRY ?? "src/main/worker/hardwareProbeWorker.ts",
+    ),
+    overrides: environmentOverrides(),
     emit,
     emitAudio,
     restartDelaysMs: [300, 1000, 3000],
@@ -103,8 +114,12 @@ async function main(): Promise<void> {
       res.writeHead(404).end("not found");
     }
   });
-  const wss = new WebSocketServer({ server, path: "/bridge" });
+  // Oversized frames are refused by ws itself (close 1009), invalid UTF-8 too (close 1007).
+  const wss = new WebSocketServer({ server, path: "/bridge", maxPayload: MAX_FRAME_BYTES });
+  wss.on("error", (error) => process.stderr.write(`harness: ${error.message}\n`));
   wss.on("connection", (socket, request) => {
+    // A socket error (a bad frame) closes that socket; it never ends the harness.
+    socket.on("error", () => socket.terminate());
     // Only pages served by this harness may drive it.
     const origin = request.headers.origin;
     const address = server.address() as AddressInfo;
@@ -114,31 +129,46 @@ async function main(): Promise<void> {
     }
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
+    const reply = (message: SocketFromHarness) => {
+      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
+    };
+    const refuse = (id: number | null, message: string) =>
+      reply({ kind: "reply", id, ok: false, error: { code: "invalid-argument", message } });
     socket.on("message", (data, isBinary) => {
+      const buffer = Buffer.isBuffer(data)
+        ? data
+        : Buffer.concat(Array.isArray(data) ? data : [Buffer.from(data)]);
       if (isBinary) {
-        const buffer = data as Buffer;
-        if (buffer.byteLength % 4 !== 0 || buffer.byteLength > 64_000) return;
-        const samples = new Float32Array(
-          buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength),
+        // Microphone frames: float32 samples, at most one second.
+        if (buffer.byteLength === 0 || buffer.byteLength % 4 !== 0 || buffer.byteLength > 64_000) {
+          socket.close(1003, "an audio frame must hold 1 to 16000 float32 samples");
+          return;
+        }
+        host.audio(
+          new Float32Array(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength)),
         );
-        host.audio(samples);
         return;
       }
-      let message: { kind?: string; id?: number; channel?: string; args?: unknown };
+      let message: unknown;
       try {
-        message = JSON.parse(String(data)) as typeof message;
+        message = JSON.parse(buffer.toString("utf8"));
       } catch {
+        refuse(null, "The message is not JSON.");
         return;
       }
-      if (message.kind !== "request" || typeof message.id !== "number" || typeof message.channel !== "string")
+      if (typeof message !== "object" || message === null || Array.isArray(message)) {
+        refuse(null, "A message must be a JSON object.");
         return;
-      const id = message.id;
-      host
-        .request(message.channel as RequestChannel, message.args)
-        .then((result) => socket.send(JSON.stringify({ kind: "reply", id, ok: true, result })))
-        .catch((error: unknown) =>
-          socket.send(JSON.stringify({ kind: "reply", id, ok: false, error: toRequestError(error) })),
-        );
+      }
+      const { kind, id, channel, args } = message as Record<string, unknown>;
+      const requestId = typeof id === "number" && Number.isSafeInteger(id) ? id : null;
+      if (kind !== "request" || requestId === null) {
+        refuse(requestId, 'A message must be { kind: "request", id: <integer>, channel, args }.');
+        return;
+      }
+      void replyTo(host.handlers, channel, args).then((outcome) =>
+        reply({ kind: "reply", id: requestId, ...outcome }),
+      );
     });
   });
   const port = Number(values.port ?? process.env.DUET_HARNESS_PORT ?? 5174);

@@ -1,61 +1,71 @@
 /**
- * What the main process owns, independent of Electron: settings, models and downloads, and the
- * engine process. The Electron entry and the dev harness wire it to their own transports.
+ * What the main process owns, independent of Electron: the settings store, the models and their
+ * downloads, the engine process and the hardware probe. The Electron entry and the dev harness
+ * wire it to their own transports (docs/architecture.md).
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { DuetError, isDuetError } from "../../engine/errors.js";
-import { detectHardware } from "../../engine/llama/hardware.js";
 import { catalog, findCatalogEntry, type ModelKind } from "../../engine/models/catalog.js";
 import type { DownloadOptions } from "../../engine/models/download.js";
 import { ModelManager, type ModelStatus } from "../../engine/models/manager.js";
 import { recommendSetup } from "../../engine/models/recommend.js";
-import type { Settings } from "../../engine/settings/schema.js";
-import { SILERO_MODEL_FILE } from "../../engine/speech/vad.js";
-import { SettingsStore, type DeepPartial } from "../../engine/settings/store.js";
+import { resolveAssistantConfig } from "../../engine/session/config.js";
+import { SettingsStore } from "../../engine/settings/store.js";
 import type {
   AppEvent,
   AppSnapshot,
   AudioChunk,
   EngineStatus,
-  RequestArgs,
-  RequestChannel,
-  RequestResult,
   SessionState,
-} from "../ipc/contract.js";
-import { requestSchemas } from "../ipc/schemas.js";
-import type { WorkerConfig } from "../worker/protocol.js";
+  Settings,
+  SettingsPatch,
+} from "../../shared/ipc/contract.js";
+import type { RequestHandlers } from "../ipc/requests.js";
+import type { ProbeReply } from "../worker/probeProtocol.js";
 import { EngineHost, type WorkerLauncher } from "./engineHost.js";
+import { HardwareProbe } from "./hardwareProbe.js";
+import type { ProcessLauncher } from "./processes.js";
 
 export interface AppHostOptions {
   dataDir: string;
   modelsDir: string;
+  /** Starts the engine process. */
   launcher: WorkerLauncher;
+  /** Starts the hardware probe process. */
+  probeLauncher: ProcessLauncher<never, ProbeReply>;
   emit: (event: AppEvent) => void;
   emitAudio: (chunk: AudioChunk) => void;
+  /** Settings for this run only, never saved (environment variables such as DUET_MIRROR). */
+  overrides?: SettingsPatch;
   downloadDefaults?: Partial<Omit<DownloadOptions, "url" | "destination">>;
   restartDelaysMs?: readonly number[];
   /** Opens the logs folder in the file manager (the desktop app); its path is the reply. */
   openLogsFolder?: () => Promise<{ path: string }>;
 }
 
+/** Which setting holds the choice of each kind of model (the VAD model is not chosen). */
+const CHOICE_KEY = { llm: "llm", stt: "stt", tts: "voice", vad: undefined } as const satisfies Record<
+  ModelKind,
+  keyof Settings["models"] | undefined
+>;
+
 export class AppHost {
-  private settings!: SettingsStore;
-  private models!: ModelManager;
+  private settings: SettingsStore | undefined;
+  private models: ModelManager | undefined;
   private readonly engineHost: EngineHost;
+  private readonly hardware: HardwareProbe;
   private engineStatus: EngineStatus = { status: "loading", message: "Starting…" };
   private sessionState: SessionState = "idle";
   private readonly downloads = new Map<string, AbortController>();
+  /** The configuration the engine runs with (JSON), to restart it only when that changes. */
+  private runningConfig: string | undefined;
+  /** Engine (re)configurations run one after another. */
+  private configuring: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: AppHostOptions) {
     this.engineHost = new EngineHost({
       launcher: options.launcher,
       ...(options.restartDelaysMs ? { restartDelaysMs: options.restartDelaysMs } : {}),
-      onStatus: (engine) => {
-        this.engineStatus = engine;
-        this.options.emit({ type: "engine", engine });
-        if (engine.status !== "ready") this.setState("idle");
-      },
+      onStatus: (engine) => this.setEngineStatus(engine),
       onMessage: (message) => {
         if (message.type === "event") {
           if (message.event.type === "state") this.sessionState = message.event.state;
@@ -65,6 +75,13 @@ export class AppHost {
         }
       },
     });
+    this.hardware = new HardwareProbe({ launcher: options.probeLauncher });
+  }
+
+  private setEngineStatus(engine: EngineStatus): void {
+    this.engineStatus = engine;
+    this.options.emit({ type: "engine", engine });
+    if (engine.status !== "ready") this.setState("idle");
   }
 
   private setState(state: SessionState): void {
@@ -73,79 +90,81 @@ export class AppHost {
     this.options.emit({ type: "state", state });
   }
 
+  /** Opens the settings (never fails: problems become the settings notice) and starts the engine. */
   async init(): Promise<void> {
-    this.settings = await SettingsStore.open(this.options.dataDir);
+    const settings = await SettingsStore.open(this.options.dataDir);
+    if (this.options.overrides) settings.override(this.options.overrides);
+    this.settings = settings;
     this.models = new ModelManager({
       folder: this.options.modelsDir,
-      settings: this.settings,
+      settings,
       ...(this.options.downloadDefaults ? { downloadDefaults: this.options.downloadDefaults } : {}),
     });
-    await this.startEngine();
+    // Every change, from the window, a download or an import, reaches the window and may restart the engine.
+    settings.on((current) => {
+      this.options.emit({
+        type: "settings",
+        settings: current,
+        ...(settings.notice ? { notice: settings.notice } : {}),
+      });
+      this.reconfigure();
+    });
+    this.reconfigure();
+    await this.configuring;
   }
 
-  /** The installed path for a setting (a catalog id or a file path), or the first installed model of that kind. */
-  private resolveModel(
-    models: readonly ModelStatus[],
-    kind: ModelKind,
-    choice: string | null,
-  ): string | null {
-    const installed = models.filter((m) => m.kind === kind && m.installed);
-    if (choice) {
-      const match = installed.find((m) => m.id === choice || m.path === choice);
-      if (match) return match.path;
-      if (existsSync(choice)) return choice;
-    }
-    return installed[0]?.path ?? null;
+  /** Resolves once every settings change so far has reached the engine (started, restarted or stopped it). */
+  async whenSettled(): Promise<void> {
+    await this.configuring;
   }
 
-  private async workerConfig(): Promise<WorkerConfig | undefined> {
-    const s = this.settings.get();
-    const models = await this.models.list();
-    const llmPath = this.resolveModel(models, "llm", s.models.llm);
-    if (!llmPath) return undefined;
-    return {
-      llmPath,
-      sttPath: this.resolveModel(models, "stt", s.models.stt),
-      voicePath: s.models.voice ? this.resolveModel(models, "tts", s.models.voice) : null,
-      vadPath: join(this.options.modelsDir, SILERO_MODEL_FILE),
-      gpu: s.hardware.gpu as WorkerConfig["gpu"],
-      threads: s.hardware.threads,
-      contextSize: s.hardware.contextSize,
-      gpuLayers: s.hardware.gpuLayers,
-      layout: s.reasoning.layout,
-      mode: s.reasoning.mode,
-      probeInterval: s.reasoning.probeInterval,
-      safety: s.reasoning.safety,
-      maxSteps: s.reasoning.maxSteps,
-      language: s.speech.language,
-      vocabularyPrompt: s.speech.vocabularyPrompt,
-      rate: s.speech.rate,
-    };
+  private get store(): SettingsStore {
+    if (!this.settings) throw new DuetError("engine-busy", "Duet is still starting; try again in a moment.");
+    return this.settings;
   }
 
-  private async startEngine(): Promise<void> {
-    this.runEngine(await this.workerConfig());
+  private get manager(): ModelManager {
+    if (!this.models) throw new DuetError("engine-busy", "Duet is still starting; try again in a moment.");
+    return this.models;
   }
 
-  /** (Re)starts the engine with this configuration, or stops it and says so when there is none (no model). */
-  private runEngine(config: WorkerConfig | undefined): void {
-    if (!config) {
+  /** Resolves the settings to an assistant configuration and (re)starts the engine if it changed. */
+  private reconfigure(): void {
+    this.configuring = this.configuring
+      .then(() => this.applyConfiguration())
+      .catch((error: unknown) => {
+        this.setEngineStatus({
+          status: "failed",
+          message: error instanceof Error ? error.message : String(error),
+        });
+      });
+  }
+
+  private async applyConfiguration(): Promise<void> {
+    const resolved = await resolveAssistantConfig(this.store.get(), this.manager);
+    if (!resolved.ok) {
       this.engineHost.stop();
-      this.engineStatus = {
-        status: "no-model",
-        message: "No reasoning model is installed yet: download one to start.",
-      };
-      this.options.emit({ type: "engine", engine: this.engineStatus });
+      this.runningConfig = undefined;
+      const { llm } = resolved;
+      this.setEngineStatus(
+        llm.status === "missing"
+          ? { status: "missing-model", message: llm.message, choice: llm.choice }
+          : { status: "no-model", message: "No reasoning model is installed yet: download one to start." },
+      );
       return;
     }
-    this.engineHost.start(config);
+    const json = JSON.stringify(resolved.config);
+    if (json === this.runningConfig && this.engineStatus.status !== "failed") return;
+    this.runningConfig = json;
+    this.engineHost.start(resolved.config);
   }
 
   snapshot(): AppSnapshot {
+    const notice = this.settings?.notice;
     return {
       engine: this.engineStatus,
-      settings: this.settings.get(),
-      ...(this.settings.notice ? { notice: this.settings.notice } : {}),
+      settings: this.store.get(),
+      ...(notice ? { notice } : {}),
       state: this.sessionState,
       history: [...this.engineHost.conversation],
     };
@@ -156,122 +175,89 @@ export class AppHost {
     this.engineHost.send({ type: "audio", samples });
   }
 
-  /** Validates and answers one request. Throws DuetErrors with readable messages. */
-  async request<C extends RequestChannel>(channel: C, rawArgs: unknown): Promise<RequestResult<C>> {
-    const schema = requestSchemas[channel];
-    if (!schema) throw new DuetError("invalid-argument", `Unknown request "${String(channel)}".`);
-    const parsed = schema.safeParse(rawArgs ?? {});
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new DuetError(
-        "invalid-argument",
-        `Invalid ${channel} request: ${issue?.path.join(".") || "arguments"} ${issue?.message ?? ""}`.trim(),
-      );
-    }
-    const args = parsed.data as RequestArgs<C>;
-    return (await this.dispatch(channel, args)) as RequestResult<C>;
-  }
-
   private requireEngine(): void {
-    if (this.engineStatus.status !== "ready") {
-      throw new DuetError(
-        "engine-busy",
-        this.engineStatus.status === "no-model"
-          ? this.engineStatus.message
-          : `The engine is not ready: ${"message" in this.engineStatus ? this.engineStatus.message : ""}`,
-      );
-    }
+    const engine = this.engineStatus;
+    if (engine.status === "ready") return;
+    throw new DuetError(
+      "engine-busy",
+      engine.status === "no-model" || engine.status === "missing-model"
+        ? engine.message
+        : `The model is not ready yet: ${engine.message}`,
+    );
   }
 
-  private async dispatch(channel: RequestChannel, args: unknown): Promise<unknown> {
-    const a = args as Record<string, unknown>;
-    switch (channel) {
-      case "app:snapshot":
-        return this.snapshot();
-      case "session:push-to-talk":
-        this.requireEngine();
-        this.engineHost.send({ type: "push-to-talk", down: a.down as boolean });
-        return null;
-      case "session:send-text":
-        this.requireEngine();
-        this.engineHost.send({ type: "text", text: a.text as string });
-        return null;
-      case "session:stop":
-        this.engineHost.send({ type: "stop" });
-        return null;
-      case "playback:report":
-        this.engineHost.send({
-          type: "playback",
-          chunkId: a.chunkId as number,
-          event: a.event as "started" | "ended" | "stopped",
-        });
-        return null;
-      case "settings:update":
-        return this.updateSettings(a.patch as DeepPartial<Settings>);
-      case "models:list":
-        return { models: await this.models.list(), catalog: catalog() };
-      case "models:download":
-        this.download(a.id as string);
-        return null;
-      case "models:cancel":
-        this.downloads.get(a.id as string)?.abort();
-        return null;
-      case "models:import":
-        return this.importModel(a.path as string);
-      case "models:remove":
-        await this.models.remove(a.id as string);
-        return null;
-      case "models:recommend": {
-        const hardware = await detectHardware();
-        return { hardware, recommendation: recommendSetup(hardware) };
-      }
-      case "voice:preview":
-        this.requireEngine();
-        this.engineHost.send({ type: "preview", text: a.text as string });
-        return null;
-      case "app:open-logs-folder":
-        if (!this.options.openLogsFolder)
-          throw new DuetError("invalid-argument", "Opening the logs folder works in the desktop app.");
-        return this.options.openLogsFolder();
-    }
-  }
-
-  private async updateSettings(patch: DeepPartial<Settings>): Promise<Settings> {
-    const before = JSON.stringify(await this.workerConfig());
-    const settings = await this.settings.update(patch);
-    this.options.emit({ type: "settings", settings });
-    // Only changes the engine depends on restart it (the conversation is kept).
-    const after = await this.workerConfig();
-    if (JSON.stringify(after) !== before) this.runEngine(after);
-    return settings;
-  }
-
-  private async importModel(path: string): Promise<ModelStatus> {
-    const status = await this.models.import(path);
-    await this.adopt(status.kind, status.path);
-    return status;
-  }
+  /** The handler of every request the window can make (src/shared/ipc/contract.ts). */
+  readonly handlers: RequestHandlers = {
+    "app:snapshot": () => this.snapshot(),
+    "session:push-to-talk": ({ down }) => {
+      this.requireEngine();
+      this.engineHost.send({ type: "push-to-talk", down });
+      return null;
+    },
+    "session:send-text": ({ text }) => {
+      this.requireEngine();
+      this.engineHost.send({ type: "text", text });
+      return null;
+    },
+    "session:stop": () => {
+      this.engineHost.send({ type: "stop" });
+      return null;
+    },
+    "playback:report": ({ chunkId, event }) => {
+      this.engineHost.send({ type: "playback", chunkId, event });
+      return null;
+    },
+    "settings:update": ({ patch }) => this.store.update(patch),
+    "models:list": async () => ({ models: await this.manager.list(), catalog: catalog() }),
+    "models:download": ({ id }) => {
+      this.download(id);
+      return null;
+    },
+    "models:cancel": ({ id }) => {
+      this.downloads.get(id)?.abort();
+      return null;
+    },
+    "models:import": async ({ path }) => {
+      const status = await this.manager.import(path);
+      await this.adopt(status);
+      return status;
+    },
+    "models:remove": async ({ id }) => {
+      await this.manager.remove(id);
+      this.reconfigure();
+      return null;
+    },
+    "models:recommend": async () => {
+      const hardware = await this.hardware.detect();
+      return { hardware, recommendation: recommendSetup(hardware) };
+    },
+    "voice:preview": ({ text }) => {
+      this.requireEngine();
+      this.engineHost.send({ type: "preview", text });
+      return null;
+    },
+    "app:open-logs-folder": () => {
+      if (!this.options.openLogsFolder)
+        throw new DuetError("invalid-argument", "Opening the logs folder works in the desktop app.");
+      return this.options.openLogsFolder();
+    },
+  };
 
   /** A newly installed model becomes the choice of its kind when none was chosen yet. */
-  private async adopt(kind: ModelKind, id: string): Promise<void> {
-    const current = this.settings.get().models;
-    const key = ({ llm: "llm", stt: "stt", tts: "voice", vad: undefined } as const)[kind];
-    if (!key) return;
-    if (current[key] === null || (kind === "llm" && this.engineStatus.status === "no-model")) {
-      await this.updateSettings({ models: { [key]: id } });
-    } else if (kind === "llm" && this.engineStatus.status !== "ready") {
-      await this.startEngine();
-    }
+  private async adopt(status: ModelStatus): Promise<void> {
+    const key = CHOICE_KEY[status.kind];
+    if (key && this.store.get().models[key] === null)
+      await this.store.update({ models: { [key]: status.id } });
+    else this.reconfigure();
   }
 
   private download(id: string): void {
     if (this.downloads.has(id)) return;
-    const entry = findCatalogEntry(id);
-    if (!entry) throw new DuetError("invalid-argument", `Unknown model "${id}".`);
+    if (!findCatalogEntry(id)) throw new DuetError("invalid-argument", `Unknown model "${id}".`);
     const controller = new AbortController();
     this.downloads.set(id, controller);
     let last = 0;
-    void this.models
+    void this.manager
       .download(id, {
         signal: controller.signal,
         onProgress: (progress) => {
@@ -281,9 +267,9 @@ export class AppHost {
           this.options.emit({ type: "download", id, progress });
         },
       })
-      .then(async () => {
+      .then(async (status) => {
         this.options.emit({ type: "download", id, done: true });
-        await this.adopt(entry.kind, id);
+        await this.adopt(status);
       })
       .catch((error: unknown) => {
         const message = isDuetError(error, "aborted")

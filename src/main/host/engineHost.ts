@@ -1,17 +1,11 @@
-import type { EngineStatus } from "../ipc/contract.js";
-import type { FromWorker, HistoryItem, ToWorker, WorkerConfig } from "../worker/protocol.js";
+import type { AssistantConfig } from "../../engine/session/config.js";
+import type { EngineStatus } from "../../shared/ipc/contract.js";
+import type { FromWorker, HistoryItem, ToWorker } from "../worker/protocol.js";
+import type { ProcessHandle, ProcessLauncher } from "./processes.js";
 
-/** A running engine process. Electron uses a utility process; the harness and tests fork Node. */
-export interface WorkerHandle {
-  post(message: ToWorker): void;
-  onMessage(listener: (message: FromWorker) => void): void;
-  onExit(listener: (code: number | null) => void): void;
-  kill(): void;
-}
-
-export interface WorkerLauncher {
-  launch(): WorkerHandle;
-}
+/** A running engine process. */
+export type WorkerHandle = ProcessHandle<ToWorker, FromWorker>;
+export type WorkerLauncher = ProcessLauncher<ToWorker, FromWorker>;
 
 export interface EngineHostOptions {
   launcher: WorkerLauncher;
@@ -23,13 +17,18 @@ export interface EngineHostOptions {
   crashWindowMs?: number;
 }
 
+/** How a process ended, in words. */
+export function exitWords(code: number | null): string {
+  return code === null ? "it was killed by the system, often for lack of memory" : `exit code ${code}`;
+}
+
 /**
  * Keeps the engine process alive: a crash is reported, the process restarts with the same
  * configuration, and the conversation so far (kept here, in the main process) is restored.
  */
 export class EngineHost {
   private worker: WorkerHandle | undefined;
-  private config: WorkerConfig | undefined;
+  private config: AssistantConfig | undefined;
   private history: HistoryItem[] = [];
   private crashes: number[] = [];
   private restartTimer: NodeJS.Timeout | undefined;
@@ -42,7 +41,7 @@ export class EngineHost {
   }
 
   /** Starts (or restarts) the engine with this configuration, keeping the conversation. */
-  start(config: WorkerConfig): void {
+  start(config: AssistantConfig): void {
     this.config = config;
     this.stop();
     this.launch();
@@ -78,13 +77,13 @@ export class EngineHost {
     if (delay === undefined) {
       this.options.onStatus({
         status: "failed",
-        message: `The engine stopped unexpectedly ${this.crashes.length} times in a row (last exit code ${code ?? "signal"}). Check the model and GPU settings, then restart Duet.`,
+        message: `The engine stopped unexpectedly ${this.crashes.length} times in a row (last time: ${exitWords(code)}). Check the model and GPU settings, then restart Duet.`,
       });
       return;
     }
     this.options.onStatus({
       status: "crashed",
-      message: `The engine stopped unexpectedly (exit code ${code ?? "signal"}); restarting. The conversation is kept.`,
+      message: `The engine stopped unexpectedly (${exitWords(code)}); restarting. The conversation is kept.`,
       restartInMs: delay,
     });
     this.restartTimer = setTimeout(() => this.launch(), delay);

@@ -1,5 +1,5 @@
-import type { RequestChannel, RequestError } from "./contract.js";
-import { REQUEST_CHANNELS } from "./channels.js";
+import { REQUEST_IPC_CHANNEL, type WireReply } from "../../shared/ipc/wire.js";
+import { replyTo, type RequestHandlers } from "./requests.js";
 
 /** The parts of Electron's ipcMain and its events the router uses (so it can be tested without Electron). */
 export interface SenderEvent {
@@ -7,46 +7,31 @@ export interface SenderEvent {
   senderFrame?: { url: string } | null;
 }
 export interface IpcMainLike {
-  handle(channel: string, handler: (event: SenderEvent, args: unknown) => Promise<unknown>): void;
-}
-export interface RequestHandler {
-  request(channel: RequestChannel, args: unknown): Promise<unknown>;
+  handle(channel: string, handler: (event: SenderEvent, payload: unknown) => Promise<unknown>): void;
 }
 
-export type Reply = { ok: true; result: unknown } | { ok: false; error: RequestError };
-
-/** A thrown error as the window sees it: its code ("internal" when it has none) and its message. */
-export function toRequestError(error: unknown): RequestError {
-  const e = error as { code?: string; message?: string };
-  return { code: e.code ?? "internal", message: e.message ?? String(error) };
-}
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
 
 /**
- * Registers every request channel: refuses senders other than the app's window, and turns
- * errors into replies the window can show (validation happens in the handler).
+ * Registers the window's one request channel: refuses senders other than the app's window,
+ * validates the request, and turns every outcome into a reply the window can show.
  */
 export function registerRequests(
   ipc: IpcMainLike,
-  handler: RequestHandler,
+  handlers: RequestHandlers,
   isTrusted: (event: SenderEvent) => boolean,
-  after?: (channel: RequestChannel) => void,
 ): void {
-  for (const channel of REQUEST_CHANNELS) {
-    ipc.handle(channel, async (event, args): Promise<Reply> => {
-      if (!isTrusted(event))
-        return {
-          ok: false,
-          error: { code: "forbidden", message: "Refused: the request did not come from Duet's window." },
-        };
-      try {
-        const result = await handler.request(channel, args);
-        after?.(channel);
-        return { ok: true, result };
-      } catch (error) {
-        return { ok: false, error: toRequestError(error) };
-      }
-    });
-  }
+  ipc.handle(REQUEST_IPC_CHANNEL, async (event, payload): Promise<WireReply> => {
+    if (!isTrusted(event))
+      return {
+        ok: false,
+        error: { code: "forbidden", message: "Refused: the request did not come from Duet's window." },
+      };
+    if (!isRecord(payload))
+      return { ok: false, error: { code: "invalid-argument", message: "A request must be an object." } };
+    return replyTo(handlers, payload.channel, payload.args);
+  });
 }
 
 /** Only the given window's web contents, showing exactly the app's own page, is trusted. */

@@ -3,7 +3,7 @@
  * events worth keeping (engine status, errors), and uncaught failures. In development every line
  * is echoed to the terminal too.
  */
-import type { AppEvent } from "../ipc/contract.js";
+import type { AppEvent } from "../../shared/ipc/contract.js";
 import { LogFile, type LogLevel, type LogSource } from "./logFile.js";
 
 export interface AppLog {

@@ -4,7 +4,7 @@
  * injected, so the behaviour is tested without Electron.
  */
 import type { MenuItemConstructorOptions } from "electron";
-import type { SessionState } from "../ipc/contract.js";
+import type { SessionState } from "../../shared/ipc/contract.js";
 import type { UpdateStatus } from "../updates/updateCheck.js";
 
 export type TrayIconFiles = Readonly<Record<SessionState, string>>;

@@ -1,20 +1,15 @@
 /**
- * The engine process's work: a ReasoningEngine and a VoiceSession driven by messages from the
- * main process. Plain Node (no Electron), so the dev harness can run it as a child process too.
+ * The engine process's work: the assistant (openAssistant) driven by messages from the main
+ * process. Plain Node (no Electron), so the dev harness can run it as a child process too.
  */
-import { isDuetError } from "../../engine/errors.js";
-import { ReasoningEngine } from "../../engine/reasoning/engine.js";
-import { VoiceSession, type SessionEvent } from "../../engine/session/voiceSession.js";
+import { basename } from "node:path";
+import { openAssistant, type Assistant } from "../../engine/session/assistant.js";
+import { assistantConfigSchema } from "../../engine/session/config.js";
+import type { VoiceSession } from "../../engine/session/voiceSession.js";
 import type { AudioSink } from "../../engine/speech/answerSpeaker.js";
 import type { MonoAudio } from "../../engine/speech/pcm.js";
-import { loadMathSpeech } from "../../engine/speech/speakable.js";
-import { WhisperRecognizer, type SpeechRecognizer } from "../../engine/speech/stt.js";
-import { NeuralVoice } from "../../engine/speech/tts/neuralVoice.js";
 import type { SpeechSynthesizer } from "../../engine/speech/tts/synthesizer.js";
-import { SystemVoice } from "../../engine/speech/tts/systemVoice.js";
-import { loadVad } from "../../engine/speech/vad.js";
-import type { AppEvent } from "../ipc/contract.js";
-import type { FromWorker, ToWorker, WorkerConfig } from "./protocol.js";
+import type { FromWorker, ToWorker } from "./protocol.js";
 
 /**
  * Plays through the window: each chunk is sent there, and the window reports when it started and
@@ -65,37 +60,9 @@ export class WindowAudioSink implements AudioSink {
   }
 }
 
-/** The file name at the end of a path (either separator). */
-function fileName(path: string): string {
-  return path.split(/[\\/]/).pop() ?? path;
-}
-
-function toAppEvent(event: SessionEvent): AppEvent {
-  if (event.type === "chunk") {
-    const c = event.chunk;
-    return {
-      type: "chunk",
-      chunk: {
-        id: c.id,
-        text: c.text,
-        spoken: c.spoken,
-        startToken: c.startToken,
-        endToken: c.endToken,
-        durationMs: c.durationMs,
-        playStartMs: c.playStartMs,
-        ...(c.error ? { error: c.error } : {}),
-      },
-    };
-  }
-  return event;
-}
-
 export class EngineService {
-  private engine: ReasoningEngine | undefined;
-  private session: VoiceSession | undefined;
-  private recognizer: SpeechRecognizer | undefined;
-  private synthesizer: SpeechSynthesizer | undefined;
-  private sink: WindowAudioSink;
+  private assistant: Assistant | undefined;
+  private readonly sink: WindowAudioSink;
   private previewId = 1_000_000;
 
   constructor(private readonly send: (message: FromWorker) => void) {
@@ -116,10 +83,10 @@ export class EngineService {
           this.requireSession().sendText(message.text);
           return;
         case "stop":
-          this.session?.stop();
+          this.assistant?.session?.stop();
           return;
         case "audio":
-          this.session?.audio(message.samples);
+          this.assistant?.session?.audio(message.samples);
           return;
         case "playback":
           this.sink.report(message.chunkId, message.event);
@@ -146,104 +113,55 @@ export class EngineService {
   }
 
   private requireSession(): VoiceSession {
-    if (!this.session) throw new Error("The model is not loaded yet.");
-    return this.session;
+    if (!this.assistant?.session) throw new Error("The model is not loaded yet.");
+    return this.assistant.session;
   }
 
   private requireSynthesizer(): SpeechSynthesizer {
-    if (!this.synthesizer) throw new Error("No voice is loaded yet.");
-    return this.synthesizer;
-  }
-
-  private async open(config: WorkerConfig, gpu: WorkerConfig["gpu"]): Promise<ReasoningEngine> {
-    return ReasoningEngine.open({
-      modelPath: config.llmPath,
-      gpu,
-      gpuLayers: gpu === "cpu" ? 0 : config.gpuLayers,
-      ...(config.threads ? { threads: config.threads } : {}),
-      ...(config.contextSize ? { contextSize: config.contextSize } : {}),
-      layout: config.layout,
-      mode: config.mode,
-      probeInterval: config.probeInterval,
-      safety: config.safety,
-      maxSteps: config.maxSteps,
-    });
+    if (!this.assistant?.synthesizer) throw new Error("No voice is loaded yet.");
+    return this.assistant.synthesizer;
   }
 
   private async start(
-    config: WorkerConfig,
+    rawConfig: unknown,
     history: ReadonlyArray<{ user: string; answer: string }>,
   ): Promise<void> {
     await this.dispose();
+    const parsed = assistantConfigSchema.safeParse(rawConfig);
+    if (!parsed.success) {
+      this.send({
+        type: "status",
+        engine: {
+          status: "failed",
+          message: `The engine was started with an invalid configuration: ${parsed.error.message}`,
+        },
+      });
+      return;
+    }
+    const config = parsed.data;
     this.send({
       type: "status",
-      engine: { status: "loading", message: `Loading ${fileName(config.llmPath)}…` },
+      engine: { status: "loading", message: `Loading ${basename(config.files.llm)}…` },
     });
-    const notices: string[] = [];
     try {
-      try {
-        this.engine = await this.open(config, config.gpu);
-      } catch (error) {
-        if (
-          config.gpu === "cpu" ||
-          isDuetError(error, "unsupported-architecture") ||
-          isDuetError(error, "unknown-prompt-family")
-        )
-          throw error;
-        // A GPU backend that fails falls back to the CPU, and says why.
-        notices.push(`The ${config.gpu} backend failed (${(error as Error).message}); running on the CPU.`);
-        this.engine = await this.open(config, "cpu");
-      }
-      this.engine.restoreHistory(history);
-      if (config.sttPath) {
-        try {
-          this.recognizer = await WhisperRecognizer.load(config.sttPath, { gpu: config.gpu !== "cpu" });
-        } catch (error) {
-          notices.push(`Speech-to-text is off: ${(error as Error).message}`);
-        }
-      } else {
-        notices.push("No speech-to-text model is installed: type, or download one in the settings.");
-      }
-      if (config.voicePath) {
-        try {
-          this.synthesizer = await NeuralVoice.load(config.voicePath);
-        } catch (error) {
-          notices.push(
-            `The voice could not be loaded (${(error as Error).message}); using the system voice.`,
-          );
-        }
-      }
-      this.synthesizer ??= new SystemVoice();
-      const { vad, fallbackReason } = await loadVad(config.vadPath);
-      if (fallbackReason)
-        notices.push(`Voice activity detection uses the energy fallback: ${fallbackReason}`);
-      const math = await loadMathSpeech().catch(() => undefined);
-      const session = new VoiceSession({
-        engine: this.engine,
-        ...(this.recognizer ? { recognizer: this.recognizer } : {}),
-        vad,
-        synthesizer: this.synthesizer,
-        sink: this.sink,
-        language: config.language,
-        ...(config.vocabularyPrompt ? { vocabularyPrompt: config.vocabularyPrompt } : {}),
-        speechRate: config.rate,
-        ...(math ? { math } : {}),
-      });
-      session.on((event) => {
-        this.send({ type: "event", event: toAppEvent(event) });
+      const assistant = await openAssistant(config, { sink: this.sink, history });
+      this.assistant = assistant;
+      assistant.session!.on((event) => {
+        this.send({ type: "event", event });
         if (event.type === "metrics" || (event.type === "state" && event.state === "idle")) {
-          this.send({ type: "history", history: [...(this.engine?.history ?? [])] });
+          this.send({ type: "history", history: [...assistant.engine.history] });
         }
       });
-      this.session = session;
       this.send({
         type: "status",
         engine: {
           status: "ready",
-          model: fileName(config.llmPath),
-          voice: this.synthesizer.name,
-          speechToText: this.recognizer && config.sttPath ? fileName(config.sttPath) : null,
-          notices,
+          model: assistant.model.file,
+          modelPath: assistant.model.path,
+          runsOn: assistant.model.runsOn,
+          voice: assistant.synthesizer?.name ?? "none",
+          speechToText: assistant.speechToText,
+          notices: [...assistant.notices],
         },
       });
     } catch (error) {
@@ -256,13 +174,8 @@ export class EngineService {
   }
 
   async dispose(): Promise<void> {
-    this.session?.stop();
-    this.session = undefined;
-    await this.recognizer?.dispose().catch(() => undefined);
-    this.recognizer = undefined;
-    await this.synthesizer?.dispose().catch(() => undefined);
-    this.synthesizer = undefined;
-    await this.engine?.dispose().catch(() => undefined);
-    this.engine = undefined;
+    const assistant = this.assistant;
+    this.assistant = undefined;
+    await assistant?.dispose();
   }
 }

@@ -1,26 +1,10 @@
-import type { AppEvent, AudioChunk, EngineStatus } from "../ipc/contract.js";
-import type { GpuChoice } from "../../engine/llama/types.js";
-
-/** What the engine process needs to start: resolved file paths and the user's options. */
-export interface WorkerConfig {
-  llmPath: string;
-  sttPath: string | null;
-  voicePath: string | null;
-  /** The Silero voice-activity model; energy detection when it is missing. */
-  vadPath: string;
-  gpu: GpuChoice;
-  threads: number | null;
-  contextSize: number | null;
-  gpuLayers: number | "auto" | "max";
-  layout: "paper" | "compact";
-  mode: "async" | "thinking" | "nothinking";
-  probeInterval: number;
-  safety: boolean;
-  maxSteps: number;
-  language: string;
-  vocabularyPrompt: string;
-  rate: number;
-}
+/**
+ * Messages between the main process and the engine process (a utility process under Electron, a
+ * forked Node process under the harness). The start message carries an AssistantConfig, which the
+ * engine process validates before use.
+ */
+import type { AssistantConfig } from "../../engine/session/config.js";
+import type { AppEvent, AudioChunk, EngineStatus } from "../../shared/ipc/contract.js";
 
 export interface HistoryItem {
   user: string;
@@ -28,7 +12,7 @@ export interface HistoryItem {
 }
 
 export type ToWorker =
-  | { type: "start"; config: WorkerConfig; history: HistoryItem[] }
+  | { type: "start"; config: AssistantConfig; history: HistoryItem[] }
   | { type: "push-to-talk"; down: boolean }
   | { type: "text"; text: string }
   | { type: "stop" }

@@ -1,4 +1,4 @@
-import type { AudioChunk } from "../../main/ipc/contract.js";
+import type { AudioChunk } from "../../shared/ipc/contract.js";
 
 /**
  * Plays the answer's chunks back to back without gaps, and stops everything at once on

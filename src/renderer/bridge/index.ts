@@ -1,4 +1,4 @@
-import type { DuetBridge } from "../../main/ipc/contract.js";
+import type { DuetBridge } from "../../shared/ipc/contract.js";
 import { createWebSocketBridge } from "./wsBridge.js";
 
 declare global {

@@ -5,8 +5,9 @@ import type {
   RequestArgs,
   RequestChannel,
   RequestResult,
-} from "../../main/ipc/contract.js";
-import { createListeners, unwrapReply, type WireReply } from "../../shared/bridgeCore.js";
+} from "../../shared/ipc/contract.js";
+import { createListeners, unwrapReply } from "../../shared/ipc/bridgeCore.js";
+import type { SocketFromHarness, SocketToHarness } from "../../shared/ipc/wire.js";
 
 /**
  * The same bridge as the Electron preload, over a WebSocket to the dev harness (plain Node), so
@@ -21,7 +22,7 @@ export function createWebSocketBridge(url: string): DuetBridge {
       once: true,
     });
   });
-  const pending = new Map<number, (reply: WireReply<unknown>) => void>();
+  const pending = new Map<number, (reply: unknown) => void>();
   const listeners = createListeners<AppEvent, AudioChunk>();
   let nextId = 1;
   socket.addEventListener("message", (message: MessageEvent) => {
@@ -35,9 +36,9 @@ export function createWebSocketBridge(url: string): DuetBridge {
       });
       return;
     }
-    const data = JSON.parse(String(message.data)) as
-      ({ kind: "reply"; id: number } & WireReply<unknown>) | { kind: "events"; events: AppEvent[] };
+    const data = JSON.parse(String(message.data)) as SocketFromHarness;
     if (data.kind === "reply") {
+      if (data.id === null) return;
       const settle = pending.get(data.id);
       pending.delete(data.id);
       settle?.(data);
@@ -49,14 +50,15 @@ export function createWebSocketBridge(url: string): DuetBridge {
     async request<C extends RequestChannel>(channel: C, args: RequestArgs<C>): Promise<RequestResult<C>> {
       await open;
       const id = nextId++;
-      const reply = await new Promise<WireReply<unknown>>((resolve) => {
+      const reply = await new Promise<unknown>((resolve) => {
         pending.set(id, resolve);
-        socket.send(JSON.stringify({ kind: "request", id, channel, args }));
+        const request: SocketToHarness = { kind: "request", id, channel, args };
+        socket.send(JSON.stringify(request));
       });
-      // The error carries the reply's code as sent (the harness always sends one).
-      return unwrapReply(reply as WireReply<RequestResult<C>>, (code, message) =>
+      // The error carries the reply's code as sent.
+      return unwrapReply(reply, (code, message) =>
         Object.assign(new Error(message), { code }),
-      );
+      ) as RequestResult<C>;
     },
     sendAudio(samples) {
       if (socket.readyState === WebSocket.OPEN)

@@ -1,5 +1,6 @@
 import { useEffect, useState, type KeyboardEvent } from "react";
-import type { CatalogEntry, ModelStatus } from "../../main/ipc/contract.js";
+import type { CatalogEntry, ModelStatus } from "../../shared/ipc/contract.js";
+import { GPU_CHOICES } from "../../shared/choices.js";
 import { useDuet } from "../store/store.js";
 import { useController } from "./context.js";
 import { formatBytes } from "./format.js";
@@ -33,12 +34,14 @@ function ModelRow({
   entry,
   status,
   selected,
+  inUse,
   onSelect,
   fits,
 }: {
   entry: CatalogEntry;
   status: ModelStatus | undefined;
   selected: boolean;
+  inUse: boolean;
   onSelect: () => void;
   fits?: boolean;
 }) {
@@ -59,7 +62,8 @@ function ModelRow({
           </span>
         )}
         {installed && <span className="badge installed">installed</span>}
-        {selected && <span className="badge selected">in use</span>}
+        {selected && <span className="badge selected">chosen</span>}
+        {inUse && <span className="badge in-use">running</span>}
         <p className="model-description">{entry.description}</p>
         {!installed && (status?.partialBytes ?? 0) > 0 && !downloading && (
           <p className="model-description">
@@ -169,10 +173,15 @@ export function Settings() {
     );
   };
   const section = (kind: CatalogEntry["kind"]) => catalog.filter((c) => c.kind === kind);
-  const imported = models.filter((m) => m.source === "imported");
+  // Models that are not in the catalog: imported ones and GGUF files put in the models folder.
+  const others = models.filter((m) => m.source !== "catalog");
   const use = (key: "llm" | "stt" | "voice", id: string | null) =>
     void controller.updateSettings({ models: { [key]: id } });
-  const selectedLlm = settings.models.llm ?? models.find((m) => m.kind === "llm" && m.installed)?.id;
+  // The model actually running is the engine's to say; the settings hold what the user chose.
+  const running = engine.status === "ready" ? engine.modelPath : undefined;
+  const chosenLlm = settings.models.llm;
+  const isChosen = (m: { id: string; path?: string }) =>
+    chosenLlm !== null && (chosenLlm === m.id || chosenLlm === m.path);
   return (
     <main className="settings" aria-label="Settings">
       <h2>Settings</h2>
@@ -192,28 +201,45 @@ export function Settings() {
               key={entry.id}
               entry={entry}
               status={status(entry.id)}
-              selected={selectedLlm === entry.id}
+              selected={isChosen({
+                id: entry.id,
+                ...(status(entry.id) ? { path: status(entry.id)!.path } : {}),
+              })}
+              inUse={running !== undefined && status(entry.id)?.path === running}
               onSelect={() => use("llm", entry.id)}
               fits={fits(entry)}
             />
           ))}
-          {imported
+          {others
             .filter((m) => m.kind === "llm")
             .map((m) => (
-              <li key={m.id} className="model-row" data-selected={selectedLlm === m.id}>
+              <li key={m.id} className="model-row" data-selected={isChosen(m)}>
                 <div className="model-info">
-                  <span className="model-name">{m.name}</span> <span className="badge">imported</span>
+                  <span className="model-name">{m.name}</span>{" "}
+                  <span className="badge">
+                    {m.source === "imported" ? "imported" : "in your models folder"}
+                  </span>
+                  {!m.installed && <span className="badge tight">missing</span>}
+                  {isChosen(m) && <span className="badge selected">chosen</span>}
+                  {running === m.path && <span className="badge in-use">running</span>}
                   <p className="model-description">{m.path}</p>
                 </div>
                 <div className="model-actions">
-                  {selectedLlm !== m.id && <button onClick={() => use("llm", m.id)}>Use</button>}
-                  <button className="secondary" onClick={() => void controller.removeModel(m.id)}>
-                    Forget
-                  </button>
+                  {!isChosen(m) && m.installed && <button onClick={() => use("llm", m.path)}>Use</button>}
+                  {m.source === "imported" && (
+                    <button className="secondary" onClick={() => void controller.removeModel(m.id)}>
+                      Forget
+                    </button>
+                  )}
                 </div>
               </li>
             ))}
         </ul>
+        {chosenLlm === null && (
+          <p className="hint" data-testid="model-choice">
+            No model chosen: Duet uses the newest one installed.
+          </p>
+        )}
         <form
           className="import"
           onSubmit={(e) => {
@@ -248,9 +274,12 @@ export function Settings() {
           GPU backend{" "}
           <select
             value={settings.hardware.gpu}
-            onChange={(e) => void controller.updateSettings({ hardware: { gpu: e.target.value } })}
+            onChange={(e) => {
+              const gpu = GPU_CHOICES.find((g) => g === e.target.value);
+              if (gpu) void controller.updateSettings({ hardware: { gpu } });
+            }}
           >
-            {["auto", "cuda", "vulkan", "metal", "cpu"].map((g) => (
+            {GPU_CHOICES.map((g) => (
               <option key={g} value={g}>
                 {g === "auto" ? "Automatic" : g === "cpu" ? "CPU only" : g.toUpperCase()}
               </option>
@@ -280,6 +309,7 @@ export function Settings() {
               entry={entry}
               status={status(entry.id)}
               selected={settings.models.stt === entry.id}
+              inUse={false}
               onSelect={() => use("stt", entry.id)}
             />
           ))}
@@ -328,6 +358,7 @@ export function Settings() {
               entry={entry}
               status={status(entry.id)}
               selected={settings.models.voice === entry.id}
+              inUse={false}
               onSelect={() => use("voice", entry.id)}
             />
           ))}

@@ -1,5 +1,5 @@
 import { memo, useState } from "react";
-import type { VoiceTurnMetrics } from "../../main/ipc/contract.js";
+import type { VoiceTurnMetrics } from "../../shared/ipc/contract.js";
 import { useDuet } from "../store/store.js";
 import { seconds } from "./format.js";
 import { TimelinePlot } from "./TimelinePlot.js";

@@ -11,7 +11,7 @@ import type {
   SettingsNotice,
   VoiceTurnMetrics,
   HardwareInfo,
-} from "../../main/ipc/contract.js";
+} from "../../shared/ipc/contract.js";
 
 export interface TurnTimeline {
   /** ms since the turn started. */

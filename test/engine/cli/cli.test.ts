@@ -66,7 +66,7 @@ describe("npm run ask", () => {
     const empty = mkdtempSync(join(tmpdir(), "duet-empty-"));
     const none = await cli("ask.ts", ["hi"], { DUET_MODELS_DIR: empty });
     expect(none.code).toBe(1);
-    expect(none.stderr).toContain(`No model in ${empty}`);
+    expect(none.stderr).toContain(`No reasoning model in ${empty}`);
     expect(none.stderr).toMatch(/--model PATH/);
 
     const bad = await cli("ask.ts", ["--mode", "fast", "hi"]);
@@ -75,6 +75,51 @@ describe("npm run ask", () => {
     const noQuestion = await cli("ask.ts", ["--model", "x.gguf"]);
     expect(noQuestion.code).toBe(2);
     expect(noQuestion.stderr).toMatch(/Give a question/);
+  });
+});
+
+describe("command-line mistakes", () => {
+  const oneLine = (stderr: string) => stderr.split("\n").find((l) => l.startsWith("duet: ")) ?? "";
+
+  it.each([
+    ["ask.ts", ["--max-step", "5", "hi"], /Unknown option --max-step\. Did you mean --max-steps\?/],
+    ["ask.ts", ["--model"], /Option --model <value> needs a value/],
+    ["ask.ts", ["--context", "100", "hi"], /--context must be a whole number from 512 to 262144, got "100"/],
+    ["talk.ts", ["--wav"], /needs a value/],
+    ["talk.ts", ["--txt", "hi"], /Unknown option --txt\. Did you mean --text\?/],
+    ["models.ts", ["--jsn", "list"], /Unknown option --jsn\. Did you mean --json\?/],
+    ["models.ts", ["fetch"], /Unknown command "fetch"/],
+  ])("%s %j: one line, the usage, exit code 2, no stack trace", async (script, args, message) => {
+    const { code, stderr } = await cli(script, args);
+    expect(code).toBe(2);
+    expect(oneLine(stderr)).toMatch(message);
+    expect(stderr).toMatch(/Usage: npm run/);
+    expect(stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it("explains how to ask a question that starts with a dash, and that way works", async () => {
+    const model = await tinyModelPath({ program: DEMO_PROGRAM });
+    const dash = await cli("ask.ts", ["--model", model, "-5 plus 3?"]);
+    expect(dash.code).toBe(2);
+    expect(dash.stderr).toContain('put -- before it, as in npm run ask -- [options] -- "-5 plus 3?"');
+    const fixed = await cli("ask.ts", ["--model", model, "--gpu", "cpu", "--json", "--", "-5 plus 3?"]);
+    expect(fixed.code).toBe(0);
+    const start = JSON.parse(fixed.stdout.split("\n")[0]!) as { type: string };
+    expect(start.type).toBe("start");
+  });
+
+  it("says which file is missing when --stt-model names none", async () => {
+    const model = await tinyModelPath({ program: DEMO_PROGRAM });
+    const { code, stderr } = await cli("talk.ts", [
+      "--model",
+      model,
+      "--text",
+      "hi",
+      "--stt-model",
+      "/nowhere/ggml.bin",
+    ]);
+    expect(code).toBe(2);
+    expect(oneLine(stderr)).toBe("duet: --stt-model: no such file or folder: /nowhere/ggml.bin");
   });
 });
 

@@ -173,6 +173,67 @@ describe("the voice session", () => {
     expect(states(events)).toContain("listening");
   });
 
+  it("think-first mode: a question typed while the answer plays ends that turn and the new one runs", async () => {
+    const setup = fakeEngine(
+      { main: [...repeat(" t", 10), "</think>", ...repeat(" word", 80), "<|im_end|>"] },
+      ["yes"],
+      { mode: "thinking" },
+    );
+    setup.runtime.decodeDelayMs = 10;
+    const start = performance.now();
+    const sink = new WatchedSink(new TimelineSink(() => performance.now() - start, 1));
+    const events: SessionEvent[] = [];
+    const session = new VoiceSession({
+      engine: setup.engine,
+      vad: new EnergyVad(),
+      synthesizer: new ToneVoice(8, 5),
+      sink,
+    });
+    session.on((e) => events.push(e));
+    session.sendText("First question");
+    while (sink.plays.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    session.sendText("Second question");
+    await session.whenIdle();
+    expect(events.filter((e) => e.type === "error")).toEqual([]);
+    expect(setup.engine.busy).toBe(false);
+    expect(setup.engine.history.map((h) => h.user)).toEqual(["First question", "Second question"]);
+    // The first answer keeps only what was heard before the new question.
+    expect(setup.engine.history[0]!.answer.split("word").length - 1).toBeLessThan(80);
+    const ends = events.filter((e) => e.type === "turn" && e.event.type === "end");
+    expect(ends.map((e) => (e as { event: { reason: string } }).event.reason)).toEqual([
+      "cancelled",
+      "end-of-turn",
+    ]);
+  });
+
+  it("think-first mode: push-to-talk during the answer starts a new turn with the new words", async () => {
+    const setup = fakeEngine(
+      { main: [...repeat(" t", 10), "</think>", ...repeat(" word", 80), "<|im_end|>"] },
+      ["yes"],
+      { mode: "thinking" },
+    );
+    setup.runtime.decodeDelayMs = 10;
+    const start = performance.now();
+    const sink = new WatchedSink(new TimelineSink(() => performance.now() - start, 1));
+    const events: SessionEvent[] = [];
+    const session = new VoiceSession({
+      engine: setup.engine,
+      recognizer: new SentenceRecognizer("in French please"),
+      vad: new EnergyVad(),
+      synthesizer: new ToneVoice(8, 5),
+      sink,
+    });
+    session.on((e) => events.push(e));
+    session.sendText("Say many words");
+    while (sink.plays.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    session.pushToTalkDown();
+    await speak(session, 1000);
+    await session.pushToTalkUp();
+    await session.whenIdle();
+    expect(events.filter((e) => e.type === "error")).toEqual([]);
+    expect(setup.engine.history.map((h) => h.user)).toEqual(["Say many words", "in French please"]);
+  });
+
   it("barge-in while the answer is still being written becomes an interjection", async () => {
     const setup = fakeEngine(
       { thinker: repeat(" t", 200), writer: [...repeat(" word", 60), "<|im_end|>"] },

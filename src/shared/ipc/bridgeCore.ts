@@ -1,7 +1,9 @@
+import type { WireReply } from "./wire.js";
+
 /**
  * The transport-free half of the window's bridge (`window.duet`), shared by the Electron preload
  * and the WebSocket bridge to the dev harness: the event and audio listeners, and turning a reply
- * into its result or a thrown error. Generic over the payloads, so it imports nothing.
+ * into its result or a thrown error. Generic over the payloads.
  */
 
 export interface BridgeListeners<Event, Audio> {
@@ -34,21 +36,13 @@ export function createListeners<Event, Audio>(): BridgeListeners<Event, Audio> {
   };
 }
 
-/** A request's reply as it crosses the process boundary. */
-export interface WireReply<Result> {
-  ok: boolean;
-  result?: Result;
-  error?: { code?: string; message?: string };
-}
-
 /**
- * The reply's result, or the error `toError` makes of a failed reply (its code as sent, possibly
- * missing, and its message, "The request failed." when none was sent).
+ * The reply's result, or the error `toError` makes of a failed reply (its code and message as
+ * sent). A reply that is not one of ours (a broken transport) becomes an error too.
  */
-export function unwrapReply<Result>(
-  reply: WireReply<Result>,
-  toError: (code: string | undefined, message: string) => Error,
-): Result {
-  if (!reply.ok) throw toError(reply.error?.code, reply.error?.message ?? "The request failed.");
-  return reply.result as Result;
+export function unwrapReply(reply: unknown, toError: (code: string, message: string) => Error): unknown {
+  const wire = reply as Partial<WireReply> | null | undefined;
+  if (wire?.ok === true) return wire.result;
+  const error = wire?.ok === false ? wire.error : undefined;
+  throw toError(error?.code ?? "internal", error?.message ?? "The request failed.");
 }

@@ -1,0 +1,128 @@
+/**
+ * The one contract between the window (through the preload bridge, or the dev harness's socket)
+ * and the main process: each request's argument schema (the main process validates every payload
+ * against it), its reply type, the events and audio the window is sent, and the port that carries
+ * them. The window imports this folder and nothing else outside its own code.
+ * docs/architecture.md, "Adding a request", lists the steps.
+ */
+import { z } from "zod";
+import type { SessionEvent, SessionState } from "../session.js";
+import { settingsPatchSchema, type Settings, type SettingsNotice } from "../settings.js";
+import type { CatalogEntry } from "../../engine/models/catalog.js";
+import type { DownloadProgress } from "../../engine/models/download.js";
+import type { ModelStatus } from "../../engine/models/manager.js";
+import type { Recommendation } from "../../engine/models/recommend.js";
+import type { HardwareInfo } from "../../engine/llama/hardwareBasics.js";
+
+export type { CatalogEntry, DownloadProgress, ModelStatus, Recommendation, HardwareInfo };
+export type { Settings, SettingsNotice, SettingsPatch } from "../settings.js";
+export type { ErrorStage, SessionEvent, SessionState, SpokenChunk, VoiceTurnMetrics } from "../session.js";
+export type { TurnEvent, TurnMetrics } from "../turnEvents.js";
+
+const none = z.object({}).strict();
+const modelId = z.string().min(1).max(4096);
+
+/** Every request the window can make: channel -> the schema of its argument. */
+export const requestSchemas = {
+  "app:snapshot": none,
+  "session:push-to-talk": z.object({ down: z.boolean() }).strict(),
+  "session:send-text": z.object({ text: z.string().min(1).max(20_000) }).strict(),
+  "session:stop": none,
+  "playback:report": z
+    .object({ chunkId: z.number().int().min(0), event: z.enum(["started", "ended", "stopped"]) })
+    .strict(),
+  "settings:update": z.object({ patch: settingsPatchSchema }).strict(),
+  "models:list": none,
+  "models:download": z.object({ id: modelId }).strict(),
+  "models:cancel": z.object({ id: modelId }).strict(),
+  "models:import": z.object({ path: z.string().min(1).max(4096) }).strict(),
+  "models:remove": z.object({ id: modelId }).strict(),
+  "models:recommend": none,
+  "voice:preview": z.object({ text: z.string().min(1).max(500) }).strict(),
+  /** Opens the folder with Duet's log files (main and engine) in the file manager. */
+  "app:open-logs-folder": none,
+} satisfies Record<string, z.ZodType>;
+
+export type RequestChannel = keyof typeof requestSchemas;
+export type RequestArgs<C extends RequestChannel> = z.infer<(typeof requestSchemas)[C]>;
+
+/** What each request answers (produced by the main process, so typed rather than parsed). */
+export interface RequestResults {
+  "app:snapshot": AppSnapshot;
+  "session:push-to-talk": null;
+  "session:send-text": null;
+  "session:stop": null;
+  "playback:report": null;
+  "settings:update": Settings;
+  "models:list": { models: ModelStatus[]; catalog: readonly CatalogEntry[] };
+  "models:download": null;
+  "models:cancel": null;
+  "models:import": ModelStatus;
+  "models:remove": null;
+  "models:recommend": { hardware: HardwareInfo; recommendation: Recommendation };
+  "voice:preview": null;
+  "app:open-logs-folder": { path: string };
+}
+export type RequestResult<C extends RequestChannel> = RequestResults[C];
+
+/** Whether `channel` names a request (own keys only: "constructor" or "__proto__" are not requests). */
+export function isRequestChannel(channel: unknown): channel is RequestChannel {
+  return typeof channel === "string" && Object.hasOwn(requestSchemas, channel);
+}
+
+/** A rejected request as the window sees it. */
+export interface RequestError {
+  code: string;
+  message: string;
+}
+
+/** Where the engine process is. */
+export type EngineStatus =
+  | { status: "no-model"; message: string }
+  | { status: "missing-model"; message: string; choice: string }
+  | { status: "loading"; message: string }
+  | {
+      status: "ready";
+      /** The model file in use, and where it runs ("CPU", or the GPU backend and device). */
+      model: string;
+      modelPath: string;
+      runsOn: string;
+      voice: string;
+      speechToText: string | null;
+      notices: string[];
+    }
+  | { status: "crashed"; message: string; restartInMs: number }
+  | { status: "failed"; message: string };
+
+/** Everything the window is told, in order. Audio arrives separately (see AudioChunk). */
+export type AppEvent =
+  | SessionEvent
+  | { type: "engine"; engine: EngineStatus }
+  | { type: "download"; id: string; progress?: DownloadProgress; done?: boolean; error?: string }
+  | { type: "settings"; settings: Settings; notice?: SettingsNotice }
+  | { type: "hotkey"; down: boolean }
+  | { type: "audio-stop" };
+
+/** A piece of the spoken answer for the window to play. */
+export interface AudioChunk {
+  chunkId: number;
+  sampleRate: number;
+  samples: Float32Array;
+}
+
+export interface AppSnapshot {
+  engine: EngineStatus;
+  settings: Settings;
+  notice?: SettingsNotice;
+  state: SessionState;
+  history: Array<{ user: string; answer: string }>;
+}
+
+/** What the preload exposes as `window.duet`; the dev harness's socket bridge implements the same. */
+export interface DuetBridge {
+  request<C extends RequestChannel>(channel: C, args: RequestArgs<C>): Promise<RequestResult<C>>;
+  /** Microphone samples, 16 kHz mono, while push-to-talk is held. */
+  sendAudio(samples: Float32Array): void;
+  onEvent(listener: (event: AppEvent) => void): () => void;
+  onAudio(listener: (chunk: AudioChunk) => void): () => void;
+}
