@@ -25,6 +25,21 @@ export default tseslint.config(
     },
   },
   {
+    // `f(...items)` puts every item on the stack: past about 100,000 items it throws
+    // "Maximum call stack size exceeded" (a long question did). Loop instead.
+    files: ["src/**/*.{ts,tsx}"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "CallExpression > SpreadElement, NewExpression > SpreadElement",
+          message:
+            "Spread arguments overflow the stack for long arrays: use appendAll, maxOf or minOf from src/shared/arrays.ts.",
+        },
+      ],
+    },
+  },
+  {
     // The window's code runs in the browser and talks to the rest only through the contract in
     // src/shared: no Node, no Electron, nothing from the engine or the main process, not even types.
     files: ["src/renderer/**/*.{ts,tsx}"],

@@ -1,17 +1,62 @@
 // Checks the packaging layout without downloading Electron: electron-builder builds a Linux
-// "dir" target against a stub Electron folder, then the result is inspected and measured.
+// "dir" target against a stub Electron folder, then the result is inspected and measured. The
+// stub carries Electron's fuse wire (its defaults), so the fuses electron-builder flips are read
+// back from the packaged binary. Also prints where the app keeps its logs and crash dumps.
 // Usage: node build/checkPackaging.mjs [--json]
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, statSync, writeFileSync, chmodSync, existsSync } from "node:fs";
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+  chmodSync,
+  existsSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { tsImport } from "tsx/esm/api";
+
+// Electron's fuse wire (see @electron/fuses): a sentinel, the wire version, its length, then one
+// byte per fuse, "0" off and "1" on. These are an unflipped Electron's defaults.
+const FUSE_SENTINEL = "dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX";
+const FUSES = [
+  ["RunAsNode", "1"],
+  ["EnableCookieEncryption", "0"],
+  ["EnableNodeOptionsEnvironmentVariable", "1"],
+  ["EnableNodeCliInspectArguments", "1"],
+  ["EnableEmbeddedAsarIntegrityValidation", "0"],
+  ["OnlyLoadAppFromAsar", "0"],
+  ["LoadBrowserProcessSpecificV8Snapshot", "0"],
+  ["GrantFileProtocolExtraPrivileges", "1"],
+];
+const fuseWire = () =>
+  Buffer.concat([
+    Buffer.from(FUSE_SENTINEL, "ascii"),
+    Buffer.from([1, FUSES.length]),
+    Buffer.from(FUSES.map(([, state]) => state).join(""), "ascii"),
+  ]);
+
+/** The fuses of an Electron binary, by name: true (on), false (off). */
+function readFuses(binary) {
+  const bytes = readFileSync(binary);
+  const at = bytes.indexOf(FUSE_SENTINEL);
+  if (at < 0) throw new Error(`${binary} has no fuse wire.`);
+  const length = bytes[at + FUSE_SENTINEL.length + 1];
+  return Object.fromEntries(
+    FUSES.slice(0, length).map(([name], i) => [name, bytes[at + FUSE_SENTINEL.length + 2 + i] === 0x31]),
+  );
+}
 
 const json = process.argv.includes("--json");
 // The installed Electron's version (its package.json is there even with ELECTRON_SKIP_BINARY_DOWNLOAD).
 const electronVersion = createRequire(import.meta.url)("electron/package.json").version;
 const stub = mkdtempSync(join(tmpdir(), "electron-stub-"));
-writeFileSync(join(stub, "electron"), "#!/bin/sh\necho stub electron\n");
+writeFileSync(
+  join(stub, "electron"),
+  Buffer.concat([Buffer.from("#!/bin/sh\necho stub electron\nexit 0\n# "), fuseWire(), Buffer.from("\n")]),
+);
 chmodSync(join(stub, "electron"), 0o755);
 writeFileSync(join(stub, "version"), electronVersion);
 for (const f of ["LICENSE", "LICENSES.chromium.html"]) writeFileSync(join(stub, f), "stub");
@@ -39,6 +84,8 @@ function size(path) {
   return readdirSync(path).reduce((n, name) => n + size(join(path, name)), 0);
 }
 const resources = join(output, "linux-unpacked", "resources");
+const { appFolders } = await tsImport("../src/main/appFolders.ts", import.meta.url);
+const folders = appFolders();
 const unpacked = join(resources, "app.asar.unpacked", "node_modules");
 const list = (dir) => (existsSync(dir) ? readdirSync(dir) : []);
 const report = {
@@ -56,6 +103,16 @@ const report = {
       ...list(join(unpacked, "@fugood")).map((n) => `@fugood/${n}`),
     ].map((n) => [n, size(join(unpacked, n))]),
   ),
+  // Read back from the packaged binary (electron-builder names it after package.json's name).
+  fuses: readFuses(join(output, "linux-unpacked", "duet")),
+  appUpdateConfig: existsSync(join(resources, "app-update.yml"))
+    ? readFileSync(join(resources, "app-update.yml"), "utf8")
+    : null,
+  // Where the app keeps its files on this computer (DUET_DATA_DIR moves them all).
+  dataFolder: folders.data,
+  logFile: join(folders.logs, "duet.log"),
+  crashDumps: folders.crashDumps,
+  electronData: folders.electron,
   output,
 };
 if (json) process.stdout.write(`${JSON.stringify(report)}\n`);
@@ -66,4 +123,13 @@ else {
   );
   for (const [name, bytes] of Object.entries(report.perPackageBytes))
     console.log(`  ${name.padEnd(40)} ${mb(bytes)}`);
+  console.log("Electron fuses in the packaged binary:");
+  for (const [name, on] of Object.entries(report.fuses))
+    console.log(`  ${name.padEnd(40)} ${on ? "on" : "off"}`);
+  console.log(
+    `Updates: ${report.appUpdateConfig ? report.appUpdateConfig.trim().split("\n").join(", ") : "no app-update.yml"}`,
+  );
+  console.log(`Log file:     ${report.logFile} (rotated: duet.1.log ... duet.3.log)`);
+  console.log(`Crash dumps:  ${report.crashDumps} (kept on this computer, never uploaded)`);
+  console.log(`Electron data: ${report.electronData}`);
 }

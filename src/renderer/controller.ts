@@ -151,6 +151,10 @@ export class DuetController {
     await this.refreshModels();
   }
 
+  openLogsFolder(): Promise<void> {
+    return this.guarded("logs", () => this.request("app:open-logs-folder", {}));
+  }
+
   previewVoice(): Promise<void> {
     this.player.stop();
     return this.guarded("voice", () =>

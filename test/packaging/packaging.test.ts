@@ -21,6 +21,12 @@ describe("packaging (electron-builder --linux dir against a stub Electron)", () 
       uiohookPrebuilds: string[];
       asarBytes: number;
       unpackedBytes: number;
+      fuses: Record<string, boolean>;
+      appUpdateConfig: string | null;
+      logFile: string;
+      crashDumps: string;
+      electronData: string;
+      dataFolder: string;
     };
     expect(report.nodeLlamaCppBuilds.sort()).toEqual(["linux-x64", "linux-x64-vulkan"]);
     expect(report.whisperBuilds.sort()).toEqual([
@@ -53,6 +59,30 @@ describe("packaging (electron-builder --linux dir against a stub Electron)", () 
       ),
     ).toBe(false);
     expect(files).toContain("/node_modules/speech-rule-engine/lib/sre.js");
+    // The updater ships, with the tray icons.
+    expect(files).toContain("/node_modules/electron-updater/out/main.js");
+    for (const state of ["idle", "listening", "thinking", "speaking"])
+      expect(
+        files.some((f) => new RegExp(`^/out/main/chunks/${state}-[\\w-]+\\.png$`).test(f)),
+        state,
+      ).toBe(true);
+    // The fuses electron-builder flipped in the packaged binary.
+    expect(report.fuses).toMatchObject({
+      RunAsNode: false,
+      EnableCookieEncryption: true,
+      EnableNodeOptionsEnvironmentVariable: false,
+      EnableNodeCliInspectArguments: false,
+      EnableEmbeddedAsarIntegrityValidation: true,
+      OnlyLoadAppFromAsar: true,
+    });
+    // Updates come from the GitHub releases of package.json's homepage.
+    expect(report.appUpdateConfig).toMatch(/provider: github/);
+    expect(report.appUpdateConfig).toMatch(/owner: duet-assistant/);
+    expect(report.appUpdateConfig).toMatch(/repo: duet/);
+    // One folder: the log, the crash dumps and Electron's data are inside Duet's data folder.
+    expect(report.logFile).toBe(join(report.dataFolder, "logs", "duet.log"));
+    expect(report.crashDumps).toBe(join(report.dataFolder, "crash-dumps"));
+    expect(report.electronData).toBe(join(report.dataFolder, "electron"));
     // Size budget, so a dependency change that bloats the installer is noticed.
     expect(report.asarBytes).toBeLessThan(80e6);
     expect(report.unpackedBytes).toBeLessThan(260e6);

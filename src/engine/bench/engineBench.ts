@@ -17,6 +17,7 @@ import type { Token } from "../llama/types.js";
 import { ReasoningEngine } from "../reasoning/engine.js";
 import type { LayoutName } from "../reasoning/layout.js";
 import { DEFAULT_MIRROR_POLICY, type MirrorPolicy } from "../reasoning/options.js";
+import { maxOf } from "../../shared/arrays.js";
 import { QWEN3_FAMILY } from "../reasoning/qwen3.js";
 import { PROMPT_FAMILIES } from "../reasoning/promptFamily.js";
 import { TINY_MODEL_PRESETS, writeTinyModel } from "../tiny-model/tinyModel.js";
@@ -302,11 +303,11 @@ async function main(): Promise<void> {
       plain.stepMs.stalls +
       twoStream.stepMs.stalls +
       Object.values(asyncRuns).reduce((n, r) => n + r.stepMs.stalls, 0),
-    maxStepMs: Math.max(
+    maxStepMs: maxOf([
       plain.stepMs.maxMs,
       twoStream.stepMs.maxMs,
       ...Object.values(asyncRuns).map((r) => r.stepMs.maxMs),
-    ),
+    ]),
     rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
   };
   log(`asyncOverhead (default policy) = ${summary.asyncOverhead}  (target <= 1.15)`);

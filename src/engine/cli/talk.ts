@@ -4,16 +4,17 @@
  *   [--stt-model PATH] [--voice PATH] [--speed N]
  */
 import { existsSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { DuetError } from "../errors.js";
 import { openAssistant } from "../session/assistant.js";
 import type { SessionEvent, VoiceTurnMetrics } from "../session/voiceSession.js";
 import { TimelineSink } from "../speech/answerSpeaker.js";
-import { durationMs, encodeWav, wavToSpeechInput } from "../speech/pcm.js";
+import { durationMs, encodeWav } from "../speech/pcm.js";
+import { readWavForSpeech, type AudioConversionProgress } from "../speech/wavFile.js";
 import { ASSISTANT_OPTIONS, ASSISTANT_OPTIONS_USAGE, configForCommand } from "./assistantForCommand.js";
 import { parseCommandLine, UsageError } from "./commandLine.js";
-import { ansi, EXIT, failAndExit, formatSeconds, parseNumberOption } from "./common.js";
+import { ansi, EXIT, failAndExit, formatSeconds, parseNumberOption, progressLog } from "./common.js";
 import { showNativeLogs } from "./nativeLogs.js";
 
 const usage = `Usage: npm run talk -- [options] (--wav FILE | --text "...")
@@ -52,6 +53,19 @@ function requireFile(flag: string, path: string | undefined): string | undefined
   return full;
 }
 
+/** Converting a long recording takes a moment: say how far it got, every tenth of the way. */
+function conversionLog(path: string, json: boolean): (progress: AudioConversionProgress) => void {
+  const log = progressLog(json);
+  let shown = 0;
+  return ({ doneSeconds, totalSeconds }) => {
+    if (totalSeconds < 30) return;
+    const tenths = Math.floor((10 * doneSeconds) / totalSeconds);
+    if (tenths <= shown) return;
+    shown = tenths;
+    log(`Converting ${path} for speech-to-text: ${tenths * 10}% of ${formatSeconds(totalSeconds * 1000)}`);
+  };
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   let json = args.includes("--json");
@@ -70,17 +84,7 @@ async function main(): Promise<void> {
 
     // Check the inputs before loading anything heavy.
     const audio = values.wav
-      ? wavToSpeechInput(
-          await readFile(values.wav).catch((e: NodeJS.ErrnoException) => {
-            throw new DuetError(
-              "invalid-argument",
-              e.code === "ENOENT"
-                ? `No such WAV file: ${values.wav}`
-                : `Cannot read ${values.wav}: ${e.message}`,
-            );
-          }),
-          values.wav,
-        )
+      ? await readWavForSpeech(values.wav, { onProgress: conversionLog(values.wav, json) })
       : undefined;
     if (audio && audio.samples.length === 0)
       throw new DuetError("invalid-argument", `${values.wav} holds no audio.`);

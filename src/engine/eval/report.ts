@@ -1,3 +1,4 @@
+import { maxOf } from "../../shared/arrays.js";
 import type { ModeSummary, RunRecord } from "./evaluation.js";
 
 const escapeXml = (s: string) =>
@@ -25,7 +26,7 @@ export function delayChart(summaries: readonly ModeSummary[]): string {
   const bottom = 40;
   const top = 30;
   const plotH = height - bottom - top;
-  const max = niceMax(Math.max(...summaries.flatMap((s) => metrics.map(([, f]) => f(s)))));
+  const max = niceMax(maxOf(summaries.flatMap((s) => metrics.map(([, f]) => f(s)))));
   const groupW = (width - left - 20) / metrics.length;
   const barW = Math.min(40, (groupW - 20) / Math.max(1, summaries.length));
   const parts: string[] = [];
@@ -75,14 +76,14 @@ export function timelineChart(runs: readonly RunRecord[]): string {
   const left = 110;
   const rowH = 14;
   const bandH = rowH * 3 + 22;
-  const end = Math.max(
-    0.5,
-    ...runs.flatMap((r) => [
+  const end = maxOf(
+    runs.flatMap((r) => [
       r.totalS,
       ...r.chunks.map((c) => c.startS + c.durS),
       ...r.trace.answer.map(([t]) => t),
       ...r.trace.thoughts.map(([t]) => t),
     ]),
+    0.5,
   );
   const max = niceMax(end);
   const x = (t: number) => left + ((width - left - 20) * t) / max;

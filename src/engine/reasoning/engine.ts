@@ -1,3 +1,4 @@
+import { appendAll } from "../../shared/arrays.js";
 import { DuetError } from "../errors.js";
 import { openLlama, type OpenLlamaOptions } from "../llama/adapter.js";
 import type { GpuChoice, KvRuntime, ModelDescription, Token, TokenizerInfo } from "../llama/types.js";
@@ -266,7 +267,7 @@ export class ReasoningEngine {
         user,
         answer,
       );
-      this.historyTokens.push(...entry.tokens);
+      appendAll(this.historyTokens, entry.tokens);
       this.turns.push(entry.turn);
     }
     this.needsRebuild = true;
@@ -402,7 +403,7 @@ export class ReasoningEngine {
       if (refresh) {
         const started = performance.now();
         cache.setViews(conversationViews);
-        this.historyTokens.push(...entryTokens);
+        appendAll(this.historyTokens, entryTokens);
         cache.setContent("history", this.historyTokens);
         await retryDroppingHistory(
           () =>
@@ -415,7 +416,7 @@ export class ReasoningEngine {
         };
       } else {
         await this.keepTurnCells(layout, runner, outcome.answerTokens);
-        this.historyTokens.push(...entryTokens);
+        appendAll(this.historyTokens, entryTokens);
         cache.setContent("history", this.historyTokens);
         this.lastHistoryRefresh = undefined;
       }
@@ -427,7 +428,7 @@ export class ReasoningEngine {
       // The cache is in an unknown state: keep the words, rebuild the cache at the next turn.
       if (outcome.userTokens.length > 0) {
         if (!this.historyTokens.slice(-entryTokens.length).every((t, i) => t === entryTokens[i]))
-          this.historyTokens.push(...entryTokens);
+          appendAll(this.historyTokens, entryTokens);
         this.turns.push(record);
       }
       this.needsRebuild = true;

@@ -1,3 +1,4 @@
+import { appendAll } from "../../shared/arrays.js";
 import { DuetError } from "../errors.js";
 import type { Token, TokenizerInfo } from "../llama/types.js";
 import type { PromptFamily } from "./promptFamily.js";
@@ -59,9 +60,10 @@ export function tokenizeUserText(tokenizer: TokenizerInfo, family: PromptFamily,
   for (const piece of text.split(pattern)) {
     if (!piece) continue;
     if (reserved.includes(piece)) {
-      tokens.push(...tokenizer.tokenize(piece.slice(0, 1)), ...tokenizer.tokenize(piece.slice(1)));
+      appendAll(tokens, tokenizer.tokenize(piece.slice(0, 1)));
+      appendAll(tokens, tokenizer.tokenize(piece.slice(1)));
     } else {
-      tokens.push(...tokenizer.tokenize(piece));
+      appendAll(tokens, tokenizer.tokenize(piece));
     }
   }
   if (tokens.some((t) => specials.has(t))) {

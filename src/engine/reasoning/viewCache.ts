@@ -1,3 +1,4 @@
+import { appendAll, minOf } from "../../shared/arrays.js";
 import { DuetError } from "../errors.js";
 import type { CacheOperation } from "../../shared/turnEvents.js";
 import type { CandidateProbabilities, KvRuntime, LogitsRef, Token } from "../llama/types.js";
@@ -95,7 +96,7 @@ export class ViewCache {
   extend(block: string, tokens: readonly Token[]): void {
     const content = this.blockTokens.get(block);
     if (!content) throw new DuetError("invalid-argument", `Unknown block ${block}.`);
-    content.push(...tokens);
+    appendAll(content, tokens);
   }
 
   hasBlock(view: string, block: string): boolean {
@@ -184,7 +185,7 @@ export class ViewCache {
       const tokens: Token[] = [];
       let logitIndex: number | undefined;
       for (const p of list) {
-        tokens.push(...p.tokens);
+        appendAll(tokens, p.tokens);
         if (p.logits) {
           if (logitIndex !== undefined)
             throw new DuetError("invalid-argument", `Two logits placements in view ${view}.`);
@@ -292,7 +293,7 @@ export class ViewCache {
   mergeBlocks(view: string, blocks: readonly string[], into: string): void {
     const state = this.view(view);
     const indexes = blocks.map((b) => state.blocks.indexOf(b));
-    const first = Math.min(...indexes);
+    const first = minOf(indexes);
     if (indexes.some((i) => i < 0) || indexes.some((i, k) => i !== first + k)) {
       throw new DuetError(
         "invalid-argument",

@@ -1,4 +1,7 @@
 import { DuetError } from "../errors.js";
+import { resample } from "./resampler.js";
+
+export { resample } from "./resampler.js";
 
 /** Mono audio as floats in [-1, 1]. Speech-to-text wants it at 16 kHz. */
 export interface MonoAudio {
@@ -32,39 +35,6 @@ export function rms(samples: Float32Array, start = 0, end = samples.length): num
   return end > start ? Math.sqrt(sum / (end - start)) : 0;
 }
 
-/**
- * Band-limited resampling: a windowed-sinc low-pass at the lower of the two Nyquist rates,
- * evaluated at each output instant. Good enough for speech, and dependency-free.
- */
-export function resample(samples: Float32Array, from: number, to: number): Float32Array {
-  if (from === to) return samples;
-  if (!(from > 0 && to > 0))
-    throw new DuetError("invalid-argument", `Cannot resample from ${from} Hz to ${to} Hz.`);
-  const ratio = to / from;
-  const outLength = Math.floor(samples.length * ratio);
-  const out = new Float32Array(outLength);
-  const cutoff = Math.min(1, ratio); // relative to the input Nyquist
-  const halfWidth = 16;
-  const support = Math.ceil(halfWidth / cutoff);
-  for (let n = 0; n < outLength; n++) {
-    const center = n / ratio;
-    const first = Math.max(0, Math.ceil(center - support));
-    const last = Math.min(samples.length - 1, Math.floor(center + support));
-    let acc = 0;
-    let norm = 0;
-    for (let k = first; k <= last; k++) {
-      const x = (k - center) * cutoff;
-      const sinc = x === 0 ? 1 : Math.sin(Math.PI * x) / (Math.PI * x);
-      const window = 0.5 + 0.5 * Math.cos((Math.PI * (k - center)) / (support + 1)); // Hann
-      const w = sinc * window;
-      acc += samples[k]! * w;
-      norm += w;
-    }
-    out[n] = norm !== 0 ? acc / norm : 0;
-  }
-  return out;
-}
-
 export interface WavInfo {
   sampleRate: number;
   channels: number;
@@ -72,76 +42,125 @@ export interface WavInfo {
   format: "pcm" | "float";
 }
 
+export const WAV_CONVERT_HINT = "Convert it with: ffmpeg -i INPUT -ar 16000 -ac 1 -c:a pcm_s16le output.wav";
+
+/** Where a WAV's samples are: its format and the byte range of its data chunk. */
+export interface WavLayout {
+  info: WavInfo;
+  dataOffset: number;
+  /** Bytes of whole frames in the data chunk (cut at the end of the file). */
+  dataLength: number;
+  frames: number;
+}
+
 /**
- * Reads a RIFF/WAVE file (integer PCM 8/16/24/32 bit or 32-bit float, any channel count),
- * mixing down to mono. Other formats get an error that says how to convert them. A chunk size
- * past the end of the file (streamed WAVs such as espeak-ng's, whose data size is 0x7ffff000 or
- * 0xffffffff) reads up to the end.
+ * Finds the format and the data chunk of a RIFF/WAVE file by reading chunk headers only (through
+ * `read(offset, length)`, which may return fewer bytes at the end of the file), so a file of any
+ * size is located without loading it. Integer PCM 8/16/24/32 bit or 32-bit float, any channel
+ * count; other formats get an error that says how to convert them. A chunk size past the end of
+ * the file (streamed WAVs such as espeak-ng's, whose data size is 0x7ffff000 or 0xffffffff)
+ * reaches to the end.
  */
-export function decodeWav(data: Buffer, name = "The audio"): MonoAudio & { info: WavInfo } {
-  const convertHint = `Convert it with: ffmpeg -i INPUT -ar 16000 -ac 1 -c:a pcm_s16le output.wav`;
+export function locateWavData(
+  read: (offset: number, length: number) => Buffer,
+  size: number,
+  name = "The audio",
+): WavLayout {
+  const head = read(0, 12);
   if (
-    data.length < 12 ||
-    data.toString("ascii", 0, 4) !== "RIFF" ||
-    data.toString("ascii", 8, 12) !== "WAVE"
+    head.length < 12 ||
+    head.toString("ascii", 0, 4) !== "RIFF" ||
+    head.toString("ascii", 8, 12) !== "WAVE"
   ) {
-    throw new DuetError("invalid-argument", `${name} is not a WAV file. ${convertHint}`);
+    throw new DuetError("invalid-argument", `${name} is not a WAV file. ${WAV_CONVERT_HINT}`);
   }
   let offset = 12;
   let info: WavInfo | undefined;
-  let pcm: Buffer | undefined;
-  while (offset + 8 <= data.length) {
-    const id = data.toString("ascii", offset, offset + 4);
-    const size = data.readUInt32LE(offset + 4);
-    const body = data.subarray(offset + 8, Math.min(data.length, offset + 8 + size));
-    if (id === "fmt ") {
-      if (body.length < 16)
-        throw new DuetError("invalid-argument", `${name} has a damaged format header. ${convertHint}`);
-      let formatTag = body.readUInt16LE(0);
-      if (formatTag === 0xfffe && body.length >= 26) formatTag = body.readUInt16LE(24); // WAVE_FORMAT_EXTENSIBLE
-      const bitsPerSample = body.readUInt16LE(14);
-      const format = formatTag === 1 ? "pcm" : formatTag === 3 ? "float" : undefined;
-      if (
-        !format ||
-        (format === "float" && bitsPerSample !== 32) ||
-        (format === "pcm" && ![8, 16, 24, 32].includes(bitsPerSample))
-      ) {
-        throw new DuetError(
-          "invalid-argument",
-          `${name} uses an audio encoding Duet does not read (format ${formatTag}, ${bitsPerSample} bit). ${convertHint}`,
-        );
-      }
-      info = { sampleRate: body.readUInt32LE(4), channels: body.readUInt16LE(2), bitsPerSample, format };
-      if (info.channels < 1 || info.sampleRate < 1000 || info.sampleRate > 384_000) {
-        throw new DuetError(
-          "invalid-argument",
-          `${name} has an implausible format (${info.channels} channels at ${info.sampleRate} Hz). ${convertHint}`,
-        );
-      }
-    } else if (id === "data") {
-      pcm = body;
-    }
-    offset += 8 + size + (size % 2);
+  let data: { offset: number; length: number } | undefined;
+  while (offset + 8 <= size) {
+    const header = read(offset, 8);
+    if (header.length < 8) break;
+    const id = header.toString("ascii", 0, 4);
+    const chunkSize = header.readUInt32LE(4);
+    const bodyLength = Math.min(size - offset - 8, chunkSize);
+    if (id === "fmt ") info = parseFormat(read(offset + 8, Math.min(bodyLength, 64)), name);
+    else if (id === "data") data = { offset: offset + 8, length: bodyLength };
+    offset += 8 + chunkSize + (chunkSize % 2);
   }
-  if (!info || !pcm) throw new DuetError("invalid-argument", `${name} has no audio data. ${convertHint}`);
+  if (!info || !data)
+    throw new DuetError("invalid-argument", `${name} has no audio data. ${WAV_CONVERT_HINT}`);
+  const frameBytes = (info.bitsPerSample / 8) * info.channels;
+  const frames = Math.floor(data.length / frameBytes);
+  return { info, dataOffset: data.offset, dataLength: frames * frameBytes, frames };
+}
+
+function parseFormat(body: Buffer, name: string): WavInfo {
+  if (body.length < 16)
+    throw new DuetError("invalid-argument", `${name} has a damaged format header. ${WAV_CONVERT_HINT}`);
+  let formatTag = body.readUInt16LE(0);
+  if (formatTag === 0xfffe && body.length >= 26) formatTag = body.readUInt16LE(24); // WAVE_FORMAT_EXTENSIBLE
+  const bitsPerSample = body.readUInt16LE(14);
+  const format = formatTag === 1 ? "pcm" : formatTag === 3 ? "float" : undefined;
+  if (
+    !format ||
+    (format === "float" && bitsPerSample !== 32) ||
+    (format === "pcm" && ![8, 16, 24, 32].includes(bitsPerSample))
+  ) {
+    throw new DuetError(
+      "invalid-argument",
+      `${name} uses an audio encoding Duet does not read (format ${formatTag}, ${bitsPerSample} bit). ${WAV_CONVERT_HINT}`,
+    );
+  }
+  const info: WavInfo = {
+    sampleRate: body.readUInt32LE(4),
+    channels: body.readUInt16LE(2),
+    bitsPerSample,
+    format,
+  };
+  if (info.channels < 1 || info.sampleRate < 1000 || info.sampleRate > 384_000) {
+    throw new DuetError(
+      "invalid-argument",
+      `${name} has an implausible format (${info.channels} channels at ${info.sampleRate} Hz). ${WAV_CONVERT_HINT}`,
+    );
+  }
+  return info;
+}
+
+/** Mixes whole frames of `pcm` (in the WAV's encoding) down to mono floats, written to `out` from `at`. */
+export function mixToMono(pcm: Buffer, info: WavInfo, out: Float32Array, at = 0): number {
   const bytes = info.bitsPerSample / 8;
-  const frames = Math.floor(pcm.length / (bytes * info.channels));
-  const samples = new Float32Array(frames);
+  const channels = info.channels;
+  const frames = Math.floor(pcm.length / (bytes * channels));
+  const view = new DataView(pcm.buffer, pcm.byteOffset, pcm.byteLength);
+  const read: (byte: number) => number =
+    info.format === "float"
+      ? (b) => view.getFloat32(b, true)
+      : bytes === 1
+        ? (b) => (view.getUint8(b) - 128) / 128
+        : bytes === 2
+          ? (b) => view.getInt16(b, true) / 32768
+          : bytes === 3
+            ? (b) => (view.getUint8(b) | (view.getUint8(b + 1) << 8) | (view.getInt8(b + 2) << 16)) / 8388608
+            : (b) => view.getInt32(b, true) / 2147483648;
   for (let f = 0; f < frames; f++) {
     let sum = 0;
-    for (let c = 0; c < info.channels; c++) {
-      const at = (f * info.channels + c) * bytes;
-      let v: number;
-      if (info.format === "float") v = pcm.readFloatLE(at);
-      else if (bytes === 1) v = (pcm.readUInt8(at) - 128) / 128;
-      else if (bytes === 2) v = pcm.readInt16LE(at) / 32768;
-      else if (bytes === 3) v = pcm.readIntLE(at, 3) / 8388608;
-      else v = pcm.readInt32LE(at) / 2147483648;
-      sum += v;
-    }
-    samples[f] = sum / info.channels;
+    const first = f * channels * bytes;
+    for (let c = 0; c < channels; c++) sum += read(first + c * bytes);
+    out[at + f] = sum / channels;
   }
-  return { samples, sampleRate: info.sampleRate, info };
+  return frames;
+}
+
+/** Reads a whole WAV held in memory (see `locateWavData`), mixing down to mono. */
+export function decodeWav(data: Buffer, name = "The audio"): MonoAudio & { info: WavInfo } {
+  const layout = locateWavData(
+    (offset, length) => data.subarray(offset, Math.min(data.length, offset + length)),
+    data.length,
+    name,
+  );
+  const samples = new Float32Array(layout.frames);
+  mixToMono(data.subarray(layout.dataOffset, layout.dataOffset + layout.dataLength), layout.info, samples);
+  return { samples, sampleRate: layout.info.sampleRate, info: layout.info };
 }
 
 /** 16-bit PCM mono WAV. */
@@ -164,7 +183,7 @@ export function encodeWav(audio: MonoAudio): Buffer {
   return Buffer.concat([header, Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength)]);
 }
 
-/** Any readable WAV as 16 kHz mono for speech-to-text. */
+/** Any readable WAV held in memory as 16 kHz mono for speech-to-text (files: `readWavForSpeech`). */
 export function wavToSpeechInput(data: Buffer, name?: string): MonoAudio {
   const audio = decodeWav(data, name);
   return { samples: resample(audio.samples, audio.sampleRate, STT_SAMPLE_RATE), sampleRate: STT_SAMPLE_RATE };

@@ -38,6 +38,8 @@ export interface AppHostOptions {
   overrides?: SettingsPatch;
   downloadDefaults?: Partial<Omit<DownloadOptions, "url" | "destination">>;
   restartDelaysMs?: readonly number[];
+  /** Opens the logs folder in the file manager (the desktop app); its path is the reply. */
+  openLogsFolder?: () => Promise<{ path: string }>;
 }
 
 /** Which setting holds the choice of each kind of model (the VAD model is not chosen). */
@@ -233,6 +235,11 @@ export class AppHost {
       this.requireEngine();
       this.engineHost.send({ type: "preview", text });
       return null;
+    },
+    "app:open-logs-folder": () => {
+      if (!this.options.openLogsFolder)
+        throw new DuetError("invalid-argument", "Opening the logs folder works in the desktop app.");
+      return this.options.openLogsFolder();
     },
   };
 

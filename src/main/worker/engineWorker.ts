@@ -3,6 +3,7 @@
  * `process.parentPort`; under plain Node (the dev harness, tests) it is a forked child and talks
  * through `process.send`. Nothing here imports Electron.
  */
+import { nativeLogToStderr, setNativeLogSink } from "../../engine/nativeLog.js";
 import { EngineService } from "./engineService.js";
 import type { FromWorker, ToWorker } from "./protocol.js";
 
@@ -27,6 +28,10 @@ function send(message: FromWorker): void {
   if (parentPort) parentPort.postMessage(message);
   else process.send?.(message);
 }
+
+// llama.cpp's and whisper.cpp's own lines go to stderr, which the app pipes into its log file
+// (src/main/electronLauncher.ts); the harness shows them in its terminal.
+setNativeLogSink(nativeLogToStderr);
 
 const service = new EngineService(send);
 // Messages are handled one after another, in order.

@@ -462,6 +462,14 @@ export function Settings() {
           Safety mode: check each request before answering
         </label>
       </section>
+
+      <section aria-labelledby="s-troubleshooting">
+        <h3 id="s-troubleshooting">Troubleshooting</h3>
+        <p className="hint">
+          Duet writes what its main and engine processes do, and any crash, to files in its data folder.
+        </p>
+        <button onClick={() => void controller.openLogsFolder()}>Open logs folder</button>
+      </section>
     </main>
   );
 }

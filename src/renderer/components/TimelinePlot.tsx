@@ -1,8 +1,9 @@
+import { maxOf } from "../../shared/arrays.js";
 import type { TurnTimeline } from "../store/store.js";
 
 /** A small plot of when the thinker, the writer and the voice were active during the turn. */
 export function TimelinePlot({ timeline }: { timeline: TurnTimeline }) {
-  const end = Math.max(1, ...timeline.thoughts, ...timeline.answers, ...timeline.chunks.map((c) => c.end));
+  const end = maxOf([...timeline.thoughts, ...timeline.answers, ...timeline.chunks.map((c) => c.end)], 1);
   const width = 300;
   const x = (ms: number) => 62 + ((width - 70) * ms) / end;
   const rows: Array<[string, number]> = [

@@ -39,6 +39,8 @@ export const requestSchemas = {
   "models:remove": z.object({ id: modelId }).strict(),
   "models:recommend": none,
   "voice:preview": z.object({ text: z.string().min(1).max(500) }).strict(),
+  /** Opens the folder with Duet's log files (main and engine) in the file manager. */
+  "app:open-logs-folder": none,
 } satisfies Record<string, z.ZodType>;
 
 export type RequestChannel = keyof typeof requestSchemas;
@@ -59,6 +61,7 @@ export interface RequestResults {
   "models:remove": null;
   "models:recommend": { hardware: HardwareInfo; recommendation: Recommendation };
   "voice:preview": null;
+  "app:open-logs-folder": { path: string };
 }
 export type RequestResult<C extends RequestChannel> = RequestResults[C];
 

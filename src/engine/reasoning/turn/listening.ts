@@ -1,3 +1,5 @@
+import { appendAll } from "../../../shared/arrays.js";
+import { DuetError } from "../../errors.js";
 import type { ReasonerState, TurnEvent } from "../events.js";
 import { tokenizeUserText } from "../tokens.js";
 import type { TurnEnvironment } from "./environment.js";
@@ -47,6 +49,7 @@ export class Listening {
   setUserText(text: string): void {
     const { cache, tokenizer, family } = this.env;
     const tokens = tokenizeUserText(tokenizer, family, text);
+    this.assertFitsContext(tokens.length, "question");
     const current = cache.tokens("user");
     let common = 0;
     while (common < current.length && common < tokens.length && current[common] === tokens[common]) common++;
@@ -58,10 +61,10 @@ export class Listening {
     const thinker = this.turn.thinker;
     if (corrected && !thinker.finished && thinker.output.length > 0) {
       // The pending token is fed before the note.
-      thinker.pending = [
-        ...thinker.pending,
-        ...tokenizeUserText(tokenizer, family, family.correction(before.trim(), text.trim())),
-      ];
+      appendAll(
+        thinker.pending,
+        tokenizeUserText(tokenizer, family, family.correction(before.trim(), text.trim())),
+      );
     }
   }
 
@@ -105,12 +108,39 @@ export class Listening {
     });
   }
 
+  /**
+   * Words that cannot fit even with every earlier turn dropped: they alone need more cells than
+   * the context has beside this turn's instructions (the prompt blocks of the fullest view).
+   * Checked before the words reach the cache, so nothing is decoded and the history is kept.
+   */
+  private assertFitsContext(tokens: number, what: "question" | "interjection"): void {
+    const { cache, layout } = this.env;
+    const prompts = new Set(layout.blocks.filter((b) => b.source.kind === "prompt").map((b) => b.id));
+    let instructions = 0;
+    for (const view of layout.views) {
+      let inView = 0;
+      for (const block of view.blocks) if (prompts.has(block)) inView += cache.tokens(block).length;
+      instructions = Math.max(instructions, inView);
+    }
+    const room = cache.contextSize - instructions;
+    // A context too small for the instructions alone is reported by the prefill, which names it.
+    if (tokens <= room || room <= 0) return;
+    const words = what === "question" ? "Your question is" : "What you added is";
+    throw new DuetError(
+      "context-overflow",
+      `${words} too long for the context: it takes ${tokens} tokens, and the model's context has room ` +
+        `for ${room} (${cache.contextSize} cells, ${instructions} of them for the instructions). ` +
+        "Shorten it, or choose a larger context size.",
+    );
+  }
+
   /** New words after the turn started: marked input at the end of the thoughts, seen by both streams. */
   interject(text: string): void {
     const { tokenizer, family } = this.env;
+    const tokens = tokenizeUserText(tokenizer, family, family.interjection(text));
+    this.assertFitsContext(tokens.length, "interjection");
     if (!this.writerHeld) this.truncateAnswer(this.turn.writer.output.length);
     const dropped = this.lastDropped;
-    const tokens = tokenizeUserText(tokenizer, family, family.interjection(text));
     const thinker = this.turn.thinker;
     if (thinker.finished) {
       // The thinker had closed its thoughts; `</think>` was never fed, so it simply goes on.
@@ -118,7 +148,7 @@ export class Listening {
       thinker.pending = [];
     }
     // The pending token is fed before the injected ones.
-    thinker.pending = [...thinker.pending, ...tokens];
+    appendAll(thinker.pending, tokens);
     thinker.activeLastStep = false;
     this.writerHeld = false;
     this.turn.setState("thinker_only", "the user interjected");

@@ -1,3 +1,4 @@
+import { appendAll } from "../../../shared/arrays.js";
 import { outputBlocks } from "../layout.js";
 import type { MirrorPolicy } from "../options.js";
 import type { Placement, ViewCache } from "../viewCache.js";
@@ -82,7 +83,7 @@ export class MirrorScheduler {
     for (const stream of active) {
       if (stream.activeLastStep && !this.forceSync.has(stream.home)) continue;
       this.forceSync.delete(stream.home);
-      placements.push(...this.backlogPlacements(stream.home, new Set([stream.block]), Infinity));
+      appendAll(placements, this.backlogPlacements(stream.home, new Set([stream.block]), Infinity));
     }
     return placements;
   }
@@ -103,7 +104,7 @@ export class MirrorScheduler {
       // In its home view a stream's own block is placed above; every other block there is a mirror.
       const own = new Set(active.filter((s) => s.home === view).map((s) => s.block));
       const backlog = this.cache.backlog(view);
-      if (this.due(backlog, own)) placements.push(...this.backlogPlacements(view, own, limit, backlog));
+      if (this.due(backlog, own)) appendAll(placements, this.backlogPlacements(view, own, limit, backlog));
     }
     return placements;
   }

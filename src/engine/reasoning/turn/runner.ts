@@ -47,6 +47,8 @@ export class TurnRunner implements TurnControl {
   private prefillMs = 0;
   private loopStart = 0;
   private readonly shiftPassesAtStart: number;
+  /** Why the first words could not be taken (thrown when the turn runs). */
+  private inputError: unknown;
 
   constructor(
     private readonly env: TurnEnvironment,
@@ -68,7 +70,12 @@ export class TurnRunner implements TurnControl {
     this.mirror = new MirrorScheduler(env.cache, env.tokenizer, env.options.mirror, env.layout);
     this.prober = new Prober(env, this.mirror, (placements) => this.placeWithRoom(placements));
     this.listening = new Listening(env, this, inputOpen);
-    this.listening.setUserText(initialText);
+    try {
+      this.listening.setUserText(initialText);
+    } catch (error) {
+      // Reported as the turn's error (like every other failure of a started turn).
+      this.inputError = error;
+    }
     this.result = this.run();
   }
 
@@ -135,6 +142,7 @@ export class TurnRunner implements TurnControl {
         thoughtSharing: this.env.options.thoughtSharing,
         ...this.at(),
       });
+      if (this.inputError !== undefined) throw this.inputError;
       await this.prefill();
       this.emit({
         type: "state",
