@@ -143,7 +143,7 @@ export interface OpenLlamaOptions {
   useMmap?: boolean;
   /** Cancels loading. */
   signal?: AbortSignal;
-  /** llama.cpp log level. Default "error". */
+  /** llama.cpp log level; lines go to the native log (see nativeLog.ts). Default "warn". */
   logLevel?: "error" | "warn" | "info" | "debug";
 }
 
@@ -204,7 +204,7 @@ export async function openLlama(options: OpenLlamaOptions): Promise<LlamaSession
     warn: LlamaLogLevel.warn,
     info: LlamaLogLevel.info,
     debug: LlamaLogLevel.debug,
-  }[options.logLevel ?? "error"];
+  }[options.logLevel ?? "warn"];
   const llama = await getLlamaFor(gpu, logLevel);
   let model: LlamaModel;
   try {

@@ -26,7 +26,14 @@ const modelId = z.string().min(1).max(4096);
 export const requestSchemas = {
   "app:snapshot": none,
   "session:push-to-talk": z.object({ down: z.boolean() }).strict(),
-  "session:send-text": z.object({ text: z.string().min(1).max(20_000) }).strict(),
+  "session:send-text": z
+    .object({
+      text: z
+        .string()
+        .min(1, "The message is empty.")
+        .max(200_000, "The message is too long to send (over 200,000 characters); shorten it."),
+    })
+    .strict(),
   "session:stop": none,
   "playback:report": z
     .object({ chunkId: z.number().int().min(0), event: z.enum(["started", "ended", "stopped"]) })
