@@ -84,6 +84,8 @@ describe("the IPC router", () => {
       [{ channel: "models:download", args: { id: "x", extra: true } }, /Invalid models:download/],
       [{ channel: "settings:update", args: { patch: { hardware: { gpu: "quantum" } } } }, /hardware\.gpu/],
       [{ channel: "settings:update", args: { patch: { nonsense: 1 } } }, /nonsense/],
+      [{ channel: "session:send-text", args: { text: "" } }, /^The message is empty\.$/],
+      [{ channel: "session:send-text", args: { text: "x".repeat(200_001) } }, /too long to send/],
     ];
     for (const [payload, message] of cases) {
       const reply = (await ipc.invoke(trusted, payload)) as {

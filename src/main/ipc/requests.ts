@@ -33,6 +33,8 @@ export async function handleRequest(
   const parsed = requestSchemas[channel].safeParse(args ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
+    // The contract's own messages are sentences for people; zod's defaults need their context.
+    if (issue && /[.!?]$/.test(issue.message)) throw new DuetError("invalid-argument", issue.message);
     const where = issue?.path.map(String).join(".") || "arguments";
     throw new DuetError(
       "invalid-argument",
