@@ -1,6 +1,8 @@
+import { appendAll } from "../../shared/arrays.js";
 import { writeGgufFile, gguf, type GgufTensorSpec, type GgufValue } from "../gguf/writer.js";
 import { GgmlType } from "../gguf/types.js";
 import { TINY_CHATML_THINKING_TEMPLATE } from "./chatTemplate.js";
+import { copyModelShape, copyModelTensors, type TinyCopyRule } from "./copyProgram.js";
 import { mulberry32, seedFor } from "./random.js";
 import { buildVocabulary, type Vocabulary } from "./vocabulary.js";
 
@@ -20,7 +22,15 @@ export interface TinyProgram {
   otherwise?: string;
   /** Logit of a certain next token. Default 30 (probability about 1 - 1e-10 per rival). */
   certainty?: number;
+  /**
+   * Attention by construction (qwen3 only; two layers): after `copy.query` the model says a token
+   * found earlier in its context (copyProgram.ts, docs/programmed-models.md). Default: none, a
+   * one-layer table whose attention is silent.
+   */
+  copy?: TinyCopyRule;
 }
+
+export type { TinyCopyRule } from "./copyProgram.js";
 
 export interface TinyModelOptions {
   /** Default "qwen3" (NEOX RoPE plus q/k norms); "llama" uses normal RoPE. */
@@ -102,6 +112,11 @@ function programWords(program: TinyProgram | undefined): string[] {
     else for (const [text] of to) words.push(text);
   }
   if (program.otherwise) words.push(program.otherwise);
+  if (program.copy) {
+    words.push(program.copy.query);
+    appendAll(words, program.copy.values);
+    if (program.copy.marker !== undefined) words.push(program.copy.marker);
+  }
   return words.filter((w) => !/^<\|.*\|>$|^<\/?think>$/.test(w));
 }
 
@@ -148,7 +163,8 @@ function* constantRows(rows: number, cols: number, value: number): Iterable<Floa
 /**
  * Writes a tiny GGUF that llama.cpp loads: llama or qwen3 architecture, a Qwen-style byte-level
  * BPE vocabulary with ChatML control tokens and think tokens, and either seeded random weights or
- * a programmed next-token table (one layer, one-hot embeddings, attention and MLP silenced).
+ * a programmed next-token table (one layer, one-hot embeddings, attention and MLP silenced), or
+ * a table plus a copy rule (two layers whose attention is set by construction: copyProgram.ts).
  */
 export async function writeTinyModel(path: string, options: TinyModelOptions = {}): Promise<TinyModelInfo> {
   const arch = options.arch ?? "qwen3";
@@ -158,12 +174,19 @@ export async function writeTinyModel(path: string, options: TinyModelOptions = {
     ...(options.vocabularySize !== undefined ? { size: options.vocabularySize } : {}),
   });
   const vocabSize = vocabulary.tokens.length;
-  const layers = program ? 1 : (options.layers ?? 1);
-  const embedding = program ? roundUp(vocabSize, 64) : (options.embedding ?? 64);
-  const heads = program && arch === "llama" ? embedding / 64 : (options.heads ?? 4);
-  const kvHeads = options.kvHeads ?? heads;
-  const headDim = options.headDim ?? (arch === "llama" ? embedding / heads : 32);
-  const feedForward = options.feedForward ?? embedding * 2;
+  const copy = program?.copy;
+  if (copy && arch !== "qwen3") throw new Error("A copy rule needs the qwen3 architecture (its q/k norms)");
+  if (copy && options.type === "q8_0") throw new Error("A copy rule needs f32 or f16 weights");
+  const copyShape = copy ? copyModelShape(vocabSize, copy, options.headDim) : undefined;
+  // A copy model: two layers of one head each; a plain program: one layer whose attention is silent.
+  const layers = copy ? 2 : program ? 1 : (options.layers ?? 1);
+  const embedding = copyShape?.embedding ?? (program ? roundUp(vocabSize, 64) : (options.embedding ?? 64));
+  const heads = copy ? 1 : program && arch === "llama" ? embedding / 64 : (options.heads ?? 4);
+  const kvHeads = copy ? 1 : (options.kvHeads ?? heads);
+  const headDim = copyShape?.headDim ?? options.headDim ?? (arch === "llama" ? embedding / heads : 32);
+  const feedForward = copyShape?.feedForward ?? options.feedForward ?? embedding * 2;
+  const contextLength = options.contextLength ?? 4096;
+  const ropeFreqBase = options.ropeFreqBase ?? 1_000_000;
   const seed = options.seed ?? 1;
   const weightType = { f32: GgmlType.F32, f16: GgmlType.F16, q8_0: GgmlType.Q8_0 }[options.type ?? "f32"];
   if (!Number.isInteger(headDim) || headDim % 2 !== 0)
@@ -184,76 +207,93 @@ export async function writeTinyModel(path: string, options: TinyModelOptions = {
   const table = program ? programLogits(program, vocabulary) : undefined;
   const oneHotScale = 1 / Math.sqrt(embedding); // RMS norm turns a one-hot row into sqrt(E) * e_i
 
-  const tensors: GgufTensorSpec[] = [];
-  const matrix = (name: string, cols: number, rows: number, type = weightType): void => {
-    // ggml dims [cols, rows]: rows of `cols` contiguous values.
-    const scale = 1 / Math.sqrt(cols);
-    tensors.push({
-      name,
-      dims: [cols, rows],
-      type,
-      data: () => (program ? constantRows(rows, cols, 0) : randomRows(name, seed, rows, cols, scale)),
-    });
-  };
-  const norm = (name: string, size: number): void => {
-    tensors.push({ name, dims: [size], type: GgmlType.F32, data: () => constantRows(1, size, 1) });
-  };
+  // A table or random weights; a copy model is built by copyProgram.ts instead.
+  function tableOrRandomTensors(): GgufTensorSpec[] {
+    const tensors: GgufTensorSpec[] = [];
+    const matrix = (name: string, cols: number, rows: number, type = weightType): void => {
+      // ggml dims [cols, rows]: rows of `cols` contiguous values.
+      const scale = 1 / Math.sqrt(cols);
+      tensors.push({
+        name,
+        dims: [cols, rows],
+        type,
+        data: () => (program ? constantRows(rows, cols, 0) : randomRows(name, seed, rows, cols, scale)),
+      });
+    };
+    const norm = (name: string, size: number): void => {
+      tensors.push({ name, dims: [size], type: GgmlType.F32, data: () => constantRows(1, size, 1) });
+    };
 
-  tensors.push({
-    name: "token_embd.weight",
-    dims: [embedding, vocabSize],
-    type: weightType,
-    data: function* () {
-      if (!program) {
-        yield* randomRows("token_embd.weight", seed, vocabSize, embedding, 1);
-        return;
+    tensors.push({
+      name: "token_embd.weight",
+      dims: [embedding, vocabSize],
+      type: weightType,
+      data: function* () {
+        if (!program) {
+          yield* randomRows("token_embd.weight", seed, vocabSize, embedding, 1);
+          return;
+        }
+        for (let id = 0; id < vocabSize; id++) {
+          const row = new Float32Array(embedding);
+          row[id] = 1;
+          yield row;
+        }
+      },
+    });
+    for (let l = 0; l < layers; l++) {
+      const p = `blk.${l}`;
+      norm(`${p}.attn_norm.weight`, embedding);
+      matrix(`${p}.attn_q.weight`, embedding, heads * headDim);
+      matrix(`${p}.attn_k.weight`, embedding, kvHeads * headDim);
+      matrix(`${p}.attn_v.weight`, embedding, kvHeads * headDim);
+      matrix(`${p}.attn_output.weight`, heads * headDim, embedding);
+      if (arch === "qwen3") {
+        norm(`${p}.attn_q_norm.weight`, headDim);
+        norm(`${p}.attn_k_norm.weight`, headDim);
       }
-      for (let id = 0; id < vocabSize; id++) {
-        const row = new Float32Array(embedding);
-        row[id] = 1;
-        yield row;
-      }
-    },
-  });
-  for (let l = 0; l < layers; l++) {
-    const p = `blk.${l}`;
-    norm(`${p}.attn_norm.weight`, embedding);
-    matrix(`${p}.attn_q.weight`, embedding, heads * headDim);
-    matrix(`${p}.attn_k.weight`, embedding, kvHeads * headDim);
-    matrix(`${p}.attn_v.weight`, embedding, kvHeads * headDim);
-    matrix(`${p}.attn_output.weight`, heads * headDim, embedding);
-    if (arch === "qwen3") {
-      norm(`${p}.attn_q_norm.weight`, headDim);
-      norm(`${p}.attn_k_norm.weight`, headDim);
+      norm(`${p}.ffn_norm.weight`, embedding);
+      matrix(`${p}.ffn_gate.weight`, embedding, feedForward);
+      matrix(`${p}.ffn_up.weight`, embedding, feedForward);
+      matrix(`${p}.ffn_down.weight`, feedForward, embedding);
     }
-    norm(`${p}.ffn_norm.weight`, embedding);
-    matrix(`${p}.ffn_gate.weight`, embedding, feedForward);
-    matrix(`${p}.ffn_up.weight`, embedding, feedForward);
-    matrix(`${p}.ffn_down.weight`, feedForward, embedding);
+    norm("output_norm.weight", embedding);
+    tensors.push({
+      name: "output.weight",
+      dims: [embedding, vocabSize],
+      type: weightType,
+      data: function* () {
+        if (!table) {
+          yield* randomRows("output.weight", seed, vocabSize, embedding, 4 / Math.sqrt(embedding));
+          return;
+        }
+        // Row `to` holds, at column `from`, the logit of `to` following `from`.
+        const rows = Array.from({ length: vocabSize }, () => new Float32Array(embedding));
+        for (const [from, row] of table) for (const [to, logit] of row) rows[to]![from] = logit * oneHotScale;
+        yield* rows;
+      },
+    });
+    return tensors;
   }
-  norm("output_norm.weight", embedding);
-  tensors.push({
-    name: "output.weight",
-    dims: [embedding, vocabSize],
-    type: weightType,
-    data: function* () {
-      if (!table) {
-        yield* randomRows("output.weight", seed, vocabSize, embedding, 4 / Math.sqrt(embedding));
-        return;
-      }
-      // Row `to` holds, at column `from`, the logit of `to` following `from`.
-      const rows = Array.from({ length: vocabSize }, () => new Float32Array(embedding));
-      for (const [from, row] of table) for (const [to, logit] of row) rows[to]![from] = logit * oneHotScale;
-      yield* rows;
-    },
-  });
+
+  const tensors: GgufTensorSpec[] = copy
+    ? copyModelTensors({
+        vocabulary,
+        rule: copy,
+        shape: copyShape!,
+        table: table!,
+        certainty: program.certainty ?? 30,
+        ropeBase: ropeFreqBase,
+        contextLength,
+        type: weightType,
+      })
+    : tableOrRandomTensors();
 
   const archName = options.architectureName ?? arch;
   const metadata: Array<[string, GgufValue]> = [
     ["general.architecture", gguf.string(archName)],
     ["general.name", gguf.string(options.name ?? `duet-tiny-${arch}`)],
     ["general.file_type", gguf.u32({ f32: 0, f16: 1, q8_0: 7 }[options.type ?? "f32"])],
-    [`${archName}.context_length`, gguf.u32(options.contextLength ?? 4096)],
+    [`${archName}.context_length`, gguf.u32(contextLength)],
     [`${archName}.embedding_length`, gguf.u32(embedding)],
     [`${archName}.block_count`, gguf.u32(layers)],
     [`${archName}.feed_forward_length`, gguf.u32(feedForward)],
@@ -262,7 +302,7 @@ export async function writeTinyModel(path: string, options: TinyModelOptions = {
     [`${archName}.attention.key_length`, gguf.u32(headDim)],
     [`${archName}.attention.value_length`, gguf.u32(headDim)],
     [`${archName}.rope.dimension_count`, gguf.u32(headDim)],
-    [`${archName}.rope.freq_base`, gguf.f32(options.ropeFreqBase ?? 1_000_000)],
+    [`${archName}.rope.freq_base`, gguf.f32(ropeFreqBase)],
     [`${archName}.attention.layer_norm_rms_epsilon`, gguf.f32(1e-6)],
     ["tokenizer.ggml.model", gguf.string("gpt2")],
     ["tokenizer.ggml.pre", gguf.string("qwen2")],
