@@ -19,7 +19,8 @@ export type DuetErrorCode =
   | "engine-disposed"
   | "aborted"
   | "adapter-incompatible"
-  | "decode-failed";
+  | "decode-failed"
+  | "download-failed";
 
 export class DuetError extends Error {
   readonly code: DuetErrorCode;

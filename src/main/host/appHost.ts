@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { DuetError, isDuetError } from "../../engine/errors.js";
 import { detectHardware } from "../../engine/llama/hardware.js";
 import { catalog, findCatalogEntry, type ModelKind } from "../../engine/models/catalog.js";
-import type { DownloadOptions } from "../../engine/models/download.js";
+import type { DownloadOptions, DownloadProgress } from "../../engine/models/download.js";
 import { ModelManager, type ModelStatus } from "../../engine/models/manager.js";
 import { recommendSetup } from "../../engine/models/recommend.js";
 import type { Settings } from "../../engine/settings/schema.js";
@@ -265,12 +265,16 @@ export class AppHost {
     const controller = new AbortController();
     this.downloads.set(id, controller);
     let last = 0;
+    let phase: DownloadProgress["phase"] | undefined;
     void this.models
       .download(id, {
         signal: controller.signal,
         onProgress: (progress) => {
+          // Every change of phase ("connecting…", a retry) shows at once; bytes ten times a second.
           const now = Date.now();
-          if (now - last < 100 && progress.receivedBytes !== progress.totalBytes) return;
+          const changed = progress.phase !== phase;
+          phase = progress.phase;
+          if (!changed && now - last < 100 && progress.receivedBytes !== progress.totalBytes) return;
           last = now;
           this.options.emit({ type: "download", id, progress });
         },
@@ -280,12 +284,13 @@ export class AppHost {
         await this.adopt(entry.kind, id);
       })
       .catch((error: unknown) => {
-        const message = isDuetError(error, "aborted")
-          ? "Cancelled."
-          : error instanceof Error
-            ? error.message
-            : String(error);
-        this.options.emit({ type: "download", id, error: message });
+        if (isDuetError(error, "aborted")) this.options.emit({ type: "download", id, cancelled: true });
+        else
+          this.options.emit({
+            type: "download",
+            id,
+            error: error instanceof Error ? error.message : String(error),
+          });
       })
       .finally(() => this.downloads.delete(id));
   }

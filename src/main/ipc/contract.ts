@@ -25,6 +25,7 @@ export type {
   CatalogEntry,
 };
 export type SettingsPatch = DeepPartial<Settings>;
+export type DownloadPhase = DownloadProgress["phase"];
 
 /** Where the engine process is. */
 export type EngineStatus =
@@ -54,7 +55,15 @@ export type AppEvent =
   | { type: "metrics"; metrics: VoiceTurnMetrics }
   | { type: "error"; stage: string; message: string }
   | { type: "engine"; engine: EngineStatus }
-  | { type: "download"; id: string; progress?: DownloadProgress; done?: boolean; error?: string }
+  | {
+      type: "download";
+      id: string;
+      progress?: DownloadProgress;
+      done?: boolean;
+      error?: string;
+      /** The user cancelled: not a failure; what was downloaded is kept. */
+      cancelled?: boolean;
+    }
   | { type: "settings"; settings: Settings; notice?: SettingsNotice }
   | { type: "hotkey"; down: boolean }
   | { type: "audio-stop" };

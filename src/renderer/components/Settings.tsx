@@ -15,15 +15,30 @@ function DownloadBar({ id }: { id: string }) {
       </p>
     );
   const pct = d.totalBytes ? Math.round((d.receivedBytes / d.totalBytes) * 100) : null;
+  // What the download is doing, in words, when it is not moving bytes.
+  const status =
+    d.phase === "connecting"
+      ? "Connecting…"
+      : d.phase === "waiting"
+        ? d.message
+        : d.phase === "verifying"
+          ? "Checking the file against its published checksum…"
+          : d.phase === "installing"
+            ? "Installing…"
+            : null;
   return (
-    <div className="download">
+    <div className="download" data-phase={d.phase}>
       <progress value={d.receivedBytes} max={d.totalBytes ?? undefined} aria-label={`Downloading ${id}`} />
-      <span>
-        {pct !== null ? `${pct}% · ` : ""}
-        {formatBytes(d.receivedBytes)}
-        {d.totalBytes ? ` of ${formatBytes(d.totalBytes)}` : ""} · {formatBytes(d.bytesPerSecond)}/s
-        {d.etaSeconds !== null ? ` · ${Math.ceil(d.etaSeconds)} s left` : ""}
-      </span>
+      {status ? (
+        <span role="status">{status}</span>
+      ) : (
+        <span>
+          {pct !== null ? `${pct}% · ` : ""}
+          {formatBytes(d.receivedBytes)}
+          {d.totalBytes ? ` of ${formatBytes(d.totalBytes)}` : ""} · {formatBytes(d.bytesPerSecond)}/s
+          {d.etaSeconds !== null ? ` · ${Math.ceil(d.etaSeconds)} s left` : ""}
+        </span>
+      )}
       <button onClick={() => void controller.cancelDownload(id)}>Cancel</button>
     </div>
   );
@@ -65,6 +80,9 @@ function ModelRow({
           <p className="model-description">
             {formatBytes(status!.partialBytes)} already downloaded; downloading again continues.
           </p>
+        )}
+        {!installed && status?.problem && !downloading && (
+          <p className="model-description">{status.problem}</p>
         )}
         <DownloadBar id={entry.id} />
       </div>
