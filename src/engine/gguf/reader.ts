@@ -41,7 +41,7 @@ export interface ReadGgufOptions {
 }
 
 /** The largest header (metadata and tensor table) Duet reads; real ones are a few to some tens of MB. */
-export const MAX_HEADER_BYTES = 256 * 2 ** 20;
+export const MAX_HEADER_BYTES = 128 * 2 ** 20;
 /** The longest single string; the longest real ones (chat templates) are some tens of KB. */
 export const MAX_STRING_BYTES = 16 * 2 ** 20;
 

@@ -264,8 +264,22 @@ export class AppHost {
     if (!entry) throw new DuetError("invalid-argument", `Unknown model "${id}".`);
     const controller = new AbortController();
     this.downloads.set(id, controller);
+    // The window says "Connecting…" as soon as the button is pressed, before the queue and the disk are asked.
+    let phase: DownloadProgress["phase"] | undefined = "connecting";
+    this.options.emit({
+      type: "download",
+      id,
+      progress: {
+        phase,
+        receivedBytes: 0,
+        totalBytes: entry.sizeBytes,
+        bytesPerSecond: 0,
+        etaSeconds: null,
+        attempt: 1,
+        resumed: false,
+      },
+    });
     let last = 0;
-    let phase: DownloadProgress["phase"] | undefined;
     void this.models
       .download(id, {
         signal: controller.signal,
