@@ -16,6 +16,8 @@ export type Behaviour =
   | "drop-half"
   /** 1000 bytes, then nothing. */
   | "stall"
+  /** The headers, then nothing. */
+  | "headers-only"
   /** Accepts the request and never answers. */
   | "hang"
   | "404"
@@ -46,6 +48,7 @@ export interface RecordedRequest {
   path: string;
   range?: string;
   ifRange?: string;
+  userAgent?: string;
 }
 
 export interface TestServer {
@@ -89,6 +92,7 @@ export async function startFileServer(routes: Record<string, Route>): Promise<Te
       path,
       ...(req.headers.range ? { range: req.headers.range } : {}),
       ...(typeof ifRange === "string" ? { ifRange } : {}),
+      ...(req.headers["user-agent"] ? { userAgent: req.headers["user-agent"] } : {}),
     });
     const route = routes[path];
     const count = (counts.get(path) ?? 0) + 1;
@@ -128,6 +132,10 @@ export async function startFileServer(routes: Record<string, Route>): Promise<Te
     if (behaviour === "drop-half") {
       res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.socket?.destroy());
       return;
+    }
+    if (behaviour === "headers-only") {
+      res.flushHeaders();
+      return; // never sends the body
     }
     if (behaviour === "stall") {
       res.write(body.subarray(0, Math.min(1000, body.length)));

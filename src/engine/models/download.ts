@@ -4,6 +4,7 @@ import { dirname } from "node:path";
 import { formatBytes } from "../../shared/format.js";
 import { DuetError } from "../errors.js";
 import { sha256File } from "./hashFile.js";
+import { ProgressReporter, SpeedMeter, type DownloadProgress } from "./progress.js";
 import {
   TooManyRedirectsError,
   describeNetworkError,
@@ -28,29 +29,7 @@ import {
  * has its own, small one.
  */
 
-export type DownloadPhase = "connecting" | "downloading" | "waiting" | "verifying" | "installing";
-
-export interface DownloadProgress {
-  /**
-   * connecting: a request is on its way; waiting: a retry is scheduled; verifying: hashing the
-   * file; installing: unpacking an archive (reported by the model manager).
-   */
-  phase: DownloadPhase;
-  /** Bytes of the file on disk (while verifying: bytes hashed). */
-  receivedBytes: number;
-  /** null while the server has not said. */
-  totalBytes: number | null;
-  /** Moving average over the last seconds. */
-  bytesPerSecond: number;
-  etaSeconds: number | null;
-  attempt: number;
-  /** The download continued a partial file. */
-  resumed: boolean;
-  /** While waiting: what went wrong and what happens next, in words. */
-  message?: string;
-  /** While waiting: seconds until the next try. */
-  retryInSeconds?: number;
-}
+export type { DownloadPhase, DownloadProgress } from "./progress.js";
 
 /** Time for retries and speed; tests pass a fake one. */
 export interface Clock {
@@ -177,7 +156,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       clearTimeout(timer);
       cancelled();
     };
-    signal?.addEventListener("abort", onAbort, { once: true });
+    signal?.addEventListener("abort", onAbort);
   });
 }
 
@@ -196,20 +175,18 @@ interface PartialNote {
 }
 
 async function readNote(destination: string): Promise<PartialNote | undefined> {
-  try {
-    const parsed = JSON.parse(await readFile(infoPath(destination), "utf8")) as Record<string, unknown>;
-    if (typeof parsed.url !== "string") return undefined;
-    const text = (value: unknown) => (typeof value === "string" ? value : null);
-    return {
-      url: parsed.url,
-      sha256: text(parsed.sha256),
-      totalBytes: typeof parsed.totalBytes === "number" ? parsed.totalBytes : null,
-      // Notes written before If-Range used the validator called it etag.
-      validator: text(parsed.validator) ?? text(parsed.etag),
-    };
-  } catch {
-    return undefined;
-  }
+  const parsed = (await readFile(infoPath(destination), "utf8")
+    .then((text) => JSON.parse(text) as unknown)
+    .catch(() => undefined)) as Record<string, unknown> | null | undefined;
+  if (typeof parsed?.url !== "string") return undefined;
+  const text = (value: unknown) => (typeof value === "string" ? value : null);
+  return {
+    url: parsed.url,
+    sha256: text(parsed.sha256),
+    totalBytes: typeof parsed.totalBytes === "number" ? parsed.totalBytes : null,
+    // Notes written before If-Range used the validator called it etag.
+    validator: text(parsed.validator) ?? text(parsed.etag),
+  };
 }
 
 async function discardPartial(destination: string): Promise<void> {
@@ -217,38 +194,16 @@ async function discardPartial(destination: string): Promise<void> {
   await rm(infoPath(destination), { force: true });
 }
 
-/** Speed over the last five seconds. */
-export class SpeedMeter {
-  private samples: Array<[number, number]> = [];
-
-  constructor(private readonly clock: Clock) {}
-
-  restart(bytes: number): void {
-    this.samples = [[this.clock.now(), bytes]];
-  }
-
-  /** Bytes per second since the oldest sample of the last five seconds. */
-  add(bytes: number): number {
-    const now = this.clock.now();
-    this.samples.push([now, bytes]);
-    while (this.samples.length > 2 && now - this.samples[0]![0] > 5000) this.samples.shift();
-    const [t0, b0] = this.samples[0]!;
-    return now > t0 ? ((bytes - b0) * 1000) / (now - t0) : 0;
-  }
-}
-
 /** Everything one download needs across its attempts. */
 class Job {
   readonly clock: Clock;
-  readonly speed: SpeedMeter;
+  readonly progress: ProgressReporter;
   /** The sha256 the server announced for the file, once seen. */
   serverSha256: string | null = null;
-  private lastReport = Number.NEGATIVE_INFINITY;
-  private lastPhase: DownloadPhase | undefined;
 
   constructor(readonly options: DownloadOptions) {
     this.clock = options.clock ?? systemClock;
-    this.speed = new SpeedMeter(this.clock);
+    this.progress = new ProgressReporter(() => this.clock.now(), options.onProgress);
   }
 
   get destination(): string {
@@ -262,33 +217,18 @@ class Job {
     return this.options.sha256 ?? this.serverSha256;
   }
 
-  /** Progress to the listener: every change of phase, the last bytes, and at most five times a second between. */
   report(progress: Omit<DownloadProgress, "bytesPerSecond" | "etaSeconds">, bytesPerSecond = 0): void {
-    const now = this.clock.now();
-    const complete = progress.receivedBytes === progress.totalBytes;
-    if (progress.phase === this.lastPhase && !complete && now - this.lastReport < 200) return;
-    this.lastPhase = progress.phase;
-    this.lastReport = now;
-    const { totalBytes, receivedBytes } = progress;
-    this.options.onProgress?.({
-      ...progress,
-      bytesPerSecond,
-      etaSeconds:
-        totalBytes !== null && bytesPerSecond > 0 ? (totalBytes - receivedBytes) / bytesPerSecond : null,
-    });
+    this.progress.report(progress, bytesPerSecond);
   }
 
-  cancelled(cause?: unknown): Promise<DownloadError> {
-    return sizeOf(partPath(this.destination)).then(
-      (kept) =>
-        new DownloadError(
-          "cancelled",
-          kept > 0
-            ? `The download was cancelled. The ${formatBytes(kept)} downloaded so far are kept; downloading again continues from there.`
-            : "The download was cancelled.",
-          false,
-          { cause },
-        ),
+  async cancelled(): Promise<DownloadError> {
+    const kept = await sizeOf(partPath(this.destination));
+    return new DownloadError(
+      "cancelled",
+      kept > 0
+        ? `The download was cancelled. The ${formatBytes(kept)} downloaded so far are kept; downloading again continues from there.`
+        : "The download was cancelled.",
+      false,
     );
   }
 }
@@ -301,7 +241,7 @@ class Watchdog {
   private readonly onAbort = () => this.controller.abort();
 
   constructor(private readonly outer: AbortSignal | undefined) {
-    outer?.addEventListener("abort", this.onAbort, { once: true });
+    outer?.addEventListener("abort", this.onAbort);
   }
 
   arm(ms: number, reason: "no-answer" | "stalled"): void {
@@ -347,55 +287,58 @@ function statusError(status: number, url: string, response: IncomingMessage): Do
  */
 async function attempt(job: Job, attemptNumber: number): Promise<void> {
   const { options, destination } = job;
-  const part = partPath(destination);
   const note = await readNote(destination);
   // A partial file continues when it is part of the same file: the same expected sha256, or (when
-  // none is known) the same address.
+  // none is known) the same address; and when it is not longer than the file.
   const sameFile =
     note !== undefined &&
     (job.expectedSha256 !== null && note.sha256 !== null
       ? note.sha256 === job.expectedSha256
       : note.url === options.url);
-  let have = sameFile ? await sizeOf(part) : 0;
-  if (options.expectedBytes !== undefined && have > options.expectedBytes) have = 0;
-  if (have === 0) await discardPartial(destination);
+  let partial = sameFile ? { bytes: await sizeOf(partPath(destination)), note } : null;
+  if (partial && options.expectedBytes !== undefined && partial.bytes > options.expectedBytes) partial = null;
+  if (!partial?.bytes) {
+    partial = null;
+    await discardPartial(destination);
+  }
+  let response: IncomingMessage | undefined;
+  /** Forgets the partial file (and the answer that showed it is wrong): the next request asks for the whole file. */
+  const startOver = async () => {
+    response?.destroy();
+    partial = null;
+    await discardPartial(destination);
+  };
 
   const watchdog = new Watchdog(options.signal);
   try {
     for (;;) {
+      const have = partial?.bytes ?? 0;
       job.report({
         phase: "connecting",
         receivedBytes: have,
-        totalBytes: options.expectedBytes ?? note?.totalBytes ?? null,
+        totalBytes: options.expectedBytes ?? partial?.note.totalBytes ?? null,
         attempt: attemptNumber,
-        resumed: have > 0,
+        resumed: partial !== null,
       });
       const headers: Record<string, string> = { "user-agent": "Duet", ...options.headers };
-      if (have > 0) {
-        headers.range = `bytes=${have}-`;
-        if (note?.validator) headers["if-range"] = note.validator;
+      if (partial) {
+        headers.range = `bytes=${partial.bytes}-`;
+        if (partial.note.validator) headers["if-range"] = partial.note.validator;
       }
       watchdog.arm(options.connectTimeoutMs ?? 15_000, "no-answer");
-      const { response, linkedSha256, linkedSize } = await getFollowingRedirects(
-        options.url,
-        headers,
-        watchdog.controller.signal,
-      );
+      const answer = await getFollowingRedirects(options.url, headers, watchdog.controller.signal);
+      response = answer.response;
+      const { linkedSha256, linkedSize } = answer;
       const status = response.statusCode ?? 0;
 
-      if (status === 416 && have > 0) {
-        response.resume();
+      if (status === 416 && partial) {
         const total = unsatisfiedRangeTotal(response.headers["content-range"]);
-        const known = options.expectedBytes ?? note?.totalBytes ?? null;
+        const known = options.expectedBytes ?? partial.note.totalBytes;
         if (total === have && (known === null || known === have)) return; // already complete
-        await discardPartial(destination);
-        have = 0;
+        await startOver();
         continue;
       }
-      if (status !== 200 && status !== 206) {
-        response.resume();
-        throw statusError(status, options.url, response);
-      }
+      if (status !== 200 && status !== 206) throw statusError(status, options.url, response);
 
       // Where the body starts in the file, and the file's size.
       let start = 0;
@@ -403,16 +346,14 @@ async function attempt(job: Job, attemptNumber: number): Promise<void> {
       if (status === 206) {
         const range = parseContentRange(response.headers["content-range"]);
         if (!range || range.end !== range.total - 1 || (range.start !== have && range.start !== 0)) {
-          response.destroy();
-          if (have === 0)
+          if (!partial)
             throw new DownloadError(
               "network",
               "The server sent a part of the file that was not asked for.",
               true,
             );
           // Not the continuation asked for: start over from the first byte.
-          await discardPartial(destination);
-          have = 0;
+          await startOver();
           continue;
         }
         start = range.start;
@@ -420,7 +361,6 @@ async function attempt(job: Job, attemptNumber: number): Promise<void> {
       }
       const expectedTotal = options.expectedBytes ?? linkedSize;
       if (totalBytes !== null && expectedTotal !== null && totalBytes !== expectedTotal) {
-        response.destroy();
         throw new DownloadError(
           "size-mismatch",
           `The server offers a file of ${formatBytes(totalBytes)}, not the ${formatBytes(expectedTotal)} expected: ` +
@@ -429,7 +369,6 @@ async function attempt(job: Job, attemptNumber: number): Promise<void> {
         );
       }
       if (options.sha256 && linkedSha256 && linkedSha256 !== options.sha256) {
-        response.destroy();
         throw new DownloadError(
           "server-mismatch",
           `The server offers another file than the catalog names (its sha256 is ${linkedSha256}, expected ${options.sha256}). ` +
@@ -438,14 +377,14 @@ async function attempt(job: Job, attemptNumber: number): Promise<void> {
         );
       }
       job.serverSha256 ??= linkedSha256;
-      // A partial of another version of the file (its size or sha256 changed) starts over.
-      const changed =
-        (note?.totalBytes != null && totalBytes !== null && totalBytes !== note.totalBytes) ||
-        (note?.sha256 != null && linkedSha256 !== null && linkedSha256 !== note.sha256);
-      if (start > 0 && changed) {
-        response.destroy();
-        await discardPartial(destination);
-        have = 0;
+      // A partial file of another version of the file (its size or sha256 changed) starts over.
+      if (
+        start > 0 &&
+        partial &&
+        ((partial.note.totalBytes !== null && totalBytes !== partial.note.totalBytes) ||
+          (partial.note.sha256 !== null && linkedSha256 !== null && linkedSha256 !== partial.note.sha256))
+      ) {
+        await startOver();
         continue;
       }
       totalBytes ??= expectedTotal;
@@ -454,14 +393,12 @@ async function attempt(job: Job, attemptNumber: number): Promise<void> {
         const folder = dirname(destination);
         const free = await (options.freeBytes ?? defaultFreeBytes)(folder);
         const needed = totalBytes - start;
-        if (free < needed + DISK_MARGIN_BYTES) {
-          response.destroy();
+        if (free < needed + DISK_MARGIN_BYTES)
           throw new DownloadError(
             "disk-full",
             `Not enough disk space: ${formatBytes(needed)} are needed in ${folder} but only ${formatBytes(free)} are free.`,
             false,
           );
-        }
       }
 
       const etag = response.headers.etag;
@@ -482,7 +419,7 @@ async function attempt(job: Job, attemptNumber: number): Promise<void> {
       return;
     }
   } catch (error) {
-    if (options.signal?.aborted) throw await job.cancelled(error);
+    if (options.signal?.aborted) throw await job.cancelled();
     if (watchdog.reason === "stalled")
       throw new DownloadError(
         "stalled",
@@ -503,6 +440,8 @@ async function attempt(job: Job, attemptNumber: number): Promise<void> {
     const problem = describeNetworkError(error, job.host);
     throw new DownloadError(problem.kind, problem.message, problem.retryable, { cause: error });
   } finally {
+    // Whatever was not read of the last answer is not wanted (destroying a finished answer does nothing).
+    response?.destroy();
     watchdog.dispose();
   }
 }
@@ -520,7 +459,6 @@ async function receive(
   try {
     file = await (options.openPartFile ?? openWithFs)(partPath(destination), resumed ? "a" : "w");
   } catch (error) {
-    response.destroy();
     throw await fileSystemError(job, error, totalBytes);
   }
   let received = start;
@@ -531,25 +469,22 @@ async function receive(
     attempt: at.attemptNumber,
     resumed,
   });
-  job.speed.restart(received);
+  const speed = new SpeedMeter(() => job.clock.now(), received);
   job.report(progress());
   try {
     watchdog.arm(options.stallTimeoutMs ?? 30_000, "stalled");
     for await (const chunk of response) {
       watchdog.arm(options.stallTimeoutMs ?? 30_000, "stalled");
       const bytes = chunk as Buffer;
-      if (totalBytes !== null && received + bytes.length > totalBytes) {
-        response.destroy();
+      if (totalBytes !== null && received + bytes.length > totalBytes)
         throw new DownloadError("network", "The server sent more data than the file has.", true);
-      }
       try {
         await file.write(bytes);
       } catch (error) {
-        response.destroy();
         throw await fileSystemError(job, error, totalBytes, file);
       }
       received += bytes.length;
-      job.report(progress(), job.speed.add(received));
+      job.report(progress(), speed.add(received));
     }
   } finally {
     await file.close().catch(() => undefined);
@@ -601,7 +536,8 @@ async function install(job: Job): Promise<DownloadResult> {
   const { options, destination } = job;
   const part = partPath(destination);
   const note = await readNote(destination);
-  const expected = options.sha256 ?? job.serverSha256 ?? note?.sha256 ?? null;
+  // The catalog's, or the one the server announced (in this process, or in the one that began the file).
+  const expected = job.expectedSha256 ?? note?.sha256 ?? null;
   const bytes = await sizeOf(part);
   const progress = (receivedBytes: number) =>
     job.report({ phase: "verifying", receivedBytes, totalBytes: bytes, attempt: 1, resumed: false });
@@ -626,14 +562,6 @@ async function install(job: Job): Promise<DownloadResult> {
       "checksum",
       `The downloaded file is not the expected one (its sha256 is ${actual}, expected ${expected}): ` +
         "a proxy or captive portal may have answered, or the transfer was damaged. It was deleted; try again.",
-      false,
-    );
-  }
-  if (options.expectedBytes !== undefined && bytes !== options.expectedBytes) {
-    await discardPartial(destination);
-    throw new DownloadError(
-      "size-mismatch",
-      `The downloaded file has ${bytes} bytes, not the ${options.expectedBytes} expected. It was deleted; try again.`,
       false,
     );
   }
@@ -718,9 +646,8 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
         message: `${failure.message} Retrying in ${inSeconds(delay)} s; Cancel keeps what was downloaded.`,
         retryInSeconds: inSeconds(delay),
       });
-      await job.clock.sleep(delay, options.signal).catch(async (cause: unknown) => {
-        throw await job.cancelled(cause);
-      });
+      // A cancel ends the wait early; the loop then says what was kept.
+      await job.clock.sleep(delay, options.signal).catch(() => undefined);
     }
   }
   return install(job);
@@ -743,11 +670,10 @@ export class DownloadQueue {
           resolve();
         };
         const cancel = () => {
-          const index = this.waiting.indexOf(go);
-          if (index >= 0) this.waiting.splice(index, 1);
+          this.waiting.splice(this.waiting.indexOf(go), 1);
           reject(new DownloadError("cancelled", "The download was cancelled before it started.", false));
         };
-        signal?.addEventListener("abort", cancel, { once: true });
+        signal?.addEventListener("abort", cancel);
         this.waiting.push(go);
       });
     }

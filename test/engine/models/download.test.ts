@@ -1,13 +1,13 @@
 import { mkdtempSync } from "node:fs";
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { open, readFile, stat, statfs, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   DISK_MARGIN_BYTES,
   DownloadError,
+  defaultFreeBytes,
   DownloadQueue,
-  SpeedMeter,
   downloadFile,
   type Clock,
   type DownloadOptions,
@@ -275,6 +275,22 @@ describe("resuming trusts only a Content-Range that continues the partial file",
     expect(progress.some((p) => p.phase === "downloading" && p.resumed && p.attempt === 2)).toBe(true);
   });
 
+  it("sends Last-Modified as If-Range when the server's ETag is weak or missing", async () => {
+    const date = "Wed, 21 Oct 2015 07:28:00 GMT";
+    for (const etag of [null, 'W/"weak"']) {
+      const route = serve(BIG, (n) => (n === 1 ? "drop-half" : "normal"), {
+        etag,
+        headers: { "last-modified": date },
+      });
+      await downloadFile(options({ url: route.url, sha256: sha256(BIG) }).options);
+      expect(route.requests()[1]!.ifRange).toBe(date);
+    }
+    const bare = serve(BIG, (n) => (n === 1 ? "drop-half" : "normal"), { etag: null });
+    await downloadFile(options({ url: bare.url, sha256: sha256(BIG) }).options);
+    expect(bare.requests()[1]).not.toHaveProperty("ifRange");
+    expect(bare.requests()[1]!.range).toMatch(/^bytes=\d+-$/);
+  });
+
   it("continues a partial file left by another process, and one from another address of the same file", async () => {
     const route = serve(BIG);
     const destination = await partial(BIG, 1_234_567, {
@@ -286,7 +302,7 @@ describe("resuming trusts only a Content-Range that continues the partial file",
     const { options: o, progress } = options({ url: route.url, destination, sha256: sha256(BIG) });
     await downloadFile(o);
     expect((await readFile(destination)).equals(BIG)).toBe(true);
-    expect(route.requests()).toEqual([{ path: route.path, range: "bytes=1234567-" }]);
+    expect(route.requests()).toEqual([{ path: route.path, range: "bytes=1234567-", userAgent: "Duet" }]);
     expect(progress[0]).toMatchObject({ phase: "connecting", resumed: true, receivedBytes: 1_234_567 });
   });
 
@@ -320,7 +336,7 @@ describe("resuming trusts only a Content-Range that continues the partial file",
     const { options: o, progress } = options({ url: route.url, destination, sha256: sha256(SMALL) });
     await downloadFile(o);
     expect((await readFile(destination)).equals(SMALL)).toBe(true);
-    expect(route.requests()).toEqual([{ path: route.path, range: "bytes=50000-" }]);
+    expect(route.requests()).toEqual([{ path: route.path, range: "bytes=50000-", userAgent: "Duet" }]);
     expect(progress.find((p) => p.phase === "downloading")).toMatchObject({
       resumed: false,
       receivedBytes: 0,
@@ -390,7 +406,9 @@ describe("resuming trusts only a Content-Range that continues the partial file",
       options({ url: route.url, destination, sha256: sha256(SMALL) }).options,
     );
     expect(result.sha256).toBe(sha256(SMALL));
-    expect(route.requests()).toEqual([{ path: route.path, range: `bytes=${SMALL.length}-` }]);
+    expect(route.requests()).toEqual([
+      { path: route.path, range: `bytes=${SMALL.length}-`, userAgent: "Duet" },
+    ]);
     // Complete in an earlier process: the sha256 the server announced then is in the note.
     const again = await partial(SMALL, SMALL.length, {
       url: route.url,
@@ -635,11 +653,15 @@ describe("cancelling", () => {
       signal: controller.signal,
       clock: systemClock,
       onProgress: (p) => {
+        seen.push(p);
         if (p.receivedBytes > 100_000) controller.abort();
       },
     });
+    const seen: DownloadProgress[] = [];
     const error = await failure(downloadFile(o));
     expect(error).toMatchObject({ reason: "cancelled", code: "aborted", retryable: false });
+    // A cancel is final at once: no retry is announced.
+    expect(seen.some((p) => p.phase === "waiting")).toBe(false);
     const partial = (await stat(`${destination}.part`)).size;
     expect(partial).toBeGreaterThan(100_000);
     expect(error.message).toMatch(/^The download was cancelled\. The .* downloaded so far are kept/);
@@ -753,20 +775,379 @@ describe("time", () => {
     await short;
     expect(listeners).toHaveBeenCalledWith("abort", expect.any(Function));
   });
+});
 
-  it("measures speed over the last five seconds", () => {
-    let now = 0;
-    const meter = new SpeedMeter({ now: () => now, sleep });
-    meter.restart(1000);
-    expect(meter.add(1000)).toBe(0);
-    now = 1000;
-    expect(meter.add(3000)).toBe(2000);
-    now = 4000;
-    expect(meter.add(9000)).toBe(2000);
-    // Samples older than five seconds drop out: the speed follows the last seconds only.
-    now = 7000;
-    expect(meter.add(9000)).toBe(0);
-    now = 8000;
-    expect(meter.add(19_000)).toBe(2500);
+describe("the details that keep a download honest", () => {
+  /** A partial file of `have` bytes of `body`, as an interrupted download left it. */
+  async function partial(body: Buffer, have: number, note: Record<string, unknown>) {
+    const destination = join(folder(), "model.bin");
+    await writeFile(`${destination}.part`, body.subarray(0, have));
+    await writeFile(`${destination}.part.json`, JSON.stringify(note));
+    return destination;
+  }
+
+  it("continues a partial file exactly as long as the file (a 416), and refuses one longer than the catalog's", async () => {
+    const route = serve(SMALL);
+    const complete = await partial(SMALL, SMALL.length, { url: route.url, totalBytes: SMALL.length });
+    await downloadFile(
+      options({ url: route.url, destination: complete, sha256: sha256(SMALL), expectedBytes: SMALL.length })
+        .options,
+    );
+    // Nothing known about the size: the server's 416 alone says the file is complete.
+    const unknown = await partial(SMALL, SMALL.length, { url: route.url });
+    await downloadFile(options({ url: route.url, destination: unknown, sha256: sha256(SMALL) }).options);
+    expect(route.requests().map((r) => r.range)).toEqual([
+      `bytes=${SMALL.length}-`,
+      `bytes=${SMALL.length}-`,
+    ]);
+  });
+
+  it("continues a resumed download when the catalog gives the size", async () => {
+    const route = serve(BIG, (n) => (n === 1 ? "drop-half" : "normal"));
+    const { options: o, progress } = options({
+      url: route.url,
+      sha256: sha256(BIG),
+      expectedBytes: BIG.length,
+    });
+    await downloadFile(o);
+    expect(route.requests()[1]!.range).toMatch(/^bytes=[1-9]\d*-$/);
+    const connecting = progress.filter((p) => p.phase === "connecting");
+    expect(connecting.map((p) => p.resumed)).toEqual([false, true]);
+    expect(connecting[1]!.receivedBytes).toBeGreaterThan(0);
+  });
+
+  it("starts over after a 416 whose size is the partial file's but not the file's", async () => {
+    const route = serve(SMALL, (n) =>
+      n === 1 ? { status: 416, headers: { "content-range": "bytes */50000" } } : "normal",
+    );
+    const destination = await partial(SMALL, 50_000, { url: route.url, totalBytes: SMALL.length });
+    await downloadFile(options({ url: route.url, destination, sha256: sha256(SMALL) }).options);
+    expect((await readFile(destination)).equals(SMALL)).toBe(true);
+    expect(route.requests().map((r) => r.range)).toEqual(["bytes=50000-", undefined]);
+  });
+
+  it("refuses a 416 to a request that asked for no range", async () => {
+    const route = serve(SMALL, () => ({ status: 416, headers: { "content-range": "bytes */0" } }));
+    const error = await failure(downloadFile(options({ url: route.url }).options));
+    expect(error).toMatchObject({ reason: "http-status", retryable: false });
+    expect(route.requests()).toHaveLength(1);
+  });
+
+  it("starts over when a 206 does not reach the end of the file or has no readable range", async () => {
+    for (const contentRange of ["bytes 50000-99999/200000", "bytes 50000-199999/*"]) {
+      const route = serve(SMALL, (n) =>
+        n === 1 ? { status: 206, headers: { "content-range": contentRange }, body: "x" } : "normal",
+      );
+      const destination = await partial(SMALL, 50_000, { url: route.url, totalBytes: SMALL.length });
+      await downloadFile(options({ url: route.url, destination, sha256: sha256(SMALL) }).options);
+      expect((await readFile(destination)).equals(SMALL)).toBe(true);
+      expect(route.requests().map((r) => r.range)).toEqual(["bytes=50000-", undefined]);
+    }
+  });
+
+  it("retries a 206 nobody asked for", async () => {
+    const route = serve(SMALL, (n) =>
+      n === 1 ? { status: 206, headers: { "content-range": "bytes 10-20/100" }, body: "x" } : "normal",
+    );
+    const { options: o } = options({ url: route.url, sha256: sha256(SMALL), retries: 1 });
+    await downloadFile(o);
+    expect(route.requests()).toHaveLength(2);
+  });
+
+  it("continues a partial file when the server announces the same sha256 as before", async () => {
+    const cdn = serve(SMALL);
+    const hub = serve(SMALL, () => ({
+      status: 302,
+      headers: { location: cdn.path, "x-linked-etag": `"${sha256(SMALL)}"` },
+    }));
+    const destination = await partial(SMALL, 50_000, {
+      url: hub.url,
+      sha256: sha256(SMALL),
+      totalBytes: SMALL.length,
+    });
+    await downloadFile(options({ url: hub.url, destination, sha256: sha256(SMALL) }).options);
+    expect(cdn.requests().map((r) => r.range)).toEqual(["bytes=50000-"]);
+  });
+
+  it("ignores a note it cannot read, but keeps one whose size field is odd", async () => {
+    const route = serve(SMALL);
+    for (const note of ["not json", JSON.stringify({ totalBytes: SMALL.length }), "null"]) {
+      const destination = join(folder(), "model.bin");
+      await writeFile(`${destination}.part`, SMALL.subarray(0, 50_000));
+      await writeFile(`${destination}.part.json`, note);
+      await downloadFile(options({ url: route.url, destination, sha256: sha256(SMALL) }).options);
+    }
+    const odd = await partial(SMALL, 50_000, { url: route.url, totalBytes: "lots" });
+    await downloadFile(options({ url: route.url, destination: odd, sha256: sha256(SMALL) }).options);
+    expect(route.requests().map((r) => r.range)).toEqual([undefined, undefined, undefined, "bytes=50000-"]);
+  });
+
+  it("deletes a partial file of another file even when the download then fails", async () => {
+    const route = serve(SMALL, () => "404");
+    const destination = await partial(OTHER, 5000, {
+      url: "https://elsewhere.example/x",
+      totalBytes: OTHER.length,
+    });
+    await failure(downloadFile(options({ url: route.url, destination }).options));
+    expect(await exists(`${destination}.part`)).toBe(false);
+    expect(await exists(`${destination}.part.json`)).toBe(false);
+  });
+
+  it("installs a file checked against the sha256 the catalog and the server agree on", async () => {
+    const cdn = serve(SMALL);
+    const hub = serve(SMALL, () => ({
+      status: 302,
+      headers: {
+        location: cdn.path,
+        "x-linked-etag": `"${sha256(SMALL)}"`,
+        "x-linked-size": String(SMALL.length),
+      },
+    }));
+    const result = await downloadFile(
+      options({ url: hub.url, sha256: sha256(SMALL), expectedBytes: SMALL.length }).options,
+    );
+    expect(result.checkedAgainst).toBe("catalog");
+  });
+
+  it("downloads a file of unknown size (no Content-Length, nothing announced) without asking for disk space", async () => {
+    const route = serve(SMALL, () => "chunked");
+    const { options: o, progress } = options({ url: route.url, freeBytes: async () => 1000 });
+    const error = await failure(downloadFile(o));
+    expect(error.reason).toBe("unverified");
+    expect(progress.find((p) => p.phase === "downloading")).toMatchObject({ totalBytes: null });
+  });
+
+  it("stops writing at the expected size when the server sends more, and retries", async () => {
+    const route = serve(BIG, () => "chunked");
+    const { options: o, destination } = options({
+      url: route.url,
+      sha256: sha256(SMALL),
+      expectedBytes: SMALL.length,
+      retries: 1,
+    });
+    // The first try stops at the expected size (and is retried); the second shows the file's real size.
+    const error = await failure(downloadFile(o));
+    expect(error).toMatchObject({ reason: "size-mismatch" });
+    expect(route.requests()).toHaveLength(2);
+    expect((await stat(`${destination}.part`)).size).toBeLessThanOrEqual(SMALL.length);
+  });
+
+  it("says how far it got when a body without Content-Length ends early", async () => {
+    const route = serve(SMALL.subarray(0, 100_000), () => "chunked");
+    const { options: o } = options({
+      url: route.url,
+      sha256: sha256(SMALL),
+      expectedBytes: SMALL.length,
+      retries: 0,
+    });
+    const error = await failure(downloadFile(o));
+    expect(error).toMatchObject({ reason: "network" });
+    expect(error.message).toMatch(/closed after 100 KB of 200 KB\. Try again later\./);
+  });
+
+  it("does not retry a size or sha256 the catalog does not expect, nor a full disk", async () => {
+    const wrongSize = serve(Buffer.from("tiny"));
+    await failure(downloadFile(options({ url: wrongSize.url, expectedBytes: SMALL.length }).options));
+    expect(wrongSize.requests()).toHaveLength(1);
+    const cdn = serve(OTHER);
+    const hub = serve(OTHER, () => ({
+      status: 302,
+      headers: { location: cdn.path, "x-linked-etag": `"${sha256(OTHER)}"` },
+    }));
+    await failure(downloadFile(options({ url: hub.url, sha256: sha256(SMALL) }).options));
+    expect(hub.requests()).toHaveLength(1);
+    const full = serve(SMALL);
+    await failure(downloadFile(options({ url: full.url, freeBytes: async () => 0 }).options));
+    expect(full.requests()).toHaveLength(1);
+  });
+
+  it("detects a server that sends the headers and then nothing", async () => {
+    const route = serve(SMALL, () => "headers-only");
+    const error = await failure(downloadFile(options({ url: route.url, retries: 0 }).options));
+    expect(error).toMatchObject({ reason: "stalled" });
+  });
+
+  it("closes the part file it opened, whether the download succeeds or fails", async () => {
+    let opened = 0;
+    let closed = 0;
+    const counting: OpenPartFile = async (path, flags) => {
+      opened++;
+      const handle = await open(path, flags);
+      return {
+        write: (data) => handle.write(data),
+        close: async () => {
+          closed++;
+          await handle.close();
+        },
+      };
+    };
+    const good = serve(SMALL);
+    await downloadFile(options({ url: good.url, sha256: sha256(SMALL), openPartFile: counting }).options);
+    const dropping = serve(BIG, () => "drop-half");
+    await failure(downloadFile(options({ url: dropping.url, retries: 1, openPartFile: counting }).options));
+    expect(opened).toBeGreaterThanOrEqual(3);
+    expect(closed).toBe(opened);
+  });
+
+  it("says what a full disk needs however it shows, and keeps the original error", async () => {
+    for (const code of ["ENOSPC", "EDQUOT"]) {
+      const route = serve(SMALL, () => "chunked");
+      const full: OpenPartFile = async () => {
+        throw Object.assign(new Error("no space"), { code });
+      };
+      const error = await failure(
+        downloadFile(
+          options({
+            url: route.url,
+            openPartFile: full,
+            freeBytes: async () => {
+              throw new Error("statfs failed");
+            },
+          }).options,
+        ),
+      );
+      expect(error).toMatchObject({ reason: "disk-full", retryable: false, cause: { code } });
+      expect(error.message).toMatch(/partial download was deleted\. Free some space in .* and try again\.$/);
+    }
+    const known = serve(SMALL);
+    const full: OpenPartFile = async () => {
+      throw Object.assign(new Error("no space"), { code: "ENOSPC" });
+    };
+    let asked = 0;
+    const error = await failure(
+      downloadFile(
+        options({
+          url: known.url,
+          sha256: sha256(SMALL),
+          openPartFile: full,
+          freeBytes: async () => {
+            if (++asked > 1) throw new Error("statfs failed");
+            return 1e12;
+          },
+        }).options,
+      ),
+    );
+    expect(error.message).toMatch(/needs 67\.3 MB free in [^,]*: free 67\.3 MB more and try again\.$/);
+  });
+
+  it("does not retry a file it cannot write, and keeps the original error", async () => {
+    const route = serve(SMALL);
+    const denied: OpenPartFile = async () => {
+      throw Object.assign(new Error("permission denied"), { code: "EACCES" });
+    };
+    const error = await failure(downloadFile(options({ url: route.url, openPartFile: denied }).options));
+    expect(error).toMatchObject({ reason: "filesystem", cause: { code: "EACCES" } });
+    expect(route.requests()).toHaveLength(1);
+  });
+
+  it("says when the models folder cannot be made", async () => {
+    const dir = folder();
+    await writeFile(join(dir, "models"), "a file where the folder should be");
+    const error = await failure(
+      downloadFile(options({ url: `${server.url}/x`, destination: join(dir, "models", "m.bin") }).options),
+    );
+    expect(error).toMatchObject({ reason: "filesystem", retryable: false, cause: { code: "EEXIST" } });
+    expect(error.message).toMatch(/^Cannot create .*models/);
+  });
+
+  it("gives up after the allowed failures in a row even when an earlier try made progress", async () => {
+    const route = serve(BIG, (n) => (n === 1 ? "drop-half" : "500"));
+    const { options: o, waits } = options({ url: route.url, retries: 2, backoffMs: 10 });
+    await failure(downloadFile(o));
+    expect(waits).toEqual([10, 20]);
+  });
+
+  it("waits as long as the server asks up to the limit, and reports the waits in full", async () => {
+    const route = serve(SMALL, (n) =>
+      n === 1 ? { status: 503, headers: { "retry-after": "300" } } : "normal",
+    );
+    const {
+      options: o,
+      waits,
+      progress,
+    } = options({ url: route.url, sha256: sha256(SMALL), expectedBytes: SMALL.length });
+    await downloadFile(o);
+    expect(waits).toEqual([300_000]);
+    expect(progress.find((p) => p.phase === "waiting")).toMatchObject({
+      totalBytes: SMALL.length,
+      resumed: false,
+      retryInSeconds: 300,
+      attempt: 1,
+    });
+    const partialRoute = serve(BIG, (n) => (n === 1 ? "drop-half" : "normal"));
+    const resumed = options({ url: partialRoute.url, sha256: sha256(BIG) });
+    await downloadFile(resumed.options);
+    expect(resumed.progress.find((p) => p.phase === "waiting")).toMatchObject({
+      resumed: true,
+      totalBytes: null,
+    });
+  });
+
+  it("names the kind of server failure in the wait message", async () => {
+    const route = serve(SMALL, (n) => (n === 1 ? { status: 408 } : n === 2 ? "500" : "normal"));
+    const { options: o, progress } = options({ url: route.url, sha256: sha256(SMALL) });
+    await downloadFile(o);
+    expect(progress.filter((p) => p.phase === "waiting").map((p) => p.message)).toEqual([
+      "The server timed out waiting for the request. Retrying in 1 s; Cancel keeps what was downloaded.",
+      "The server had a problem (HTTP 500). Retrying in 1 s; Cancel keeps what was downloaded.",
+    ]);
+    const missing = await failure(downloadFile(options({ url: `${server.url}/missing.bin` }).options));
+    expect(missing.message).toMatch(/^The server has no file at .*missing\.bin \(HTTP 404\)/);
+  });
+
+  it("reports verifying from the first byte hashed", async () => {
+    const route = serve(SMALL);
+    const { options: o, progress } = options({ url: route.url, sha256: sha256(SMALL) });
+    await downloadFile(o);
+    expect(progress.find((p) => p.phase === "verifying")).toEqual({
+      phase: "verifying",
+      receivedBytes: 0,
+      totalBytes: SMALL.length,
+      bytesPerSecond: 0,
+      etaSeconds: null,
+      attempt: 1,
+      resumed: false,
+    });
+  });
+
+  it("keeps the causes: the network error behind a failure, the last failure behind giving up", async () => {
+    const url = `${await closedPortUrl()}/model.bin`;
+    const error = await failure(downloadFile(options({ url, retries: 0 }).options));
+    expect(error.name).toBe("DownloadError");
+    expect(error.cause).toMatchObject({ reason: "offline", cause: { code: "ECONNREFUSED" } });
+    const stalled = serve(SMALL, () => "stall");
+    const stall = await failure(downloadFile(options({ url: stalled.url, retries: 0 }).options));
+    expect((stall.cause as DownloadError).cause).toBeDefined();
+    const hanging = serve(SMALL, () => "hang");
+    const hang = await failure(
+      downloadFile(options({ url: hanging.url, retries: 0, connectTimeoutMs: 200 }).options),
+    );
+    expect((hang.cause as DownloadError).cause).toBeDefined();
+    const busy = serve(SMALL, () => ({ status: 429, headers: { "retry-after": "3600" } }));
+    expect((await failure(downloadFile(options({ url: busy.url }).options))).cause).toMatchObject({
+      reason: "http-status",
+    });
+  });
+
+  it("leaves no timers and no listeners behind", async () => {
+    const controller = new AbortController();
+    const added = vi.spyOn(controller.signal, "addEventListener");
+    const removed = vi.spyOn(controller.signal, "removeEventListener");
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      const route = serve(BIG, (n) => (n === 1 ? "drop-half" : "normal"));
+      await downloadFile(options({ url: route.url, sha256: sha256(BIG), signal: controller.signal }).options);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(added.mock.calls.length).toBeGreaterThan(0);
+    expect(removed.mock.calls.length).toBe(added.mock.calls.length);
+  });
+
+  it("measures free space on the disk itself by default", async () => {
+    const free = await defaultFreeBytes(tmpdir());
+    const s = await statfs(tmpdir());
+    expect(free).toBe(s.bavail * s.bsize);
   });
 });
