@@ -367,6 +367,7 @@ describe("resuming trusts only a Content-Range that continues the partial file",
     }));
     const { options: o } = options({ url: route.url, sha256: sha256(SMALL), retries: 0 });
     const error = await failure(downloadFile(o));
+    expect(error).toMatchObject({ reason: "network" });
     expect(error.message).toMatch(/part of the file that was not asked for/);
   });
 
@@ -736,6 +737,7 @@ describe("the download queue", () => {
     controller.abort();
     await expect(queued).rejects.toMatchObject({
       reason: "cancelled",
+      retryable: false,
       message: "The download was cancelled before it started.",
     });
     const third = queue.run(async () => "third");
