@@ -747,6 +747,7 @@ describe("the download queue", () => {
     expect(started).toBe(false);
     await expect(queue.run(async () => "late", controller.signal)).rejects.toMatchObject({
       reason: "cancelled",
+      retryable: false,
     });
   });
 });
