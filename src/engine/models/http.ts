@@ -51,7 +51,7 @@ export function sha256FromEtag(value: string | string[] | undefined): string | n
 /** A non-negative integer header, or null. */
 export function sizeHeader(value: string | string[] | undefined): number | null {
   if (typeof value !== "string" || !/^\d+$/.test(value.trim())) return null;
-  return Number(value.trim());
+  return Number(value); // Number() ignores the surrounding spaces the test allowed
 }
 
 /** GET `url`, following redirects; collects the `X-Linked-*` headers of every hop. */

@@ -1,12 +1,16 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  MAX_REDIRECTS,
+  TooManyRedirectsError,
   describeNetworkError,
+  getFollowingRedirects,
   parseContentRange,
   parseRetryAfter,
   sha256FromEtag,
   sizeHeader,
   unsatisfiedRangeTotal,
 } from "../../../src/engine/models/http.js";
+import { startFileServer, type TestServer } from "../../helpers/fileServer.js";
 
 const HEX = "9465e63a22add5354d9bb4b99e90117043c7124007664907259bd16d043bb031";
 
@@ -20,6 +24,9 @@ describe("the headers a download trusts", () => {
     expect(sha256FromEtag('"d41d8cd98f00b204e9800998ecf8427e-3"')).toBeNull();
     expect(sha256FromEtag(undefined)).toBeNull();
     expect(sha256FromEtag([HEX])).toBeNull();
+    // Only one pair of surrounding quotes, and W/ only in front.
+    expect(sha256FromEtag(`"${HEX.slice(0, 32)}"${HEX.slice(32)}"`)).toBeNull();
+    expect(sha256FromEtag(`"${HEX}"W/`)).toBeNull();
   });
 
   it("reads sizes that are plain non-negative integers", () => {
@@ -55,6 +62,8 @@ describe("the headers a download trusts", () => {
     expect(parseRetryAfter("Thu, 01 Jan 2026 00:02:00 GMT", now)).toBe(120_000);
     expect(parseRetryAfter("Wed, 31 Dec 2025 23:00:00 GMT", now)).toBe(0);
     expect(parseRetryAfter("soon", now)).toBeNull();
+    expect(parseRetryAfter("12abc", now)).toBeNull();
+    expect(parseRetryAfter("abc12", now)).toBeNull();
     expect(parseRetryAfter(undefined, now)).toBeNull();
   });
 });
@@ -95,7 +104,10 @@ describe("network failures in words", () => {
     ]) {
       const problem = describeNetworkError(failure(code), "huggingface.co");
       expect(problem).toMatchObject({ kind: "network", retryable: false });
-      expect(problem.message).toMatch(/secure connection to huggingface\.co could not be verified/);
+      expect(problem.message).toBe(
+        "The secure connection to huggingface.co could not be verified (its certificate is not trusted). " +
+          "A proxy, firewall or captive portal may be intercepting it.",
+      );
     }
   });
 
@@ -111,9 +123,72 @@ describe("network failures in words", () => {
         message: "The connection to cdn was interrupted.",
         retryable: true,
       });
-    const odd = describeNetworkError(failure("EWEIRD", "getaddrinfo EWEIRD cdn"), "cdn");
-    expect(odd).toMatchObject({ kind: "network", retryable: true });
-    expect(odd.message).not.toMatch(/EWEIRD|getaddrinfo/);
+    expect(describeNetworkError(failure("EWEIRD", "getaddrinfo EWEIRD cdn"), "cdn")).toEqual({
+      kind: "network",
+      message: "The download from cdn failed because of a network error.",
+      retryable: true,
+    });
     expect(describeNetworkError(undefined, "cdn").retryable).toBe(true);
+  });
+});
+
+describe("following redirects", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startFileServer({
+      "/hub": {
+        body: Buffer.from("x"),
+        behave: () => ({
+          status: 302,
+          headers: { location: "/cdn/a", "x-linked-etag": `"${HEX}"`, "x-linked-size": "1" },
+        }),
+      },
+      "/cdn/a": {
+        body: Buffer.from("x"),
+        behave: () => ({ status: 300, headers: { location: "../cdn/b" } }),
+      },
+      "/cdn/b": { body: Buffer.from("y") },
+      "/not-modified": { body: Buffer.from(""), behave: () => ({ status: 304 }) },
+      "/bad-request": {
+        body: Buffer.from(""),
+        behave: () => ({ status: 400, headers: { location: "/cdn/b" } }),
+      },
+      "/loop": { body: Buffer.from(""), behave: () => ({ status: 307, headers: { location: "/loop" } }) },
+    });
+  });
+  afterAll(async () => server.close());
+
+  it("follows 3xx answers with a Location (relative ones too) and keeps the X-Linked headers of the first hop", async () => {
+    const signal = new AbortController().signal;
+    const { response, url, linkedSha256, linkedSize } = await getFollowingRedirects(
+      `${server.url}/hub`,
+      {},
+      signal,
+    );
+    expect(response.statusCode).toBe(200);
+    expect(url).toBe(`${server.url}/cdn/b`);
+    expect([linkedSha256, linkedSize]).toEqual([HEX, 1]);
+    response.resume();
+  });
+
+  it("returns other answers as they are, and gives up on a loop", async () => {
+    const signal = new AbortController().signal;
+    for (const [path, status] of [
+      ["/not-modified", 304],
+      ["/bad-request", 400],
+    ] as const) {
+      const { response, linkedSha256, linkedSize } = await getFollowingRedirects(
+        `${server.url}${path}`,
+        {},
+        signal,
+      );
+      expect(response.statusCode).toBe(status);
+      expect([linkedSha256, linkedSize]).toEqual([null, null]);
+      response.resume();
+    }
+    const loop = await getFollowingRedirects(`${server.url}/loop`, {}, signal).catch((e: unknown) => e);
+    expect(loop).toBeInstanceOf(TooManyRedirectsError);
+    expect(loop).toMatchObject({ name: "TooManyRedirectsError", url: `${server.url}/loop` });
+    expect(server.requests.filter((r) => r.path === "/loop")).toHaveLength(MAX_REDIRECTS + 1);
   });
 });

@@ -51,7 +51,9 @@ describe("progress reports", () => {
     progress.report({ ...base, phase: "downloading", receivedBytes: 20 });
     at(200);
     progress.report({ ...base, phase: "downloading", receivedBytes: 30 });
-    at(250);
+    at(300);
+    progress.report({ ...base, phase: "downloading", receivedBytes: 40 });
+    at(250 + 200);
     progress.report({ ...base, phase: "downloading", receivedBytes: 1000 });
     progress.report({ ...base, phase: "verifying", receivedBytes: 0 });
     expect(seen.map((p) => [p.phase, p.receivedBytes])).toEqual([
