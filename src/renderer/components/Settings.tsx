@@ -433,9 +433,12 @@ export function FirstRun() {
   const controller = useController();
   const recommendation = useDuet((s) => s.recommendation);
   const downloads = useDuet((s) => s.downloads);
+  const catalog = useDuet((s) => s.catalog);
   useEffect(() => {
     void controller.recommend();
   }, [controller]);
+  // People read the models' names, not the catalog's ids.
+  const nameOf = (id: string) => catalog.find((entry) => entry.id === id)?.name ?? id;
   const picks = recommendation ? [recommendation.recommendation.llm.id, "whisper-base.en"] : [];
   return (
     <main className="first-run" aria-label="Welcome">
@@ -452,7 +455,7 @@ export function FirstRun() {
           </button>
           {picks.map((id) => (
             <div key={id}>
-              {downloads[id] && <span className="model-name">{id}</span>}
+              {downloads[id] && <span className="model-name">{nameOf(id)}</span>}
               <DownloadBar id={id} />
             </div>
           ))}
