@@ -1,4 +1,4 @@
-import { open, truncate, writeFile, copyFile } from "node:fs/promises";
+import { mkdir, open, truncate, writeFile, copyFile } from "node:fs/promises";
 import { describe, expect, it, vi } from "vitest";
 import { float16BitsToFloat32, float32ToFloat16Bits } from "../../../src/engine/gguf/float16.js";
 import {
@@ -255,6 +255,204 @@ describe("hostile GGUF headers", () => {
     const file = await readGgufFile(path);
     expect(metadataString(file, "tokenizer.chat_template")).toBe(template);
     expect(metadataString(file, "general.architecture")).toBe("qwen3");
+  });
+});
+
+describe("every value type and the tensor table, written by hand", () => {
+  const T = GgufValueType;
+  const num = (type: number, bytes: Buffer) => Buffer.concat([u32(type), bytes]);
+  const b = (size: number, write: (buf: Buffer) => void) => {
+    const buf = Buffer.alloc(size);
+    write(buf);
+    return buf;
+  };
+  const entry = (key: string, value: Buffer) => Buffer.concat([ggufString(key), value]);
+  /** A tensor info: name, dims, type, offset. */
+  const tensor = (name: string, dims: bigint[], type: number, offset: bigint) =>
+    Buffer.concat([ggufString(name), u32(dims.length), ...dims.map(u64), u32(type), u64(offset)]);
+
+  it("reads each scalar type, arrays of each, and both GGUF versions", async () => {
+    const entries = [
+      entry("u8", num(T.UINT8, Buffer.from([250]))),
+      entry(
+        "i8",
+        num(
+          T.INT8,
+          b(1, (x) => x.writeInt8(-5)),
+        ),
+      ),
+      entry(
+        "u16",
+        num(
+          T.UINT16,
+          b(2, (x) => x.writeUInt16LE(65000)),
+        ),
+      ),
+      entry(
+        "i16",
+        num(
+          T.INT16,
+          b(2, (x) => x.writeInt16LE(-300)),
+        ),
+      ),
+      entry("u32", num(T.UINT32, u32(4_000_000_000))),
+      entry(
+        "i32",
+        num(
+          T.INT32,
+          b(4, (x) => x.writeInt32LE(-70000)),
+        ),
+      ),
+      entry(
+        "f32",
+        num(
+          T.FLOAT32,
+          b(4, (x) => x.writeFloatLE(1.5)),
+        ),
+      ),
+      entry("bool", num(T.BOOL, Buffer.from([1]))),
+      entry("u64", num(T.UINT64, u64(2n ** 40n))),
+      entry(
+        "i64",
+        num(
+          T.INT64,
+          b(8, (x) => x.writeBigInt64LE(-(2n ** 40n))),
+        ),
+      ),
+      entry(
+        "f64",
+        num(
+          T.FLOAT64,
+          b(8, (x) => x.writeDoubleLE(-2.25)),
+        ),
+      ),
+      entry("s", num(T.STRING, ggufString("ünï"))),
+      entry(
+        "a.i16",
+        Buffer.concat([
+          u32(T.ARRAY),
+          u32(T.INT16),
+          u64(2n),
+          b(4, (x) => (x.writeInt16LE(-1), x.writeInt16LE(2, 2))),
+        ]),
+      ),
+      entry("a.u64", Buffer.concat([u32(T.ARRAY), u32(T.UINT64), u64(1n), u64(7n)])),
+      entry("a.long", Buffer.concat([u32(T.ARRAY), u32(T.UINT8), u64(3n), Buffer.from([1, 2, 3])])),
+      entry("general.alignment", num(T.UINT32, u32(64))),
+    ];
+    for (const version of [2, 3]) {
+      const head = header(0n, BigInt(entries.length), ...entries);
+      head.writeUInt32LE(version, 4);
+      const path = scratchPath(`types-v${version}.gguf`);
+      await writeFile(path, head);
+      const file = await readGgufFile(path, { keepArraysUpTo: 2 });
+      expect(file.version).toBe(version);
+      expect(Object.fromEntries(file.metadata)).toEqual({
+        u8: 250,
+        i8: -5,
+        u16: 65000,
+        i16: -300,
+        u32: 4_000_000_000,
+        i32: -70000,
+        f32: 1.5,
+        bool: true,
+        u64: 2n ** 40n,
+        i64: -(2n ** 40n),
+        f64: -2.25,
+        s: "ünï",
+        "a.i16": [-1, 2],
+        "a.u64": [7n],
+        // Longer than keepArraysUpTo: summarised by its length.
+        "a.long": { arrayLength: 3, itemType: T.UINT8 },
+        "general.alignment": 64,
+      });
+      expect(metadataNumber(file, "u64")).toBe(2 ** 40);
+      expect(metadataNumber(file, "s")).toBeUndefined();
+      expect(metadataString(file, "u8")).toBeUndefined();
+      // No tensors: the data starts at the header's end, aligned to general.alignment.
+      expect(file.dataOffset % 64).toBe(0);
+      expect(file.dataOffset).toBeGreaterThanOrEqual(head.length);
+      expect(file.dataOffset - head.length).toBeLessThan(64);
+    }
+    const kept = scratchPath("keep.gguf");
+    await writeFile(kept, header(0n, 1n, entries[14]!));
+    expect((await readGgufFile(kept, { keepArrayKeys: ["a.long"] })).metadata.get("a.long")).toEqual([
+      1, 2, 3,
+    ]);
+    expect((await readGgufFile(kept, { keepArraysUpTo: 3 })).metadata.get("a.long")).toEqual([1, 2, 3]);
+    expect((await readGgufFile(kept)).metadata.get("a.long")).toEqual([1, 2, 3]);
+  });
+
+  it("checks the tensor table: dimensions, sizes against the file, and an unknown type left unchecked", async () => {
+    const withTensors = (tensors: Buffer[], dataBytes: number, alignment?: number) => {
+      const meta = alignment === undefined ? [] : [entry("general.alignment", num(T.UINT32, u32(alignment)))];
+      const head = header(BigInt(tensors.length), BigInt(meta.length), ...meta, ...tensors);
+      const aligned = Math.ceil(head.length / (alignment || 32)) * (alignment || 32);
+      return Buffer.concat([head, Buffer.alloc(aligned - head.length + dataBytes)]);
+    };
+    const ok = scratchPath("tensors.gguf");
+    await writeFile(
+      ok,
+      withTensors([tensor("w", [4n, 2n], GgmlType.F32, 0n), tensor("odd", [3n], 99, 32n)], 32),
+    );
+    const file = await readGgufFile(ok);
+    expect(file.tensors.map((t) => [t.name, t.dims, t.bytes])).toEqual([
+      ["w", [4, 2], 32],
+      ["odd", [3], undefined],
+    ]);
+    expect(file.dataOffset % 32).toBe(0);
+    expect((await readGgufFile(ok, { checkTensors: false })).tensors).toEqual([]);
+    expect((await readGgufFile(ok, { checkTensors: false })).dataOffset).toBe(-1);
+
+    const short = scratchPath("short-data.gguf");
+    await writeFile(short, withTensors([tensor("w", [4n, 2n], GgmlType.F32, 0n)], 31));
+    await expect(readGgufFile(short)).rejects.toMatchObject({
+      code: "gguf-truncated",
+      message: expect.stringMatching(/tensor w \(F32\) needs bytes up to \d+ but the file has/),
+    });
+    const unknownAndShort = scratchPath("short-odd.gguf");
+    await writeFile(unknownAndShort, withTensors([tensor("odd", [3n], 99, 1000n)], 0));
+    expect((await readGgufFile(unknownAndShort)).tensors).toHaveLength(1);
+
+    const fiveDims = scratchPath("five-dims.gguf");
+    await writeFile(fiveDims, withTensors([tensor("w", [1n, 1n, 1n, 1n, 1n], GgmlType.F32, 0n)], 4));
+    await expect(readGgufFile(fiveDims)).rejects.toMatchObject({
+      code: "gguf-corrupt",
+      message: `${fiveDims} is corrupt: tensor w has 5 dimensions.`,
+    });
+    const fourDims = scratchPath("four-dims.gguf");
+    await writeFile(fourDims, withTensors([tensor("w", [1n, 1n, 1n, 1n], GgmlType.F32, 0n)], 4));
+    expect((await readGgufFile(fourDims)).tensors[0]!.dims).toEqual([1, 1, 1, 1]);
+    // An alignment of 0 would divide by zero: the default is used.
+    const zero = scratchPath("zero-align.gguf");
+    await writeFile(zero, withTensors([tensor("w", [1n], GgmlType.F32, 0n)], 4, 0));
+    expect((await readGgufFile(zero)).dataOffset % 32).toBe(0);
+  });
+
+  it("refuses an unknown value type, a directory and an unreadable file, naming them", async () => {
+    const unknown = scratchPath("value-type.gguf");
+    await writeFile(unknown, header(0n, 1n, ggufString("k"), u32(99), u64(0n)));
+    await expect(readGgufFile(unknown)).rejects.toMatchObject({
+      code: "gguf-corrupt",
+      message: `${unknown} is corrupt: unknown metadata value type 99.`,
+    });
+    const dir = scratchPath("a-folder.gguf");
+    await mkdir(dir);
+    await expect(readGgufFile(dir)).rejects.toMatchObject({
+      code: "model-unreadable",
+      message: `${dir} is not a file.`,
+    });
+    const underAFile = `${unknown}/model.gguf`;
+    await expect(readGgufFile(underAFile)).rejects.toMatchObject({
+      code: "model-unreadable",
+      message: expect.stringMatching(/^Cannot read .*value-type\.gguf\/model\.gguf: /),
+      cause: { code: "ENOTDIR" },
+    });
+    const four = scratchPath("four.gguf");
+    await writeFile(four, "GGUF");
+    await expect(readGgufFile(four)).rejects.toMatchObject({ code: "gguf-truncated" });
+    const missing = await readGgufFile("/nonexistent/m.gguf").catch((e: unknown) => e);
+    expect(missing).toMatchObject({ code: "model-not-found", cause: { code: "ENOENT" } });
   });
 });
 
