@@ -33,7 +33,8 @@ export class DuetController {
       if (event.type === "audio-stop") this.player.stop();
       // The global hotkey already told the engine; the window only has to listen (or stop listening).
       if (event.type === "hotkey") void (event.down ? this.beginListening() : this.endListening());
-      if (event.type === "download" && (event.done || event.error)) void this.refreshModels();
+      if (event.type === "download" && (event.done || event.error || event.cancelled))
+        void this.refreshModels();
       batch(event);
     });
     this.bridge.onAudio((chunk) => this.player.play(chunk));

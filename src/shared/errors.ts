@@ -20,5 +20,6 @@ export const DUET_ERROR_CODES = [
   "aborted",
   "adapter-incompatible",
   "decode-failed",
+  "download-failed",
 ] as const;
 export type DuetErrorCode = (typeof DUET_ERROR_CODES)[number];

@@ -13,7 +13,11 @@ export interface Harness {
 }
 
 /** Starts the dev harness (the real engine in Node) with the given model files copied into its models folder. */
-export async function startHarness(models: Record<string, string>, rendererDir: string): Promise<Harness> {
+export async function startHarness(
+  models: Record<string, string>,
+  rendererDir: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "duet-harness-"));
   const dataDir = join(dir, "data");
   const modelsDir = join(dir, "models");
@@ -23,7 +27,7 @@ export async function startHarness(models: Record<string, string>, rendererDir: 
     process.execPath,
     ["--import", "tsx", "src/main/dev/browserHarness.ts", "--port", "0", "--renderer-dir", rendererDir],
     {
-      env: { ...process.env, DUET_DATA_DIR: dataDir, DUET_MODELS_DIR: modelsDir },
+      env: { ...process.env, DUET_DATA_DIR: dataDir, DUET_MODELS_DIR: modelsDir, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );

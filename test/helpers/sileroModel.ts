@@ -1,42 +1,41 @@
-import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { findCatalogEntry } from "../../src/engine/models/catalog.js";
+import { DownloadError } from "../../src/engine/models/download.js";
+import { ModelManager } from "../../src/engine/models/manager.js";
+import { SettingsStore } from "../../src/engine/settings/store.js";
 
 /**
- * The Silero VAD model for tests. Duet installs it through the catalog's `silero-vad` entry (a
- * published npm tarball with a checksum); the tests fetch the same tarball once from the npm
- * registry (which every machine that ran `npm ci` reaches) into .cache/test-models and check it.
+ * The Silero VAD model for tests, installed the way Duet installs it: the model manager downloads
+ * the catalog's `silero-vad` entry (the published npm tarball, which every machine that ran
+ * `npm ci` reaches), checks the tarball and the member against their checksums, and keeps the
+ * model in .cache/test-models for the next run.
  */
-const TARBALL = "https://registry.npmjs.org/@ricky0123/vad-web/-/vad-web-0.0.31.tgz";
-const TARBALL_SHA256 = "d1a211cf1a2ed26297da52cc08de79e75d79838a274bfc6de546feb1f828c940";
-const MEMBER = "package/dist/silero_vad_v5.onnx";
-const MEMBER_SHA256 = "2623a2953f6ff3d2c1e61740c6cdb7168133479b267dfef114a4a3cc5bdd788f";
-
 const folder = resolve(".cache/test-models");
-const modelPath = join(folder, "silero_vad.onnx");
 
-const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
+/** Failures that mean "the registry cannot be reached from here", as opposed to a wrong file. */
+const UNREACHABLE = new Set(["offline", "network", "stalled", "http-status"]);
 
 /** The model's path, or the reason it could not be had (no registry access). */
 export async function sileroModelForTests(): Promise<{ path: string } | { unavailable: string }> {
-  if (existsSync(modelPath) && sha256(readFileSync(modelPath)) === MEMBER_SHA256) return { path: modelPath };
-  mkdirSync(folder, { recursive: true });
-  let body: Uint8Array;
+  const entry = findCatalogEntry("silero-vad");
+  if (!entry) throw new Error("The catalog has no silero-vad entry.");
+  const settings = await SettingsStore.open(mkdtempSync(join(tmpdir(), "duet-silero-settings-")));
+  const manager = new ModelManager({
+    folder,
+    settings,
+    entries: [entry],
+    downloadDefaults: { retries: 2, offlineRetryMs: 2000, backoffMs: 1000 },
+  });
+  const status = (await manager.list()).find((m) => m.id === entry.id);
+  if (status?.installed) return { path: status.path };
   try {
-    const response = await fetch(TARBALL, { signal: AbortSignal.timeout(60_000) });
-    if (!response.ok) return { unavailable: `the npm registry answered ${response.status}` };
-    body = new Uint8Array(await response.arrayBuffer());
+    return { path: (await manager.download(entry.id)).path };
   } catch (error) {
-    return { unavailable: `the npm registry could not be reached (${(error as Error).message})` };
+    // A file that does not match its checksum is a real failure; only an unreachable registry is a reason to skip.
+    if (error instanceof DownloadError && UNREACHABLE.has(error.reason))
+      return { unavailable: `the npm registry could not be reached: ${error.message}` };
+    throw error;
   }
-  if (sha256(body) !== TARBALL_SHA256) throw new Error(`${TARBALL} does not match its published checksum`);
-  const tarball = join(folder, "vad-web.tgz");
-  writeFileSync(tarball, body);
-  execFileSync("tar", ["-xzf", tarball, "-C", folder, MEMBER]);
-  const extracted = join(folder, MEMBER);
-  if (sha256(readFileSync(extracted)) !== MEMBER_SHA256)
-    throw new Error(`${MEMBER} does not match its checksum`);
-  renameSync(extracted, modelPath);
-  return { path: modelPath };
 }

@@ -9,17 +9,23 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { AppHost } from "../../src/main/host/appHost.js";
 import { EngineHost, type WorkerHandle, type WorkerLauncher } from "../../src/main/host/engineHost.js";
 import type { AppEvent, EngineStatus } from "../../src/shared/ipc/contract.js";
 import type { FromWorker, ToWorker } from "../../src/main/worker/protocol.js";
 import type { ProbeReply } from "../../src/main/worker/probeProtocol.js";
 import type { ProcessHandle, ProcessLauncher } from "../../src/main/host/processes.js";
-import { requestSchemas } from "../../src/shared/ipc/contract.js";
+import {
+  requestSchemas,
+  type RequestArgs,
+  type RequestChannel,
+  type RequestResult,
+} from "../../src/shared/ipc/contract.js";
 import { handleRequest } from "../../src/main/ipc/requests.js";
 import type { AssistantConfig } from "../../src/engine/session/config.js";
 import { DEMO_PROGRAM } from "../../src/engine/tiny-model/demoProgram.js";
+import { bytes, closedPortUrl, sha256, startFileServer } from "../helpers/fileServer.js";
 import { tinyModelPath } from "../helpers/models.js";
 
 /** Fake engine processes: they record what they were told and can be made to crash. */
@@ -310,5 +316,102 @@ describe("the app host (main process state)", () => {
     await expect(
       handleRequest(host.handlers, "models:import", { path: join(dir, "not-a-model.txt") }),
     ).rejects.toThrow(/not a model Duet can use/);
+  });
+});
+
+describe("downloads in the window (through the app host)", () => {
+  const COMMIT = "0123456789abcdef0123456789abcdef01234567";
+  const body = bytes(3_000_000, 21);
+
+  /** An app host whose catalog (DUET_CATALOG) has one model, served by `server` as a mirror of Hugging Face. */
+  async function downloadingHost(mirror: string) {
+    const dir = mkdtempSync(join(tmpdir(), "duet-host-dl-"));
+    const catalogFile = join(dir, "catalog.json");
+    writeFileSync(
+      catalogFile,
+      JSON.stringify({
+        models: [
+          {
+            id: "test-stt",
+            name: "Test",
+            kind: "stt",
+            fileName: "ggml-test.bin",
+            uri: `https://huggingface.co/test/repo/resolve/${COMMIT}/ggml-test.bin`,
+            sizeBytes: body.length,
+            sha256: sha256(body),
+            license: "MIT",
+            description: "test",
+          },
+        ],
+      }),
+    );
+    process.env.DUET_CATALOG = catalogFile;
+    const events: AppEvent[] = [];
+    const waiters: Array<() => void> = [];
+    const host = new AppHost({
+      dataDir: join(dir, "data"),
+      modelsDir: join(dir, "models"),
+      launcher: new FakeLauncher(),
+      probeLauncher: new FakeProbeLauncher("answer"),
+      emit: (e) => {
+        events.push(e);
+        waiters.splice(0).forEach((w) => w());
+      },
+      emitAudio: () => {},
+      downloadDefaults: { freeBytes: async () => 1e12, offlineRetryMs: 1000 },
+    });
+    await host.init();
+    const request = <C extends RequestChannel>(channel: C, args: RequestArgs<C>) =>
+      handleRequest(host.handlers, channel, args) as Promise<RequestResult<C>>;
+    await request("settings:update", { patch: { models: { mirrorBaseUrl: mirror } } });
+    /** The first download event that satisfies `test`, waiting for events as they come. */
+    const next = async (test: (e: Extract<AppEvent, { type: "download" }>) => boolean) => {
+      for (;;) {
+        const found = events.find(
+          (e): e is Extract<AppEvent, { type: "download" }> => e.type === "download" && test(e),
+        );
+        if (found) return found;
+        await new Promise<void>((resolve) => waiters.push(resolve));
+      }
+    };
+    return { host, events, next, request };
+  }
+  afterEach(() => {
+    delete process.env.DUET_CATALOG;
+  });
+
+  it("shows 'connecting' at once, and a cancel is not reported as a failure", async () => {
+    const server = await startFileServer({
+      [`/test/repo/resolve/${COMMIT}/ggml-test.bin`]: { body, behave: () => "slow" },
+    });
+    try {
+      const { host, events, next, request } = await downloadingHost(server.url);
+      await request("models:download", { id: "test-stt" });
+      const first = events.find((e) => e.type === "download");
+      expect(first).toMatchObject({ progress: { phase: "connecting", receivedBytes: 0 } });
+      await next((e) => e.progress?.phase === "downloading" && e.progress.receivedBytes > 0);
+      await request("models:cancel", { id: "test-stt" });
+      await next((e) => e.cancelled === true);
+      expect(events.some((e) => e.type === "download" && e.error !== undefined)).toBe(false);
+      const { models } = await request("models:list", {});
+      expect(models.find((m) => m.id === "test-stt")).toMatchObject({ installed: false });
+      expect(models.find((m) => m.id === "test-stt")!.partialBytes).toBeGreaterThan(0);
+      host.dispose();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("says in words that there is no connection and when it retries", async () => {
+    const { host, events, next, request } = await downloadingHost(await closedPortUrl());
+    await request("models:download", { id: "test-stt" });
+    const waiting = await next((e) => e.progress?.phase === "waiting");
+    expect(waiting.progress!.message).toMatch(
+      /^127\.0\.0\.1:\d+ refused the connection\. Retrying in 1 s; Cancel keeps what was downloaded\.$/,
+    );
+    await request("models:cancel", { id: "test-stt" });
+    await next((e) => e.cancelled === true);
+    expect(events.some((e) => e.type === "download" && e.error !== undefined)).toBe(false);
+    host.dispose();
   });
 });

@@ -3,14 +3,15 @@
  * in Node (the dev harness), on generated models. Screenshots go to test-artifacts/.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, unlinkSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import { catalog, findCatalogEntry } from "../../src/engine/models/catalog.js";
 import { DEMO_PROGRAM } from "../../src/engine/tiny-model/demoProgram.js";
 import { spokenWav } from "../helpers/audio.js";
-import { startFileServer, type TestServer } from "../helpers/fileServer.js";
+import { sha256, startFileServer, type TestServer } from "../helpers/fileServer.js";
 import { launchChromium, startHarness, type Harness } from "../helpers/browserHarness.js";
 import { tinyModelPath } from "../helpers/models.js";
 import { tinyWhisperPath } from "../helpers/whisper.js";
@@ -21,14 +22,31 @@ mkdirSync(artifacts, { recursive: true });
 let harness: Harness;
 let browser: Browser;
 let speechWav: string;
+/** The model the local mirror serves for Qwen3 0.6B. */
+let downloadable: Buffer;
 
 beforeAll(async () => {
   // Its own build folder: the packaging test rebuilds out/ at the same time.
   const build = mkdtempSync(join(tmpdir(), "duet-window-build-"));
   execFileSync(process.execPath, ["build/build.mjs", "renderer", "--out", build], { stdio: "ignore" });
+  // The catalog the window shows, with Qwen3 0.6B's entry pointing at a generated model (its checksum
+  // included), so a download through a local mirror can be installed.
+  downloadable = readFileSync(await tinyModelPath({ layers: 2, embedding: 256, feedForward: 512, seed: 70 }));
+  const catalogFile = join(build, "catalog.json");
+  writeFileSync(
+    catalogFile,
+    JSON.stringify({
+      models: catalog().map((entry) =>
+        entry.id === "qwen3-0.6b"
+          ? { ...entry, sizeBytes: downloadable.length, sha256: sha256(downloadable) }
+          : entry,
+      ),
+    }),
+  );
   harness = await startHarness(
     { "demo.gguf": await tinyModelPath({ program: DEMO_PROGRAM }), "ggml-test.bin": await tinyWhisperPath() },
     join(build, "renderer"),
+    { DUET_CATALOG: catalogFile },
   );
   // Chromium plays this file as the microphone (looped): speech with silence around it.
   const raw = spokenWav("What is two plus two", { padBefore: 0.5, padAfter: 1 });
@@ -146,11 +164,9 @@ describe("the Duet window", () => {
   }, 90_000);
 
   it("downloads a model from the settings page with progress, through a mirror on 127.0.0.1", async () => {
-    const model = readFileSync(
-      await tinyModelPath({ layers: 2, embedding: 256, feedForward: 512, seed: 70 }),
-    );
+    const qwen = findCatalogEntry("qwen3-0.6b")!;
     const server: TestServer = await startFileServer({
-      "/Qwen/Qwen3-0.6B-GGUF/resolve/main/Qwen3-0.6B-Q8_0.gguf": { body: model, behave: () => "slow" },
+      [new URL(qwen.uri).pathname]: { body: downloadable, behave: () => "slow" },
     });
     try {
       const page = await openApp();
@@ -165,6 +181,8 @@ describe("the Duet window", () => {
       const row = page.locator("li.model-row", { hasText: "Qwen3 0.6B" });
       await row.locator('button:has-text("Download")').click();
       await row.locator("progress").waitFor({ timeout: 10_000 });
+      // What the download is doing is said in words until the bytes flow.
+      expect(await row.locator(".download").getAttribute("data-phase")).toMatch(/connecting|downloading/);
       await page.screenshot({ path: join(artifacts, "settings-download.png") });
       await row.locator(".badge.installed").waitFor({ timeout: 60_000 });
       expect(server.requests.some((r) => r.path.includes("Qwen3-0.6B"))).toBe(true);

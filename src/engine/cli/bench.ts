@@ -12,7 +12,7 @@ import { runQuestion, summarizeMode, type RunRecord } from "../eval/evaluation.j
 import { BUILTIN_QUESTIONS, loadQuestions, type Question } from "../eval/questions.js";
 import { delayChart, markdownReport, timelineChart } from "../eval/report.js";
 import { SpeakingRateModel, SynthesizerTiming, type SpeechTiming } from "../eval/speechTiming.js";
-import { hashFile } from "../models/download.js";
+import { sha256File } from "../models/hashFile.js";
 import { openAssistant } from "../session/assistant.js";
 import { REASONING_MODES } from "../reasoning/events.js";
 import { LAYOUT_NAMES } from "../reasoning/layout.js";
@@ -88,7 +88,7 @@ async function modelHash(path: string, outDir: string): Promise<string> {
   } catch {
     // not cached yet
   }
-  const sha256 = await hashFile(path, "sha256");
+  const sha256 = await sha256File(path);
   await writeFile(cache, JSON.stringify({ path, size: info.size, mtimeMs: info.mtimeMs, sha256 }));
   return sha256;
 }

@@ -2,9 +2,10 @@
 /**
  * npm run models -- list|download ID|import PATH|verify|remove ID|recommend [--json]
  */
+import { isDuetError } from "../errors.js";
 import { detectHardware } from "../llama/hardware.js";
 import { formatBytes } from "../../shared/format.js";
-import type { DownloadProgress } from "../models/download.js";
+import type { DownloadPhase, DownloadProgress } from "../models/download.js";
 import { ModelManager } from "../models/manager.js";
 import { recommendSetup } from "../models/recommend.js";
 import { duetDataDir, modelsDir } from "../paths.js";
@@ -16,15 +17,27 @@ import { failAndExit } from "./common.js";
 const usage = `Usage: npm run models -- <command> [--json]
 
   list              the recommended models and the ones you imported, and which are installed
-  download ID       download a model (continues an interrupted download), check and install it
+  download ID       download a model (continues an interrupted download), check it against its
+                    published checksum and install it; Ctrl+C keeps what was downloaded
   import PATH       check a local GGUF, whisper model or voice folder and add it to your models
-  verify            re-check every installed model (headers and checksums)
+  verify            re-check every model in the folder (headers, and the catalog's checksums)
   remove ID         delete a downloaded model, or forget an imported one (your file stays)
   recommend         the model and settings that fit this machine
 
 Models go to ${modelsDir()}. Set a download mirror with DUET_MIRROR=https://mirror.example/
 or in the app's settings.
 `;
+
+/** What a download is doing, in words, for each phase that is not a progress bar. */
+function phaseLine(progress: DownloadProgress): string | undefined {
+  const lines: Partial<Record<DownloadPhase, string>> = {
+    connecting: progress.resumed ? "Connecting… (continuing the partial download)" : "Connecting…",
+    waiting: progress.message,
+    verifying: "Checking the file against its published checksum…",
+    installing: "Installing…",
+  };
+  return lines[progress.phase];
+}
 
 function bar(progress: DownloadProgress): string {
   const width = 28;
@@ -74,10 +87,11 @@ async function main(): Promise<void> {
           models
             .map(
               (m) =>
-                `${m.installed ? "✓" : m.partialBytes > 0 ? "…" : " "} ${m.id.padEnd(28)} ${m.kind.padEnd(4)} ${formatBytes(m.sizeBytes).padStart(8)}  ${m.name}` +
+                `${m.installed ? "✓" : m.problem ? "!" : m.partialBytes > 0 ? "…" : " "} ${m.id.padEnd(28)} ${m.kind.padEnd(4)} ${formatBytes(m.sizeBytes).padStart(8)}  ${m.name}` +
                 (m.partialBytes > 0 && !m.installed
                   ? ` (${formatBytes(m.partialBytes)} downloaded, run download to continue)`
-                  : ""),
+                  : "") +
+                (m.problem ? `\n    ${m.problem}` : ""),
             )
             .join("\n") + "\n",
         );
@@ -88,21 +102,37 @@ async function main(): Promise<void> {
         const controller = new AbortController();
         process.once("SIGINT", () => controller.abort());
         let last = 0;
-        const status = await manager.download(argument, {
-          signal: controller.signal,
-          onProgress: (p) => {
-            if (json) {
-              const now = Date.now();
-              if (now - last < 1000 && p.receivedBytes !== p.totalBytes) return;
-              last = now;
-              process.stdout.write(`${JSON.stringify({ type: "progress", ...p })}\n`);
-            } else if (process.stderr.isTTY) {
-              process.stderr.write(`\r${bar(p)}\x1b[K`);
-            }
-          },
-        });
-        if (!json && process.stderr.isTTY) process.stderr.write("\n");
-        out({ type: "done", model: status }, `Installed ${status.name} at ${status.path}\n`);
+        let phase: DownloadPhase | undefined;
+        const tty = process.stderr.isTTY;
+        try {
+          const status = await manager.download(argument, {
+            signal: controller.signal,
+            onProgress: (p) => {
+              const changed = p.phase !== phase;
+              phase = p.phase;
+              if (json) {
+                const now = Date.now();
+                if (!changed && now - last < 1000 && p.receivedBytes !== p.totalBytes) return;
+                last = now;
+                process.stdout.write(`${JSON.stringify({ type: "progress", ...p })}\n`);
+                return;
+              }
+              const line = phaseLine(p);
+              if (line !== undefined && (changed || p.phase === "waiting"))
+                process.stderr.write(`${tty ? "\r\x1b[K" : ""}${line}\n`);
+              else if (p.phase === "downloading" && tty) process.stderr.write(`\r${bar(p)}\x1b[K`);
+            },
+          });
+          if (!json && tty) process.stderr.write("\r\x1b[K");
+          out({ type: "done", model: status }, `Installed ${status.name} at ${status.path}\n`);
+        } catch (error) {
+          if (!isDuetError(error, "aborted")) throw error;
+          // A cancel is the user's choice, not a failure: say what was kept, exit as interrupted.
+          if (json)
+            process.stdout.write(`${JSON.stringify({ type: "cancelled", message: error.message })}\n`);
+          process.stderr.write(`${tty ? "\r\x1b[K" : ""}${error.message}\n`);
+          process.exitCode = 130;
+        }
         return;
       }
       case "import": {
@@ -118,7 +148,10 @@ async function main(): Promise<void> {
           results.length === 0
             ? "No models installed.\n"
             : results
-                .map((r) => `${r.ok ? "ok  " : "BAD "} ${r.id}${r.problem ? `: ${r.problem}` : ""}`)
+                .map(
+                  (r) =>
+                    `${r.ok ? "ok  " : "BAD "} ${r.id}${r.problem ? `: ${r.problem}` : r.checkedAgainst === "header" ? " (no published checksum: its header was checked)" : ""}`,
+                )
                 .join("\n") + "\n",
         );
         if (results.some((r) => !r.ok)) process.exitCode = 1;

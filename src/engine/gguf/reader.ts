@@ -40,27 +40,56 @@ export interface ReadGgufOptions {
   checkTensors?: boolean;
 }
 
-class NeedMoreBytes extends Error {}
+/** The largest header (metadata and tensor table) Duet reads; real ones are a few to some tens of MB. */
+export const MAX_HEADER_BYTES = 128 * 2 ** 20;
+/** The longest single string; the longest real ones (chat templates) are some tens of KB. */
+export const MAX_STRING_BYTES = 16 * 2 ** 20;
 
-/** Sequential little-endian reader over a prefix of the file; throws NeedMoreBytes past the prefix. */
+/** The header continues past the bytes read so far (but inside the file): read more and parse again. */
+class NeedMoreBytes extends Error {
+  constructor(readonly needed: number) {
+    super("need more bytes");
+  }
+}
+
+/** The fewest bytes one array element of each value type takes (a string: its 8-byte length). */
+const ELEMENT_BYTES: Partial<Record<number, number>> = {
+  [GgufValueType.UINT8]: 1,
+  [GgufValueType.INT8]: 1,
+  [GgufValueType.BOOL]: 1,
+  [GgufValueType.UINT16]: 2,
+  [GgufValueType.INT16]: 2,
+  [GgufValueType.UINT32]: 4,
+  [GgufValueType.INT32]: 4,
+  [GgufValueType.FLOAT32]: 4,
+  [GgufValueType.UINT64]: 8,
+  [GgufValueType.INT64]: 8,
+  [GgufValueType.FLOAT64]: 8,
+  [GgufValueType.STRING]: 8,
+};
+
+/**
+ * Sequential little-endian reader over a prefix of the file. Every length it reads is checked
+ * against the bytes left in the file before anything is allocated for it, so a damaged or hostile
+ * header costs at most MAX_HEADER_BYTES of memory.
+ */
 class Cursor {
   position = 0;
   constructor(
     private readonly buffer: Buffer,
-    private readonly isWholeFile: boolean,
+    private readonly fileSize: number,
     private readonly path: string,
   ) {}
 
   private need(n: number): void {
-    if (this.position + n > this.buffer.length) {
-      if (this.isWholeFile) {
-        throw new DuetError(
-          "gguf-truncated",
-          `${this.path} ends in the middle of its header: the file is truncated or not a complete GGUF model.`,
-        );
-      }
-      throw new NeedMoreBytes();
+    const end = this.position + n;
+    if (end > this.fileSize) {
+      throw new DuetError(
+        "gguf-truncated",
+        `${this.path} ends in the middle of its header: the file is truncated or damaged, not a complete GGUF model.`,
+      );
     }
+    if (end > this.buffer.length) throw new NeedMoreBytes(end);
   }
   u8(): number {
     this.need(1);
@@ -118,16 +147,29 @@ class Cursor {
     this.position += 8;
     return v;
   }
-  /** A u64 that must fit comfortably in a JS number (counts and lengths). */
-  count(what: string, limit: number): number {
+  /**
+   * A count or length (u64): at most `limit`, and small enough that `count` items of at least
+   * `itemBytes` bytes each fit in the rest of the file.
+   */
+  count(what: string, limit: number, itemBytes = 0): number {
     const v = this.u64();
     if (v > BigInt(limit)) {
-      throw new DuetError("gguf-corrupt", `${this.path} is corrupt: ${what} is ${v}, more than ${limit}.`);
+      throw new DuetError(
+        "gguf-corrupt",
+        `${this.path} is damaged: ${what} is ${v}, more than the ${limit} any real model has.`,
+      );
+    }
+    const left = this.fileSize - this.position;
+    if (v * BigInt(itemBytes) > BigInt(left)) {
+      throw new DuetError(
+        "gguf-truncated",
+        `${this.path} is truncated or damaged: ${what} is ${v}, which cannot fit in the ${left} bytes left in the file.`,
+      );
     }
     return Number(v);
   }
   string(): string {
-    const length = this.count("a string length", 1 << 30);
+    const length = this.count("the length of a string", MAX_STRING_BYTES, 1);
     this.need(length);
     const s = this.buffer.toString("utf8", this.position, this.position + length);
     this.position += length;
@@ -167,7 +209,7 @@ function readScalar(cursor: Cursor, type: number, path: string): GgufScalar {
 }
 
 function parse(buffer: Buffer, fileSize: number, path: string, options: ReadGgufOptions): GgufFile {
-  const cursor = new Cursor(buffer, buffer.length >= fileSize, path);
+  const cursor = new Cursor(buffer, fileSize, path);
   if (fileSize < 4 || cursor.u32() !== GGUF_MAGIC) {
     throw new DuetError(
       "gguf-bad-magic",
@@ -181,8 +223,10 @@ function parse(buffer: Buffer, fileSize: number, path: string, options: ReadGguf
       `${path} is GGUF version ${version}; Duet reads versions 2 and 3.`,
     );
   }
-  const tensorCount = cursor.count("the tensor count", 1 << 24);
-  const kvCount = cursor.count("the metadata count", 1 << 24);
+  // A tensor entry takes at least 24 bytes (name length, dimensions, type, offset); a metadata
+  // entry at least 13 (key length, type, a one-byte value).
+  const tensorCount = cursor.count("the tensor count", 1 << 24, 24);
+  const kvCount = cursor.count("the metadata count", 1 << 24, 13);
   const keepUpTo = options.keepArraysUpTo ?? 64;
   const keepKeys = new Set(options.keepArrayKeys ?? []);
   const metadata = new Map<string, GgufMetadataValue>();
@@ -191,7 +235,13 @@ function parse(buffer: Buffer, fileSize: number, path: string, options: ReadGguf
     const type = cursor.u32();
     if (type === GgufValueType.ARRAY) {
       const itemType = cursor.u32();
-      const length = cursor.count(`the length of array ${key}`, 1 << 28);
+      const itemBytes = ELEMENT_BYTES[itemType];
+      if (itemBytes === undefined)
+        throw new DuetError(
+          "gguf-corrupt",
+          `${path} is damaged: array ${key} has unknown item type ${itemType}.`,
+        );
+      const length = cursor.count(`the length of array ${key}`, 1 << 28, itemBytes);
       const keep = length <= keepUpTo || keepKeys.has(key);
       const items: GgufScalar[] = [];
       for (let j = 0; j < length; j++) {
@@ -270,8 +320,13 @@ export async function readGgufFile(path: string, options: ReadGgufOptions = {}):
       try {
         return parse(buffer.subarray(0, bytesRead), fileSize, path, options);
       } catch (error) {
-        if (!(error instanceof NeedMoreBytes) || size >= fileSize) throw error;
-        size = Math.min(fileSize, size * 4);
+        if (!(error instanceof NeedMoreBytes)) throw error;
+        if (error.needed > MAX_HEADER_BYTES)
+          throw new DuetError(
+            "gguf-corrupt",
+            `${path} is damaged or not a model Duet can read: its header is larger than ${MAX_HEADER_BYTES / 2 ** 20} MiB.`,
+          );
+        size = Math.min(fileSize, MAX_HEADER_BYTES, Math.max(error.needed, size * 4));
       }
     }
   } finally {

@@ -1,26 +1,42 @@
+import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { DuetError } from "../errors.js";
 import catalogData from "./catalog.json" with { type: "json" };
 
 import { MODEL_KINDS } from "../../shared/choices.js";
 
 export { MODEL_KINDS, type ModelKind } from "../../shared/choices.js";
 
-const digestSchema = z.object({
-  algorithm: z.enum(["sha256", "sha1"]),
-  value: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/),
-});
-export type Digest = z.infer<typeof digestSchema>;
+const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex digits");
+const fileNameSchema = z.string().regex(/^[^/\\]+$/, "must be a file name without folders");
+
+/**
+ * What to do with a downloaded archive: `tar.bz2` unpacks a voice folder named like the archive;
+ * `tgz` takes one member out and installs it as `installAs`, checked against its own size and sha256.
+ */
+const archiveSchema = z.discriminatedUnion("format", [
+  z.object({ format: z.literal("tar.bz2") }),
+  z.object({
+    format: z.literal("tgz"),
+    member: z.string().min(1),
+    installAs: fileNameSchema,
+    sizeBytes: z.number().int().positive(),
+    sha256: sha256Schema,
+  }),
+]);
 
 const entrySchema = z.object({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
   name: z.string().min(1),
   kind: z.enum(MODEL_KINDS),
-  fileName: z.string().regex(/^[^/\\]+$/),
+  /** The name the download is saved under in the models folder. */
+  fileName: fileNameSchema,
+  /** A pinned address: a Hugging Face commit, a release asset, a package version. */
   uri: z.string().url(),
+  /** The download's exact size (approximate only where sha256 is null). */
   sizeBytes: z.number().int().positive(),
-  digest: digestSchema.nullable(),
-  /** True when size and digest come from the publisher's published data. */
-  verified: z.boolean(),
+  /** The publisher's sha256 of the download; null only for a file nobody publishes one for (then the server's is used). */
+  sha256: sha256Schema.nullable(),
   license: z.string(),
   contextLength: z.number().int().positive().optional(),
   promptFamily: z.string().optional(),
@@ -28,30 +44,67 @@ const entrySchema = z.object({
   shape: z
     .object({ layers: z.number().int(), kvHeads: z.number().int(), headDim: z.number().int() })
     .optional(),
-  archive: z.enum(["tar.bz2"]).optional(),
+  archive: archiveSchema.optional(),
   languages: z.array(z.string()).optional(),
   description: z.string(),
 });
 export type CatalogEntry = z.infer<typeof entrySchema>;
+export type CatalogArchive = NonNullable<CatalogEntry["archive"]>;
 
 const catalogSchema = z.object({ models: z.array(entrySchema) });
 
-let cached: CatalogEntry[] | undefined;
+/** Hugging Face addresses must name a commit, so that the file behind them (and its checksum) cannot change. */
+const PINNED_HUGGING_FACE = /^https:\/\/huggingface\.co\/[^/]+\/[^/]+\/resolve\/[0-9a-f]{40}\//;
 
-/** The recommended models, validated once. */
-export function catalog(): readonly CatalogEntry[] {
-  if (!cached) {
-    const parsed = catalogSchema.parse(catalogData);
-    const ids = new Set<string>();
-    for (const m of parsed.models) {
-      if (ids.has(m.id)) throw new Error(`Catalog repeats id ${m.id}`);
-      ids.add(m.id);
-      if (m.kind === "llm" && (!m.shape || !m.contextLength || !m.promptFamily))
-        throw new Error(`Catalog LLM ${m.id} lacks shape, context or family`);
-    }
-    cached = parsed.models;
+/** Checks a catalog (the built-in one, or the one `DUET_CATALOG` names); throws with the reason in words. */
+export function parseCatalog(data: unknown, source: string): CatalogEntry[] {
+  const parsed = catalogSchema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new DuetError(
+      "invalid-argument",
+      `${source} is not a valid model catalog: ${issue.path.join(".")} ${issue.message}.`,
+    );
   }
-  return cached;
+  const ids = new Set<string>();
+  for (const m of parsed.data.models) {
+    const problem = ids.has(m.id)
+      ? "the id is used twice"
+      : m.kind === "llm" && (!m.shape || !m.contextLength || !m.promptFamily)
+        ? "a language model needs shape, contextLength and promptFamily"
+        : m.uri.startsWith("https://huggingface.co/") && !PINNED_HUGGING_FACE.test(m.uri)
+          ? "a Hugging Face address must name a commit (resolve/<40 hex digits>/…), not a branch"
+          : undefined;
+    if (problem) throw new DuetError("invalid-argument", `${source}: model ${m.id}: ${problem}.`);
+    ids.add(m.id);
+  }
+  return parsed.data.models;
+}
+
+let cached: { from: string | undefined; entries: CatalogEntry[] } | undefined;
+
+/**
+ * The recommended models, validated once. `DUET_CATALOG` names a JSON file to use instead (the
+ * same format as catalog.json): for tests, and for machines that install from their own list.
+ */
+export function catalog(): readonly CatalogEntry[] {
+  const override = process.env.DUET_CATALOG || undefined;
+  if (cached?.from !== override || !cached) {
+    let data: unknown = catalogData;
+    if (override) {
+      try {
+        data = JSON.parse(readFileSync(override, "utf8"));
+      } catch (error) {
+        throw new DuetError(
+          "invalid-argument",
+          `DUET_CATALOG names ${override}, which could not be read as JSON: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+    }
+    cached = { from: override, entries: parseCatalog(data, override ?? "catalog.json") };
+  }
+  return cached.entries;
 }
 
 export function findCatalogEntry(id: string): CatalogEntry | undefined {

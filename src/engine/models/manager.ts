@@ -1,21 +1,24 @@
 import { execFile } from "node:child_process";
-import { mkdir, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { promisify } from "node:util";
 import { DuetError } from "../errors.js";
 import type { SettingsStore } from "../settings/store.js";
 import { catalog, resolveDownloadUrl, type CatalogEntry, type ModelKind } from "./catalog.js";
 import {
+  DownloadError,
   DownloadQueue,
   downloadFile,
-  hashFile,
   infoPath,
   partPath,
   sizeOf,
+  unverifiedPath,
   type DownloadOptions,
   type DownloadProgress,
-  type HashAlgorithm,
 } from "./download.js";
+import { sha256File } from "./hashFile.js";
+import { readReceipt, receiptPath, writeReceipt, type Receipt } from "./receipt.js";
+import { extractTarMember } from "./tarMember.js";
 import {
   validateLlmFile,
   validateModelPath,
@@ -39,7 +42,10 @@ export interface ModelStatus {
   sizeBytes: number;
   /** Bytes already downloaded of an interrupted download. */
   partialBytes: number;
+  /** Installed and checked against a published (or server-given) checksum. */
   verified: boolean;
+  /** Why a file that is there does not count as installed, in words. */
+  problem?: string;
   description: string;
 }
 
@@ -47,6 +53,8 @@ export interface VerifyResult {
   id: string;
   path: string;
   ok: boolean;
+  /** What the file was checked against: its published checksum, the server's, or only its header. */
+  checkedAgainst?: "catalog" | "server" | "header";
   problem?: string;
 }
 
@@ -86,12 +94,57 @@ export class ModelManager {
     return entry;
   }
 
-  /** The file (or, for archives, the folder) a catalog entry installs to. */
+  /** The file (or, for a voice archive, the folder) a catalog entry installs to. */
   installPath(entry: CatalogEntry): string {
+    const archive = entry.archive;
     return join(
       this.options.folder,
-      entry.archive ? entry.fileName.replace(/\.tar\.bz2$/, "") : entry.fileName,
+      archive?.format === "tar.bz2"
+        ? entry.fileName.replace(/\.tar\.bz2$/, "")
+        : archive?.format === "tgz"
+          ? archive.installAs
+          : entry.fileName,
     );
+  }
+
+  /** The sha256 and size the installed file must have (no size for a folder). */
+  private installedIdentity(entry: CatalogEntry): { sha256: string | null; sizeBytes: number | null } {
+    const archive = entry.archive;
+    if (archive?.format === "tgz") return { sha256: archive.sha256, sizeBytes: archive.sizeBytes };
+    return { sha256: entry.sha256, sizeBytes: archive ? null : entry.sizeBytes };
+  }
+
+  /** A receipt proves the installed file when it names the catalog's sha256 (or, without one, the server's). */
+  private receiptProves(entry: CatalogEntry, receipt: Receipt | undefined): boolean {
+    const expected = this.installedIdentity(entry).sha256;
+    if (!receipt) return false;
+    return expected !== null ? receipt.sha256 === expected : receipt.checkedAgainst === "server";
+  }
+
+  /** Whether a catalog entry is installed: its file is there, with a receipt that proves it, at its size. */
+  private async installState(entry: CatalogEntry): Promise<{ installed: boolean; problem?: string }> {
+    const path = this.installPath(entry);
+    if (!(await this.exists(path))) {
+      const kept = await this.exists(unverifiedPath(join(this.options.folder, entry.fileName)));
+      return kept
+        ? {
+            installed: false,
+            problem: `A download was kept unverified as ${unverifiedPath(entry.fileName)}: no checksum was available to check it.`,
+          }
+        : { installed: false };
+    }
+    const { sizeBytes } = this.installedIdentity(entry);
+    if (
+      this.receiptProves(entry, await readReceipt(path)) &&
+      (sizeBytes === null || (await sizeOf(path)) === sizeBytes)
+    )
+      return { installed: true };
+    return {
+      installed: false,
+      problem:
+        `${basename(path)} is in the models folder but has not been checked against the catalog's checksum: ` +
+        `run "npm run models -- verify" to check it, or download it again.`,
+    };
   }
 
   private async exists(path: string): Promise<boolean> {
@@ -108,16 +161,18 @@ export class ModelManager {
     for (const entry of this.entries) {
       const path = this.installPath(entry);
       const partialBytes = await sizeOf(partPath(join(this.options.folder, entry.fileName)));
+      const { installed, problem } = await this.installState(entry);
       out.push({
         id: entry.id,
         name: entry.name,
         kind: entry.kind,
         source: "catalog",
-        installed: await this.exists(path),
+        installed,
         path,
         sizeBytes: entry.sizeBytes,
         partialBytes,
-        verified: entry.verified,
+        verified: installed,
+        ...(problem ? { problem } : {}),
         description: entry.description,
       });
     }
@@ -165,8 +220,9 @@ export class ModelManager {
   }
 
   /**
-   * Downloads a catalog model (continuing an interrupted download), checks it, unpacks voices,
-   * and records the file's sha256 so `verify` can detect later corruption.
+   * Downloads a catalog model (continuing an interrupted download), checks it against the
+   * catalog's checksum, unpacks archives, and only then installs it under its final name with a
+   * receipt (docs/downloads.md).
    */
   async download(
     id: string,
@@ -180,18 +236,44 @@ export class ModelManager {
         await mkdir(this.options.folder, { recursive: true });
         const destination = join(this.options.folder, entry.fileName);
         const url = resolveDownloadUrl(entry.uri, this.options.settings.get().models.mirrorBaseUrl);
+        const plainFile = !entry.archive;
         const result = await downloadFile({
           ...this.options.downloadDefaults,
           url,
           destination,
-          digest: entry.digest,
-          ...(entry.verified ? { expectedBytes: entry.sizeBytes } : {}),
+          ...(entry.sha256 ? { sha256: entry.sha256, expectedBytes: entry.sizeBytes } : {}),
+          // A model file is checked (and its receipt written) before it gets its final name.
+          ...(plainFile
+            ? {
+                accept: async (part, verified) => {
+                  await this.check(entry, part);
+                  await writeReceipt(destination, verified);
+                },
+              }
+            : {}),
           ...(options.signal ? { signal: options.signal } : {}),
           ...(options.onProgress ? { onProgress: options.onProgress } : {}),
         });
-        await writeFile(`${destination}.sha256`, `${result.sha256}\n`);
-        if (entry.archive) await this.unpack(destination, entry);
-        await this.check(entry, this.installPath(entry));
+        const archive = entry.archive;
+        if (archive) {
+          options.onProgress?.({
+            phase: "installing",
+            receivedBytes: result.bytes,
+            totalBytes: result.bytes,
+            bytesPerSecond: 0,
+            etaSeconds: null,
+            attempt: 1,
+            resumed: false,
+          });
+          const receipt: Receipt = { sha256: result.sha256, checkedAgainst: result.checkedAgainst };
+          try {
+            if (archive.format === "tar.bz2") await this.unpackFolder(destination, entry, receipt);
+            else await this.installMember(destination, entry, archive.member);
+          } finally {
+            // The archive is of no use once unpacked, or when what it holds cannot be installed.
+            await rm(destination, { force: true });
+          }
+        }
         return (await this.list()).find((m) => m.id === id)!;
       }, options.signal)
       .finally(() => this.active.delete(id));
@@ -199,17 +281,56 @@ export class ModelManager {
     return promise;
   }
 
-  private async unpack(archive: string, entry: CatalogEntry): Promise<void> {
+  /** Unpacks a voice archive into a scratch folder, checks the voice, then moves it into place. */
+  private async unpackFolder(archive: string, entry: CatalogEntry, receipt: Receipt): Promise<void> {
+    const target = this.installPath(entry);
+    const scratch = join(this.options.folder, `.${entry.id}.unpacking`);
+    await rm(scratch, { recursive: true, force: true });
+    await mkdir(scratch, { recursive: true });
     try {
-      // tar with bzip2 ships with Linux, macOS and Windows 10 (1803) and later.
-      await run("tar", ["-xjf", archive, "-C", this.options.folder], { timeout: 10 * 60_000 });
-    } catch (error) {
-      throw new DuetError(
-        "model-unreadable",
-        `Could not unpack ${entry.fileName}: ${(error as Error).message.split("\n")[0]}`,
-        { cause: error },
+      try {
+        // tar with bzip2 ships with Linux, macOS and Windows 10 (1803) and later.
+        await run("tar", ["-xjf", archive, "-C", scratch], { timeout: 10 * 60_000 });
+      } catch (error) {
+        throw new DuetError(
+          "model-unreadable",
+          `Could not unpack ${entry.fileName}: ${(error as Error).message.split("\n")[0]}`,
+          { cause: error },
+        );
+      }
+      const unpacked = join(scratch, basename(target));
+      await this.check(entry, unpacked);
+      await rm(target, { recursive: true, force: true });
+      await writeReceipt(target, receipt);
+      await rename(unpacked, target);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+
+  /** Takes the one file a package tarball is downloaded for, checks it against its own checksum and installs it. */
+  private async installMember(archive: string, entry: CatalogEntry, member: string): Promise<void> {
+    const target = this.installPath(entry);
+    const part = partPath(target);
+    const expected = this.installedIdentity(entry);
+    const extracted = await extractTarMember(archive, member, part);
+    if (extracted.sha256 !== expected.sha256 || extracted.bytes !== expected.sizeBytes) {
+      await rm(part, { force: true });
+      throw new DownloadError(
+        "checksum",
+        `${member} in ${entry.fileName} is not the expected file (sha256 ${extracted.sha256}, ${extracted.bytes} bytes; ` +
+          `expected ${expected.sha256}, ${expected.sizeBytes} bytes). Nothing was installed.`,
+        false,
       );
     }
+    try {
+      await this.check(entry, part);
+    } catch (error) {
+      await rm(part, { force: true });
+      throw error;
+    }
+    await writeReceipt(target, { sha256: extracted.sha256, checkedAgainst: "catalog" });
+    await rename(part, target);
   }
 
   private async check(entry: CatalogEntry, path: string): Promise<ValidatedModel> {
@@ -234,42 +355,59 @@ export class ModelManager {
     return (await this.list()).find((m) => m.id === validated.path)!;
   }
 
-  /** Re-checks every installed model: headers, and the recorded or published checksum. */
+  /**
+   * Re-checks every model in the folder: headers, and catalog files against the catalog's sha256
+   * (never against a hash of whatever was downloaded). A catalog file that matches gets its receipt,
+   * so a model copied into the folder by hand counts as installed once it is proven.
+   */
   async verify(): Promise<VerifyResult[]> {
     const results: VerifyResult[] = [];
     for (const status of await this.list()) {
-      if (!status.installed) continue;
+      const entry = status.source === "catalog" ? this.entry(status.id) : undefined;
+      if (entry ? !(await this.exists(status.path)) : !status.installed) continue;
       try {
-        if (status.source !== "catalog") {
+        if (!entry) {
           await validateModelPath(status.path);
-        } else {
-          const entry = this.entry(status.id);
-          await this.check(entry, status.path);
-          if (!entry.archive) {
-            const file = join(this.options.folder, entry.fileName);
-            const recorded = await readFile(`${file}.sha256`, "utf8").catch(() => undefined);
-            // Both checksums from one read of the file; the published one is compared first.
-            const algorithms: HashAlgorithm[] = [
-              ...(entry.digest ? [entry.digest.algorithm] : []),
-              ...(recorded ? ["sha256" as const] : []),
-            ];
-            const hashes: Partial<Record<HashAlgorithm, string>> =
-              algorithms.length > 0 ? await hashFile(file, algorithms) : {};
-            if (entry.digest) {
-              const actual = hashes[entry.digest.algorithm];
-              if (actual !== entry.digest.value)
-                throw new Error(`${entry.digest.algorithm} is ${actual}, published ${entry.digest.value}`);
-            }
-            if (recorded && hashes.sha256 !== recorded.trim())
-              throw new Error("the file changed since it was downloaded");
-          }
+          results.push({ id: status.id, path: status.path, ok: true, checkedAgainst: "header" });
+          continue;
         }
-        results.push({ id: status.id, path: status.path, ok: true });
+        const checkedAgainst = await this.verifyCatalogFile(entry, status.path);
+        results.push({ id: status.id, path: status.path, ok: true, checkedAgainst });
       } catch (error) {
         results.push({ id: status.id, path: status.path, ok: false, problem: (error as Error).message });
       }
     }
     return results;
+  }
+
+  private async verifyCatalogFile(entry: CatalogEntry, path: string): Promise<"catalog" | "server"> {
+    await this.check(entry, path);
+    const receipt = await readReceipt(path);
+    const expected = this.installedIdentity(entry);
+    if (expected.sizeBytes === null) {
+      // A voice folder: its archive was checked when it was downloaded; the receipt says against what.
+      if (!this.receiptProves(entry, receipt))
+        throw new Error(
+          "there is no record that it was checked when it was installed; download it again to be sure",
+        );
+      return receipt!.checkedAgainst === "server" ? "server" : "catalog";
+    }
+    const sha256 = expected.sha256 ?? (receipt?.checkedAgainst === "server" ? receipt.sha256 : null);
+    if (sha256 === null)
+      throw new Error("no checksum is known for it (neither the catalog nor the server gave one)");
+    const size = await sizeOf(path);
+    if (size !== expected.sizeBytes && expected.sha256 !== null)
+      throw new Error(
+        `it has ${size} bytes, not the ${expected.sizeBytes} of the catalog's file: it is damaged or another file; download it again`,
+      );
+    const actual = await sha256File(path);
+    if (actual !== sha256)
+      throw new Error(
+        `its sha256 is ${actual}, not the published ${sha256}: it is damaged or another file; download it again`,
+      );
+    const checkedAgainst = expected.sha256 !== null ? "catalog" : "server";
+    if (!this.receiptProves(entry, receipt)) await writeReceipt(path, { sha256, checkedAgainst });
+    return checkedAgainst;
   }
 
   /** Deletes a downloaded model (and any partial download); forgets an imported one without deleting it. */
@@ -286,8 +424,11 @@ export class ModelManager {
     if (this.active.has(id))
       throw new DuetError("engine-busy", `${entry.name} is downloading; cancel the download first.`);
     const file = join(this.options.folder, entry.fileName);
-    for (const path of [file, partPath(file), infoPath(file), `${file}.sha256`])
+    const installed = this.installPath(entry);
+    for (const path of [file, partPath(file), infoPath(file), unverifiedPath(file), receiptPath(file)])
       await rm(path, { force: true });
-    if (entry.archive) await rm(this.installPath(entry), { recursive: true, force: true });
+    await rm(installed, { recursive: true, force: true });
+    await rm(receiptPath(installed), { force: true });
+    await rm(partPath(installed), { force: true });
   }
 }

@@ -5,7 +5,7 @@
  */
 import { DuetError, isDuetError } from "../../engine/errors.js";
 import { catalog, findCatalogEntry, type ModelKind } from "../../engine/models/catalog.js";
-import type { DownloadOptions } from "../../engine/models/download.js";
+import type { DownloadOptions, DownloadProgress } from "../../engine/models/download.js";
 import { ModelManager, type ModelStatus } from "../../engine/models/manager.js";
 import { recommendSetup } from "../../engine/models/recommend.js";
 import { resolveAssistantConfig } from "../../engine/session/config.js";
@@ -253,16 +253,35 @@ export class AppHost {
 
   private download(id: string): void {
     if (this.downloads.has(id)) return;
-    if (!findCatalogEntry(id)) throw new DuetError("invalid-argument", `Unknown model "${id}".`);
+    const entry = findCatalogEntry(id);
+    if (!entry) throw new DuetError("invalid-argument", `Unknown model "${id}".`);
     const controller = new AbortController();
     this.downloads.set(id, controller);
+    // The window says "Connecting…" as soon as the button is pressed, before the queue and the disk are asked.
+    let phase: DownloadProgress["phase"] | undefined = "connecting";
+    this.options.emit({
+      type: "download",
+      id,
+      progress: {
+        phase,
+        receivedBytes: 0,
+        totalBytes: entry.sizeBytes,
+        bytesPerSecond: 0,
+        etaSeconds: null,
+        attempt: 1,
+        resumed: false,
+      },
+    });
     let last = 0;
     void this.manager
       .download(id, {
         signal: controller.signal,
         onProgress: (progress) => {
+          // Every change of phase ("connecting…", a retry) shows at once; bytes ten times a second.
           const now = Date.now();
-          if (now - last < 100 && progress.receivedBytes !== progress.totalBytes) return;
+          const changed = progress.phase !== phase;
+          phase = progress.phase;
+          if (!changed && now - last < 100 && progress.receivedBytes !== progress.totalBytes) return;
           last = now;
           this.options.emit({ type: "download", id, progress });
         },
@@ -272,12 +291,13 @@ export class AppHost {
         await this.adopt(status);
       })
       .catch((error: unknown) => {
-        const message = isDuetError(error, "aborted")
-          ? "Cancelled."
-          : error instanceof Error
-            ? error.message
-            : String(error);
-        this.options.emit({ type: "download", id, error: message });
+        if (isDuetError(error, "aborted")) this.options.emit({ type: "download", id, cancelled: true });
+        else
+          this.options.emit({
+            type: "download",
+            id,
+            error: error instanceof Error ? error.message : String(error),
+          });
       })
       .finally(() => this.downloads.delete(id));
   }

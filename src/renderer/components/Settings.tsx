@@ -21,15 +21,30 @@ function DownloadBar({ id }: { id: string }) {
       </p>
     );
   const pct = d.totalBytes ? Math.round((d.receivedBytes / d.totalBytes) * 100) : null;
+  // What the download is doing, in words, when it is not moving bytes.
+  const status =
+    d.phase === "connecting"
+      ? "Connecting…"
+      : d.phase === "waiting"
+        ? d.message
+        : d.phase === "verifying"
+          ? "Checking the file against its published checksum…"
+          : d.phase === "installing"
+            ? "Installing…"
+            : null;
   return (
-    <div className="download">
+    <div className="download" data-phase={d.phase}>
       <progress value={d.receivedBytes} max={d.totalBytes ?? undefined} aria-label={`Downloading ${id}`} />
-      <span>
-        {pct !== null ? `${pct}% · ` : ""}
-        {formatBytes(d.receivedBytes)}
-        {d.totalBytes ? ` of ${formatBytes(d.totalBytes)}` : ""} · {formatBytes(d.bytesPerSecond)}/s
-        {d.etaSeconds !== null ? ` · ${Math.ceil(d.etaSeconds)} s left` : ""}
-      </span>
+      {status ? (
+        <span role="status">{status}</span>
+      ) : (
+        <span>
+          {pct !== null ? `${pct}% · ` : ""}
+          {formatBytes(d.receivedBytes)}
+          {d.totalBytes ? ` of ${formatBytes(d.totalBytes)}` : ""} · {formatBytes(d.bytesPerSecond)}/s
+          {d.etaSeconds !== null ? ` · ${Math.ceil(d.etaSeconds)} s left` : ""}
+        </span>
+      )}
       <button onClick={() => void controller.cancelDownload(id)}>Cancel</button>
     </div>
   );
@@ -74,6 +89,9 @@ function ModelRow({
           <p className="model-description">
             {formatBytes(status!.partialBytes)} already downloaded; downloading again continues.
           </p>
+        )}
+        {!installed && status?.problem && !downloading && (
+          <p className="model-description">{status.problem}</p>
         )}
         <DownloadBar id={entry.id} />
       </div>
@@ -479,9 +497,12 @@ export function FirstRun() {
   const controller = useController();
   const recommendation = useDuet((s) => s.recommendation);
   const downloads = useDuet((s) => s.downloads);
+  const catalog = useDuet((s) => s.catalog);
   useEffect(() => {
     void controller.recommend();
   }, [controller]);
+  // People read the models' names, not the catalog's ids.
+  const nameOf = (id: string) => catalog.find((entry) => entry.id === id)?.name ?? id;
   const picks = recommendation ? [recommendation.recommendation.llm.id, "whisper-base.en"] : [];
   return (
     <main className="first-run" aria-label="Welcome">
@@ -498,7 +519,7 @@ export function FirstRun() {
           </button>
           {picks.map((id) => (
             <div key={id}>
-              {downloads[id] && <span className="model-name">{id}</span>}
+              {downloads[id] && <span className="model-name">{nameOf(id)}</span>}
               <DownloadBar id={id} />
             </div>
           ))}

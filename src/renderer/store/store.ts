@@ -3,6 +3,7 @@ import type {
   AppEvent,
   AppSnapshot,
   CatalogEntry,
+  DownloadPhase,
   EngineStatus,
   ModelStatus,
   Recommendation,
@@ -38,10 +39,13 @@ export interface TurnRecord {
 }
 
 export interface DownloadState {
+  phase: DownloadPhase;
   receivedBytes: number;
   totalBytes: number | null;
   bytesPerSecond: number;
   etaSeconds: number | null;
+  /** While waiting to retry: what happened and when the next try starts. */
+  message: string | null;
   error: string | null;
   done: boolean;
 }
@@ -145,16 +149,23 @@ function reduce(state: DuetState, events: readonly AppEvent[]): Partial<DuetStat
         patch.toasts = withToast(patch.toasts ?? state.toasts, event.stage, event.message);
         break;
       case "download": {
-        const previous = (patch.downloads ?? state.downloads)[event.id];
-        const next: DownloadState = {
-          receivedBytes: event.progress?.receivedBytes ?? previous?.receivedBytes ?? 0,
-          totalBytes: event.progress?.totalBytes ?? previous?.totalBytes ?? null,
-          bytesPerSecond: event.progress?.bytesPerSecond ?? 0,
-          etaSeconds: event.progress?.etaSeconds ?? null,
-          error: event.error ?? null,
-          done: event.done ?? false,
-        };
-        patch.downloads = { ...(patch.downloads ?? state.downloads), [event.id]: next };
+        const downloads = { ...(patch.downloads ?? state.downloads) };
+        // A cancelled download is not a failure: its row goes back to "Resume".
+        if (event.cancelled) delete downloads[event.id];
+        else {
+          const previous = downloads[event.id];
+          downloads[event.id] = {
+            phase: event.progress?.phase ?? previous?.phase ?? "connecting",
+            receivedBytes: event.progress?.receivedBytes ?? previous?.receivedBytes ?? 0,
+            totalBytes: event.progress?.totalBytes ?? previous?.totalBytes ?? null,
+            bytesPerSecond: event.progress?.bytesPerSecond ?? 0,
+            etaSeconds: event.progress?.etaSeconds ?? null,
+            message: event.progress?.message ?? null,
+            error: event.error ?? null,
+            done: event.done ?? false,
+          };
+        }
+        patch.downloads = downloads;
         break;
       }
       case "transcript": {

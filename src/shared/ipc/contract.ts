@@ -15,6 +15,7 @@ import type { Recommendation } from "../../engine/models/recommend.js";
 import type { HardwareInfo } from "../../engine/llama/hardwareBasics.js";
 
 export type { CatalogEntry, DownloadProgress, ModelStatus, Recommendation, HardwareInfo };
+export type DownloadPhase = DownloadProgress["phase"];
 export type { Settings, SettingsNotice, SettingsPatch } from "../settings.js";
 export type { ErrorStage, SessionEvent, SessionState, SpokenChunk, VoiceTurnMetrics } from "../session.js";
 export type { TurnEvent, TurnMetrics } from "../turnEvents.js";
@@ -105,7 +106,15 @@ export type EngineStatus =
 export type AppEvent =
   | SessionEvent
   | { type: "engine"; engine: EngineStatus }
-  | { type: "download"; id: string; progress?: DownloadProgress; done?: boolean; error?: string }
+  | {
+      type: "download";
+      id: string;
+      progress?: DownloadProgress;
+      done?: boolean;
+      error?: string;
+      /** The user cancelled: not a failure; what was downloaded is kept. */
+      cancelled?: boolean;
+    }
   | { type: "settings"; settings: Settings; notice?: SettingsNotice }
   | { type: "hotkey"; down: boolean }
   | { type: "audio-stop" };
