@@ -3,53 +3,10 @@ import { z } from "zod";
 import { DuetError } from "../errors.js";
 import catalogData from "./catalog.json" with { type: "json" };
 
-import { MODEL_KINDS } from "../../shared/choices.js";
-
 export { MODEL_KINDS, type ModelKind } from "../../shared/choices.js";
 
-const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex digits");
-const fileNameSchema = z.string().regex(/^[^/\\]+$/, "must be a file name without folders");
-
-/**
- * What to do with a downloaded archive: `tar.bz2` unpacks a voice folder named like the archive;
- * `tgz` takes one member out and installs it as `installAs`, checked against its own size and sha256.
- */
-const archiveSchema = z.discriminatedUnion("format", [
-  z.object({ format: z.literal("tar.bz2") }),
-  z.object({
-    format: z.literal("tgz"),
-    member: z.string().min(1),
-    installAs: fileNameSchema,
-    sizeBytes: z.number().int().positive(),
-    sha256: sha256Schema,
-  }),
-]);
-
-const entrySchema = z.object({
-  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
-  name: z.string().min(1),
-  kind: z.enum(MODEL_KINDS),
-  /** The name the download is saved under in the models folder. */
-  fileName: fileNameSchema,
-  /** A pinned address: a Hugging Face commit, a release asset, a package version. */
-  uri: z.string().url(),
-  /** The download's exact size (approximate only where sha256 is null). */
-  sizeBytes: z.number().int().positive(),
-  /** The publisher's sha256 of the download; null only for a file nobody publishes one for (then the server's is used). */
-  sha256: sha256Schema.nullable(),
-  license: z.string(),
-  contextLength: z.number().int().positive().optional(),
-  promptFamily: z.string().optional(),
-  /** KV cache shape, for memory estimates (LLMs). */
-  shape: z
-    .object({ layers: z.number().int(), kvHeads: z.number().int(), headDim: z.number().int() })
-    .optional(),
-  archive: archiveSchema.optional(),
-  languages: z.array(z.string()).optional(),
-  description: z.string(),
-});
-export type CatalogEntry = z.infer<typeof entrySchema>;
-export type CatalogArchive = NonNullable<CatalogEntry["archive"]>;
+export type { CatalogArchive, CatalogEntry } from "../../shared/models.js";
+import { catalogEntrySchema as entrySchema, type CatalogEntry } from "../../shared/models.js";
 
 const catalogSchema = z.object({ models: z.array(entrySchema) });
 

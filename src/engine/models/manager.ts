@@ -30,24 +30,8 @@ import {
 
 const run = promisify(execFile);
 
-export interface ModelStatus {
-  id: string;
-  name: string;
-  kind: ModelKind;
-  /** From the catalog, imported from elsewhere, or a file the user put in the models folder. */
-  source: "catalog" | "imported" | "folder";
-  installed: boolean;
-  /** Where it is (or will be) on disk. */
-  path: string;
-  sizeBytes: number;
-  /** Bytes already downloaded of an interrupted download. */
-  partialBytes: number;
-  /** Installed and checked against a published (or server-given) checksum. */
-  verified: boolean;
-  /** Why a file that is there does not count as installed, in words. */
-  problem?: string;
-  description: string;
-}
+export type { ModelStatus } from "../../shared/models.js";
+import type { ModelStatus } from "../../shared/models.js";
 
 export interface VerifyResult {
   id: string;

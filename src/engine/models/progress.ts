@@ -4,29 +4,8 @@
  * most five reports a second, so that a window or a terminal is not flooded.
  */
 
-export type DownloadPhase = "connecting" | "downloading" | "waiting" | "verifying" | "installing";
-
-export interface DownloadProgress {
-  /**
-   * connecting: a request is on its way; waiting: a retry is scheduled; verifying: hashing the
-   * file; installing: unpacking an archive (reported by the model manager).
-   */
-  phase: DownloadPhase;
-  /** Bytes of the file on disk (while verifying: bytes hashed). */
-  receivedBytes: number;
-  /** null while the server has not said. */
-  totalBytes: number | null;
-  /** Moving average over the last seconds. */
-  bytesPerSecond: number;
-  etaSeconds: number | null;
-  attempt: number;
-  /** The download continued a partial file. */
-  resumed: boolean;
-  /** While waiting: what went wrong and what happens next, in words. */
-  message?: string;
-  /** While waiting: seconds until the next try. */
-  retryInSeconds?: number;
-}
+export type { DownloadPhase, DownloadProgress } from "../../shared/models.js";
+import type { DownloadPhase, DownloadProgress } from "../../shared/models.js";
 
 /** The shortest time between two reports of the same phase. */
 export const REPORT_INTERVAL_MS = 200;

@@ -1,20 +1,8 @@
-import type { GpuChoice } from "../llama/types.js";
 import type { HardwareInfo } from "../llama/hardwareBasics.js";
 import { catalog, llmMemoryBytes, type CatalogEntry } from "./catalog.js";
 
-export interface Recommendation {
-  llm: CatalogEntry;
-  gpu: GpuChoice;
-  gpuLayers: "max" | 0;
-  /** KV cells per view. */
-  contextSize: number;
-  /** Memory the choice needs and the budget it was measured against. */
-  neededBytes: number;
-  budgetBytes: number;
-  reason: string;
-  /** Whether it fits; false means even the smallest model is tight. */
-  fits: boolean;
-}
+export type { Recommendation } from "../../shared/models.js";
+import type { Recommendation } from "../../shared/models.js";
 
 const GPU_PREFERENCE: ReadonlyArray<"cuda" | "metal" | "vulkan"> = ["cuda", "metal", "vulkan"];
 

@@ -8,11 +8,7 @@
 import { z } from "zod";
 import type { SessionEvent, SessionState } from "../session.js";
 import { settingsPatchSchema, type Settings, type SettingsNotice } from "../settings.js";
-import type { CatalogEntry } from "../../engine/models/catalog.js";
-import type { DownloadProgress } from "../../engine/models/download.js";
-import type { ModelStatus } from "../../engine/models/manager.js";
-import type { Recommendation } from "../../engine/models/recommend.js";
-import type { HardwareInfo } from "../../engine/llama/hardwareBasics.js";
+import type { CatalogEntry, DownloadProgress, HardwareInfo, ModelStatus, Recommendation } from "../models.js";
 
 export type { CatalogEntry, DownloadProgress, ModelStatus, Recommendation, HardwareInfo };
 export type DownloadPhase = DownloadProgress["phase"];
