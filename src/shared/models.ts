@@ -78,8 +78,14 @@ export interface ModelStatus {
   id: string;
   name: string;
   kind: ModelKind;
-  /** From the catalog, imported from elsewhere, or a file the user put in the models folder. */
-  source: "catalog" | "imported" | "folder";
+  /**
+   * From the catalog, imported from elsewhere, a file the user put in the models folder, or a
+   * file found in another app's folder (LM Studio, Ollama, Jan, the Hugging Face cache), used
+   * where it is. Found models are offered, never picked automatically.
+   */
+  source: "catalog" | "imported" | "folder" | "found";
+  /** For found models: the app whose folder holds it. */
+  foundIn?: string;
   installed: boolean;
   /** Where it is (or will be) on disk. */
   path: string;

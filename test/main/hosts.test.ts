@@ -26,6 +26,7 @@ import { handleRequest } from "../../src/main/ipc/requests.js";
 import type { AssistantConfig } from "../../src/engine/session/config.js";
 import { DEMO_PROGRAM } from "../../src/engine/tiny-model/demoProgram.js";
 import { bytes, closedPortUrl, sha256, startFileServer } from "../helpers/fileServer.js";
+import { runCli } from "../helpers/cli.js";
 import { tinyModelPath } from "../helpers/models.js";
 
 /** Fake engine processes: they record what they were told and can be made to crash. */
@@ -295,6 +296,30 @@ describe("the app host (main process state)", () => {
     const start = launcher.workers.at(-1)!.posted[0] as Extract<ToWorker, { type: "start" }>;
     expect(start.config.files.llm).toBe(join(dir, "models", "newer.gguf"));
   });
+
+  it("runs the same model as `ask` from the same folder and settings", async () => {
+    const { dir, launcher, request, settled } = await appHost();
+    copyFileSync(join(dir, "models", "demo.gguf"), join(dir, "models", "b-newest.gguf"));
+    utimesSync(join(dir, "models", "demo.gguf"), new Date(2023, 0, 1), new Date(2023, 0, 1));
+    await request("settings:update", { patch: { reasoning: { probeInterval: 22 } } });
+    await settled();
+    const start = launcher.workers.at(-1)!.posted[0] as Extract<ToWorker, { type: "start" }>;
+    const env = { DUET_DATA_DIR: join(dir, "data"), DUET_MODELS_DIR: join(dir, "models") };
+    const ask = await runCli("ask.ts", ["--gpu", "cpu", "--json", "What is two plus two?"], { env });
+    expect(ask.code).toBe(0);
+    const summary = JSON.parse(ask.stdout.trim().split("\n").at(-1)!) as { model: string };
+    expect(summary.model).toBe(start.config.files.llm);
+    expect(summary.model).toBe(join(dir, "models", "b-newest.gguf"));
+    // A choice in Settings wins for both.
+    await request("settings:update", { patch: { models: { llm: join(dir, "models", "demo.gguf") } } });
+    await settled();
+    const chosen = launcher.workers.at(-1)!.posted[0] as Extract<ToWorker, { type: "start" }>;
+    const again = await runCli("ask.ts", ["--gpu", "cpu", "--json", "What is two plus two?"], { env });
+    expect(JSON.parse(again.stdout.trim().split("\n").at(-1)!)).toMatchObject({
+      model: chosen.config.files.llm,
+    });
+    expect(chosen.config.files.llm).toBe(join(dir, "models", "demo.gguf"));
+  }, 60_000);
 
   it("says so when no model is installed, and refuses importing a file that is not a model", async () => {
     const dir = mkdtempSync(join(tmpdir(), "duet-host-empty-"));

@@ -16,7 +16,9 @@ import { failAndExit } from "./common.js";
 
 const usage = `Usage: npm run models -- <command> [--json]
 
-  list              the recommended models and the ones you imported, and which are installed
+  list              the recommended models, the ones you imported or put in the folder, which are
+                    installed, and models found in LM Studio's, Ollama's, Jan's and the Hugging Face
+                    cache's folders (use one with "import PATH", or choose it in the app)
   download ID       download a model (continues an interrupted download), check it against its
                     published checksum and install it; Ctrl+C keeps what was downloaded
   import PATH       check a local GGUF, whisper model or voice folder and add it to your models
@@ -81,7 +83,7 @@ async function main(): Promise<void> {
       process.stdout.write(json ? `${JSON.stringify(value)}\n` : text);
     switch (command) {
       case "list": {
-        const models = await manager.list();
+        const models = await manager.list({ found: true });
         out(
           models,
           models
@@ -91,6 +93,7 @@ async function main(): Promise<void> {
                 (m.partialBytes > 0 && !m.installed
                   ? ` (${formatBytes(m.partialBytes)} downloaded, run download to continue)`
                   : "") +
+                (m.foundIn ? `  (in ${m.foundIn}: ${m.path})` : "") +
                 (m.problem ? `\n    ${m.problem}` : ""),
             )
             .join("\n") + "\n",

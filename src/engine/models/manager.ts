@@ -19,6 +19,7 @@ import {
 import { sha256File } from "./hashFile.js";
 import { readReceipt, receiptPath, writeReceipt, type Receipt } from "./receipt.js";
 import { extractTarMember } from "./tarMember.js";
+import { findModels, SOURCE_NAMES, type FindModelsOptions, type FoundModelsScan } from "./foundModels.js";
 import {
   validateLlmFile,
   validateModelPath,
@@ -52,12 +53,18 @@ export interface ModelManagerOptions {
   downloadDefaults?: Partial<Omit<DownloadOptions, "url" | "destination">>;
   /** Catalog override (tests). */
   entries?: readonly CatalogEntry[];
+  /** Where to look for other apps' models (tests give a fake home). Default: this user's folders. */
+  findModels?: FindModelsOptions;
 }
+
+/** How long a scan of other apps' folders is reused before the next look. */
+const FOUND_MODELS_TTL_MS = 30_000;
 
 /** Downloads, imports, verifies and removes models; the settings hold what the user picked and imported. */
 export class ModelManager {
   private readonly queue: DownloadQueue;
   private readonly active = new Map<string, Promise<ModelStatus>>();
+  private foundScan: { at: number; scan: Promise<FoundModelsScan> } | undefined;
 
   constructor(private readonly options: ModelManagerOptions) {
     this.queue = new DownloadQueue(options.parallelDownloads ?? 2);
@@ -140,7 +147,11 @@ export class ModelManager {
     }
   }
 
-  async list(): Promise<ModelStatus[]> {
+  /**
+   * Every model Duet knows of: the catalog's, files in the models folder, imported ones and, with
+   * `found`, models in other apps' folders (a bounded scan, reused for half a minute).
+   */
+  async list(options: { found?: boolean } = {}): Promise<ModelStatus[]> {
     const out: ModelStatus[] = [];
     for (const entry of this.entries) {
       const path = this.installPath(entry);
@@ -199,6 +210,27 @@ export class ModelManager {
         verified: false,
         description: "Imported from your disk.",
       });
+    }
+    if (options.found) {
+      const known = new Set(out.map((m) => m.path));
+      for (const found of (await this.scanOtherApps()).models) {
+        if (known.has(found.path)) continue;
+        known.add(found.path);
+        const app = SOURCE_NAMES[found.source];
+        out.push({
+          id: found.path,
+          name: found.name,
+          kind: found.kind,
+          source: "found",
+          foundIn: app,
+          installed: true,
+          path: found.path,
+          sizeBytes: found.sizeBytes,
+          partialBytes: 0,
+          verified: false,
+          description: `Found in ${app}'s folder; used where it is, never copied.`,
+        });
+      }
     }
     return out;
   }
@@ -328,6 +360,15 @@ export class ModelManager {
       case "vad":
         return validateOnnxFile(path, "vad");
     }
+  }
+
+  private scanOtherApps(): Promise<FoundModelsScan> {
+    const now = Date.now();
+    if (!this.foundScan || now - this.foundScan.at > FOUND_MODELS_TTL_MS) {
+      const scan = findModels(this.options.findModels ?? {}).catch(() => ({ models: [], skipped: [] }));
+      this.foundScan = { at: now, scan };
+    }
+    return this.foundScan.scan;
   }
 
   /** Checks a local file or voice folder and adds it to the user's models (the file stays where it is). */

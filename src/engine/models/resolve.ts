@@ -65,7 +65,8 @@ export async function resolveModel(
   }
   const candidates = await Promise.all(
     models
-      .filter((m) => m.kind === kind && m.installed)
+      // Models found in other apps' folders are offered, never picked without the user choosing them.
+      .filter((m) => m.kind === kind && m.installed && m.source !== "found")
       .map(async (m) => ({ model: m, modified: await modifiedMs(m.path) })),
   );
   const newest = candidates

@@ -208,7 +208,7 @@ export class AppHost {
       return null;
     },
     "settings:update": ({ patch }) => this.store.update(patch),
-    "models:list": async () => ({ models: await this.manager.list(), catalog: catalog() }),
+    "models:list": async () => ({ models: await this.manager.list({ found: true }), catalog: catalog() }),
     "models:download": ({ id }) => {
       this.download(id);
       return null;
