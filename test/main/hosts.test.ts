@@ -105,9 +105,25 @@ describe("the engine host (utility process lifecycle)", () => {
       onStatus: (s) => statuses.push(s),
       restartDelaysMs: [10, 10],
     });
+    host.switchConversation("c1", []);
     host.start(config);
-    expect(launcher.workers[0]!.posted[0]).toEqual({ type: "start", config, history: [] });
-    launcher.workers[0]!.reply({ type: "history", history: [{ user: "hi", answer: "hello" }] });
+    expect(launcher.workers[0]!.posted[0]).toEqual({
+      type: "start",
+      config,
+      history: [],
+      conversation: "c1",
+    });
+    // A history about another conversation (from before a switch) is ignored.
+    launcher.workers[0]!.reply({
+      type: "history",
+      history: [{ user: "old", answer: "x" }],
+      conversation: "c0",
+    });
+    launcher.workers[0]!.reply({
+      type: "history",
+      history: [{ user: "hi", answer: "hello" }],
+      conversation: "c1",
+    });
     launcher.workers[0]!.crash();
     expect(statuses.at(-1)).toMatchObject({
       status: "crashed",
@@ -120,6 +136,7 @@ describe("the engine host (utility process lifecycle)", () => {
       type: "start",
       config,
       history: [{ user: "hi", answer: "hello" }],
+      conversation: "c1",
     });
     // Crashing again and again: after the allowed restarts it gives up and says what to check.
     launcher.workers[1]!.crash();
@@ -221,7 +238,8 @@ describe("the app host (main process state)", () => {
     await settled();
     expect(launcher.workers).toHaveLength(1);
     expect(events.some((e) => e.type === "settings" && e.settings.hotkey.pushToTalk === "F9")).toBe(true);
-    launcher.workers[0]!.reply({ type: "history", history: [{ user: "hello", answer: "hi" }] });
+    const { conversation } = launcher.workers[0]!.posted[0] as Extract<ToWorker, { type: "start" }>;
+    launcher.workers[0]!.reply({ type: "history", history: [{ user: "hello", answer: "hi" }], conversation });
     await request("settings:update", { patch: { reasoning: { layout: "compact" } } });
     await settled();
     expect(launcher.workers).toHaveLength(2);

@@ -138,6 +138,11 @@ export async function openAssistant(
         language: speech.language,
         ...(speech.vocabularyPrompt ? { vocabularyPrompt: speech.vocabularyPrompt } : {}),
         speechRate: speech.rate,
+        handsFree: {
+          handsFree: speech.handsFree,
+          pauseMs: speech.pauseMs,
+          interruptBySpeaking: speech.interruptBySpeaking,
+        },
         ...(math ? { math } : {}),
         ...(options.now ? { now: options.now } : {}),
       });

@@ -78,7 +78,8 @@ describe("settings: the one store", () => {
     await expect(store.update({ models: { mirrorBaseUrl: "not a url" } })).rejects.toThrow(
       /models\.mirrorBaseUrl/,
     );
-    await expect(store.update({ speech: { handsFree: true } } as never)).rejects.toThrow(/speech/);
+    await expect(store.update({ speech: { listenForever: true } } as never)).rejects.toThrow(/speech/);
+    await expect(store.update({ speech: { pauseMs: 50 } })).rejects.toThrow(/speech\.pauseMs/);
     expect(store.get()).toEqual(defaultSettings());
   });
 
