@@ -248,6 +248,8 @@ export class AppHost {
     }
     this.runningConfig = key;
     this.runningLive = live;
+    // The problem that kept the engine from running is over: say so before the engine does.
+    this.setEngineStatus({ status: "loading", message: `Loading ${resolved.llm.name}…` });
     this.engineHost.start(resolved.config);
   }
 
