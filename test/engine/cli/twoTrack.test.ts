@@ -2,6 +2,11 @@ import { describe, expect, it } from "vitest";
 import { TwoTrackRenderer, type TrackOutput } from "../../../src/engine/cli/twoTrack.js";
 import type { TurnEvent } from "../../../src/shared/turnEvents.js";
 
+const ESC = String.fromCharCode(27);
+const CODES = new RegExp(`${ESC}\\[[0-9;]*[A-Za-z]`, "g");
+/** A redraw moves the cursor up over the previous frame and clears below it. */
+const REDRAW = new RegExp(`${ESC}\\[\\d+F${ESC}\\[J`);
+
 /** A terminal that keeps what was written, with the escape codes taken out. */
 function terminal(columns = 60, rows = 20): TrackOutput & { text(): string; frames(): string[] } {
   let written = "";
@@ -13,9 +18,8 @@ function terminal(columns = 60, rows = 20): TrackOutput & { text(): string; fram
       written += String(chunk);
       return true;
     },
-    text: () => written.replace(/\x1b\[[0-9;]*[A-Za-z]/g, ""),
-    // Each redraw moves the cursor up ("\x1b[nF") over the previous frame.
-    frames: () => written.split(/\x1b\[\d+F\x1b\[J/).map((f) => f.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "")),
+    text: () => written.replace(CODES, ""),
+    frames: () => written.split(REDRAW).map((f) => f.replace(CODES, "")),
   };
 }
 
