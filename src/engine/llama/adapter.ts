@@ -260,6 +260,7 @@ export async function openLlama(options: OpenLlamaOptions): Promise<LlamaSession
 
   const runtime = new LlamaKvRuntime(context, native, sequences);
   const tokenizer = createTokenizer(model);
+  const gpuDevice = llama.gpu === false ? undefined : (await llama.getGpuDeviceNames().catch(() => []))[0];
   const description: ModelDescription = {
     path: options.modelPath,
     architecture: info.architecture,
@@ -267,6 +268,8 @@ export async function openLlama(options: OpenLlamaOptions): Promise<LlamaSession
     chatTemplate: info.chatTemplate,
     layers: info.layers ?? 0,
     gpu: llama.gpu === false ? false : llama.gpu,
+    gpuLayers: model.gpuLayers,
+    ...(gpuDevice ? { gpuDevice } : {}),
     kvCacheType,
     threads: native.nativeContext.getThreads(),
   };
