@@ -39,6 +39,7 @@ export const savedTurnSchema = z.object({
   thoughts: z.string(),
   answerTokens: z.array(z.string()),
   heardTokens: count,
+  voiceStopped: z.boolean().default(false),
   endReason: z.string().nullable(),
   metrics: metricsSchema.nullable(),
   timeline: z.object({
@@ -103,6 +104,7 @@ export function savedTurn(turn: TurnRecord): SavedTurn {
     thoughts: turn.thoughts,
     answerTokens: turn.answerTokens,
     heardTokens: turn.heardTokens,
+    voiceStopped: turn.voiceStopped,
     endReason: turn.endReason,
     metrics: turn.metrics,
     timeline: turn.timeline,
@@ -172,6 +174,8 @@ export function conversationToMarkdown(
     lines.push("**Duet:**", "", answer === "" ? "_(no answer)_" : answer, "");
     const ended = endReasonWords(turn.endReason);
     if (ended) lines.push(`_${ended}._`, "");
+    else if (turn.voiceStopped && turn.heardTokens < turn.answerTokens.length)
+      lines.push("_Stopped while speaking._", "");
   });
   return `${lines.join("\n").trimEnd()}\n`;
 }

@@ -27,6 +27,8 @@ export interface TurnRecord {
   /** The chunk the voice is saying now: answer tokens [from, to); null when silent. */
   speaking: { from: number; to: number } | null;
   interjections: string[];
+  /** The voice was cut off mid-answer (Stop, or the user talked over it). */
+  voiceStopped: boolean;
   done: boolean;
   /** Why the turn ended (an EndReason, or "engine stopped"); null while it runs. */
   endReason: string | null;
@@ -57,6 +59,7 @@ export function newTurn(id: number, user: string, startedAt: number): TurnRecord
     heardTokens: 0,
     speaking: null,
     interjections: [],
+    voiceStopped: false,
     done: false,
     endReason: null,
     metrics: null,
@@ -166,8 +169,9 @@ export function reduceTurns(state: TurnsState, events: readonly AppEvent[], now:
         break;
       }
       case "audio-stop": {
+        // The voice was cut off in the middle of a chunk.
         const turn = current();
-        if (turn?.speaking) update(turn, { speaking: null });
+        if (turn?.speaking) update(turn, { speaking: null, voiceStopped: true });
         break;
       }
       case "metrics": {

@@ -13,6 +13,7 @@ const saved = (user: string, thoughts: string, answer: string[], endReason = "en
   thoughts,
   answerTokens: answer,
   heardTokens: answer.length,
+  voiceStopped: false,
   endReason,
   metrics: null,
   timeline: { thoughts: [], answers: [], chunks: [] },

@@ -83,6 +83,15 @@ describe("turn records from session events (the window's and the saved conversat
       state,
     );
     expect(currentTurn(state)).toMatchObject({ done: true, endReason: "end-of-turn", heardTokens: 3 });
+    expect(currentTurn(state)!.voiceStopped).toBe(false);
+  });
+
+  it("notes a voice cut off mid-chunk (Stop, or talking over it), and only then", () => {
+    let state = apply([start, answer("a", 0), answer("b", 1)]);
+    state = apply([{ type: "audio-stop" }], state);
+    expect(currentTurn(state)!.voiceStopped).toBe(false);
+    state = apply([{ type: "speaking", chunk: chunk(0, 2, 100, 500) }, { type: "audio-stop" }], state);
+    expect(currentTurn(state)).toMatchObject({ voiceStopped: true, speaking: null });
   });
 
   it("keeps only the heard part after a barge-in, and typed words that went into the turn do not start the next one", () => {

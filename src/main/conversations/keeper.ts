@@ -16,9 +16,14 @@ import {
   reduceTurns,
   turnList,
   turnsFrom,
+  type TurnRecord,
   type TurnsState,
 } from "../../shared/turnRecord.js";
 import type { ConversationStore } from "./store.js";
+
+/** A turn with words in it: something was asked, thought or answered. */
+const worthKeeping = (turn: TurnRecord): boolean =>
+  !turn.done || turn.user.trim() !== "" || turn.thoughts.trim() !== "" || turn.answerTokens.length > 0;
 
 export interface HistoryItem {
   user: string;
@@ -164,7 +169,8 @@ export class ConversationKeeper {
       titleIsCustom: current.titleIsCustom,
       createdAt: current.createdAt,
       updatedAt: current.updatedAt,
-      turns: turnList(current.turns).map(savedTurn),
+      // A turn in which nothing was heard and nothing said is not worth keeping.
+      turns: turnList(current.turns).filter(worthKeeping).map(savedTurn),
       history: current.history,
     };
   }

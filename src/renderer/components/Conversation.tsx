@@ -36,6 +36,7 @@ export function Conversation() {
         aria-label="Conversation"
         ref={follow.ref}
         onScroll={follow.onScroll}
+        onWheel={follow.onWheel}
         tabIndex={-1}
       >
         {turnIds.length === 0 && (

@@ -20,7 +20,7 @@ function titleOf(engine: EngineStatus): string {
     case "failed":
       return "The model could not run";
     case "crashed":
-      return "The engine stopped unexpectedly";
+      return "Restarting the engine";
     default:
       return "";
   }

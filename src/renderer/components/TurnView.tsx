@@ -18,7 +18,7 @@ function UserWords({ id }: { id: number }) {
       <p aria-label="What you said">
         {user}
         {tentative && <span className="tentative"> {tentative}</span>}
-        {!final && !user && !tentative && <span className="tentative">…</span>}
+        {!final && !user && !tentative && <span className="tentative">Listening…</span>}
       </p>
       {interjections?.map((text, i) => (
         <p key={i} className="interjection">
@@ -64,7 +64,15 @@ function ThinkingTrack({ id }: { id: number }) {
         </span>
       </button>
       {open && (
-        <div className="track-body" id={`thinking-${id}`} ref={follow.ref} onScroll={follow.onScroll}>
+        <div
+          className="track-body"
+          id={`thinking-${id}`}
+          ref={follow.ref}
+          onScroll={follow.onScroll}
+          onWheel={follow.onWheel}
+          tabIndex={0}
+          aria-label="Thoughts"
+        >
           {thoughts.trim() ? (
             paragraphs(thoughts).map((p, i) => <p key={i}>{p}</p>)
           ) : (
@@ -100,7 +108,14 @@ function AnswerTrack({ id, live }: { id: number; live: boolean }) {
         <span>Answer</span>
         <span className="track-meta">{speaking ? "speaking…" : ""}</span>
       </div>
-      <div className="track-body" ref={follow.ref} onScroll={follow.onScroll}>
+      <div
+        className="track-body"
+        ref={follow.ref}
+        onScroll={follow.onScroll}
+        onWheel={follow.onWheel}
+        tabIndex={0}
+        aria-label="Answer text"
+      >
         {text.join("").trim() === "" ? (
           <span className="placeholder">The spoken answer appears here.</span>
         ) : (
@@ -120,13 +135,12 @@ function AnswerTrack({ id, live }: { id: number; live: boolean }) {
   );
 }
 
-/** The answer was all written, but the voice was stopped (or interrupted) before its end. */
+/**
+ * The answer was all written, but the voice was stopped (Stop, or the user talked over it) before
+ * its end. Only for a finished turn: one still speaking has not been heard to its end yet.
+ */
 export function voiceStopped(turn: TurnRecord): boolean {
-  return (
-    turn.metrics !== null &&
-    turn.timeline.chunks.length > 0 &&
-    turn.metrics.heardTokens < turn.answerTokens.length - 1
-  );
+  return turn.done && turn.voiceStopped && turn.heardTokens < turn.answerTokens.length;
 }
 
 /** One line in plain words: how long until the first words, how long it thought and spoke, how it ended. */
@@ -244,8 +258,21 @@ export const TurnView = memo(function TurnView({ id, last }: { id: number; last:
     if (!turn) return null;
     return turn.endReason === "end-of-turn" && voiceStopped(turn) ? "voice-stopped" : turn.endReason;
   });
+  const empty = useDuet((s) => {
+    const turn = s.turns[id];
+    return (
+      !!turn && turn.done && !turn.user.trim() && !turn.thoughts.trim() && turn.answerTokens.length === 0
+    );
+  });
   if (done === undefined) return null;
   const live = last && !finished;
+  // Nothing was heard and nothing said (a cough in hands-free mode, a tap on the button): one line.
+  if (finished && empty)
+    return (
+      <article className="turn empty-turn" data-done={done} data-live={false} aria-label={`Turn ${id}`}>
+        <p className="summary">Nothing was heard.</p>
+      </article>
+    );
   return (
     <article
       className="turn"

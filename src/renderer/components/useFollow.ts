@@ -8,6 +8,7 @@ export interface Follow<T extends HTMLElement> {
   /** Whether the box follows new text (false once the user scrolled away from it). */
   following: boolean;
   onScroll: () => void;
+  onWheel: (event: { deltaY: number }) => void;
   /** Back to following, scrolled to the newest text. */
   jump: () => void;
 }
@@ -30,6 +31,18 @@ export function useFollow<T extends HTMLElement>(
   const targetRef = useRef(target);
   targetRef.current = target;
 
+  /**
+   * Whether the box shows what it follows: the target when there is one (the user may scroll a
+   * little around the part being spoken), otherwise the end.
+   */
+  const showsFollowed = (box: T): boolean => {
+    const element = targetRef.current?.(box);
+    if (!element) return box.scrollHeight - box.scrollTop - box.clientHeight <= SLACK_PX;
+    const e = element.getBoundingClientRect();
+    const b = box.getBoundingClientRect();
+    return e.bottom > b.top && e.top < b.bottom;
+  };
+
   const setFollow = (value: boolean) => {
     followingRef.current = value;
     setFollowing(value);
@@ -38,6 +51,13 @@ export function useFollow<T extends HTMLElement>(
   const place = useCallback(() => {
     const box = ref.current;
     if (!box) return;
+    // Moved since this hook last put it somewhere, and not to the end: the user scrolled, and the
+    // scroll event has not arrived yet. Their place wins.
+    if (placed.current !== null && Math.abs(box.scrollTop - placed.current) > 1 && !showsFollowed(box)) {
+      placed.current = null;
+      setFollow(false);
+      return;
+    }
     const element = targetRef.current?.(box);
     let top = box.scrollHeight - box.clientHeight;
     if (element) {
@@ -73,8 +93,16 @@ export function useFollow<T extends HTMLElement>(
     // The scroll this hook made: not the user's doing.
     if (placed.current !== null && Math.abs(box.scrollTop - placed.current) <= 1) return;
     placed.current = null;
-    const atEnd = box.scrollHeight - box.scrollTop - box.clientHeight <= SLACK_PX;
-    if (atEnd !== followingRef.current) setFollow(atEnd);
+    const follows = showsFollowed(box);
+    if (follows !== followingRef.current) setFollow(follows);
+  }, []);
+
+  /** Scrolling up with the wheel stops following at once, before any scroll event. */
+  const onWheel = useCallback((event: { deltaY: number }) => {
+    if (event.deltaY < 0 && followingRef.current) {
+      placed.current = null;
+      setFollow(false);
+    }
   }, []);
 
   const jump = useCallback(() => {
@@ -82,5 +110,5 @@ export function useFollow<T extends HTMLElement>(
     place();
   }, [place]);
 
-  return { ref, following, onScroll, jump };
+  return { ref, following, onScroll, onWheel, jump };
 }
