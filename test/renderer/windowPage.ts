@@ -63,3 +63,25 @@ export const answerParts = (page: Page, turn: string) =>
         .join("\n\n");
     return { heard: of("heard"), speaking: of("speaking"), unheard: of("unheard") };
   });
+
+/**
+ * Controls without a name a screen reader can say: buttons without text or label, fields and
+ * meters without a label. Empty when every control is labelled.
+ */
+export const unlabelledControls = (page: Page) =>
+  page.evaluate(() => {
+    const named = (el: Element) => {
+      const aria = el.getAttribute("aria-label") ?? "";
+      const by = el.getAttribute("aria-labelledby");
+      const labels = (el as HTMLInputElement).labels;
+      return (
+        aria.trim() !== "" ||
+        (by !== null && by.split(" ").every((id) => document.getElementById(id)?.textContent?.trim())) ||
+        (labels !== undefined && labels !== null && [...labels].some((l) => l.textContent?.trim())) ||
+        (el.tagName === "BUTTON" && (el.textContent ?? "").trim() !== "")
+      );
+    };
+    return [...document.querySelectorAll("button, input, select, textarea, [role=meter], progress")]
+      .filter((el) => !named(el))
+      .map((el) => el.outerHTML.slice(0, 120));
+  });

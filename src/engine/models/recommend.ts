@@ -51,9 +51,14 @@ export function recommendSetup(
   const gb = (n: number) => `${(n / 1e9).toFixed(1)} GB`;
   const cores = `${hardware.cpuThreads} CPU thread${hardware.cpuThreads === 1 ? "" : "s"}`;
   const machine = gpu ? where : `${where} (${cores}, no usable GPU)`;
+  // Past a few times speaking pace the number means nothing to a listener.
+  const pace =
+    pick.wordsPerSecond >= 5 * SPEAKING_PACE_WPS
+      ? "far faster than people speak"
+      : `about ${pick.wordsPerSecond} words a second`;
   const reason =
     atPace.length > 0
-      ? `${llm.name} is the largest model that answers at a speaking pace on the ${machine}: about ${pick.wordsPerSecond} words a second, needing about ${gb(neededBytes)} of ${gb(budgetBytes)} available.`
+      ? `${llm.name} is the largest model that answers at a speaking pace on the ${machine}: ${pace}, needing about ${gb(neededBytes)} of ${gb(budgetBytes)} available.`
       : inMemory.length > 0
         ? `${llm.name} fits the ${machine} (about ${gb(neededBytes)} of ${gb(budgetBytes)}), but expect about ${pick.wordsPerSecond} words a second, slower than people speak: the voice will pause while it writes.`
         : `Even ${llm.name} needs about ${gb(neededBytes)} but only ${gb(budgetBytes)} is available on the ${machine}; expect it to be slow.`;
