@@ -63,7 +63,12 @@ const bridge: DuetBridge = {
   onAudio: listeners.onAudio,
   // Only the path of a file the user dropped on the window; the page never reads files itself.
   pathForFile(file: File): string {
-    return file instanceof File ? webUtils.getPathForFile(file) : "";
+    try {
+      return webUtils.getPathForFile(file);
+    } catch {
+      // Not a file the user dropped (anything else the page might pass): no path.
+      return "";
+    }
   },
 };
 

@@ -89,6 +89,12 @@ function ThinkingTrack({ id }: { id: number }) {
   );
 }
 
+/** Where the voice is in the answer: the part being said, else the end of what was heard, else the start. */
+function speechPosition(box: HTMLElement): HTMLElement | null {
+  const heard = box.querySelectorAll<HTMLElement>(".heard");
+  return box.querySelector<HTMLElement>(".speaking") ?? heard[heard.length - 1] ?? box.querySelector("p");
+}
+
 function AnswerTrack({ id, live }: { id: number; live: boolean }) {
   const tokens = useDuet((s) => s.turns[id]?.answerTokens);
   const heard = useDuet((s) => s.turns[id]?.heardTokens ?? 0);
@@ -96,11 +102,11 @@ function AnswerTrack({ id, live }: { id: number; live: boolean }) {
   const written = useDuet((s) => s.turns[id]?.done ?? false);
   const text = tokens ?? [];
   // While the answer is written, the newest text stays in view; once it is all written, the part
-  // being spoken does.
-  const followSpeech = live && written && speaking !== null;
+  // being spoken does (between two chunks: the end of what was heard; before the first: the start).
+  const followSpeech = live && written;
   const follow = useFollow<HTMLDivElement>(
     `${text.length}:${heard}:${speaking?.from ?? -1}`,
-    followSpeech ? (box) => box.querySelector<HTMLElement>(".speaking") : undefined,
+    followSpeech ? speechPosition : undefined,
   );
   return (
     <section className="track answer" aria-label="Answer (spoken)">

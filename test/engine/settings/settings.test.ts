@@ -63,7 +63,11 @@ describe("settings: the one store", () => {
     const store = await SettingsStore.open(folder());
     await store.update({ speech: { language: "de", rate: 1.5 }, hardware: { threads: 3 } });
     await store.update({ speech: { rate: 0.8 } });
-    expect(store.get().speech).toEqual({ language: "de", rate: 0.8, vocabularyPrompt: "" });
+    expect(store.get().speech).toEqual({
+      ...defaultSettings().speech,
+      language: "de",
+      rate: 0.8,
+    });
     expect(store.get().hardware.threads).toBe(3);
   });
 
