@@ -3,12 +3,14 @@
  * (with a URL-like string without spaces) and answers in many short paragraphs, run by the real
  * engine behind the dev harness. Every animation frame is checked from inside the page.
  */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { longProgram } from "../../src/engine/tiny-model/longProgram.js";
 import { builtWindow, launchChromium, startHarness, type Harness } from "../helpers/browserHarness.js";
 import { tinyModelPath } from "../helpers/models.js";
-import { openWindow, shoot } from "./windowPage.js";
+import { artifacts, openWindow, shoot } from "./windowPage.js";
 
 const LONG = longProgram({ thoughtWords: 420, answerWords: 160, answerParagraph: 8, unbroken: true });
 
@@ -52,6 +54,8 @@ async function ask(page: Page, question: string): Promise<void> {
 }
 
 interface Sample {
+  /** performance.now() of the frame. */
+  at: number;
   written: boolean;
   thoughts: number;
   /** The newest line of each track is inside its box, and the box inside the window. */
@@ -83,6 +87,7 @@ async function sampleEveryFrame(page: Page): Promise<void> {
         };
         const speaking = answer.querySelector(".speaking");
         samples.push({
+          at: performance.now(),
           written: turn.dataset.done === "true",
           thoughts: thinking.textContent?.length ?? 0,
           thinkingNewest: newest(thinking),
@@ -125,6 +130,20 @@ describe("a long turn in the window", () => {
     expect(samples.some((s) => s.answerOverflows)).toBe(true);
     expect(writing.filter((s) => !s.thinkingNewest)).toEqual([]);
     expect(writing.filter((s) => !s.answerNewest)).toEqual([]);
+    // How smooth it stayed while both tracks grew (recorded, not judged: speed belongs in benchmarks).
+    const gaps = writing
+      .slice(1)
+      .map((s, i) => s.at - writing[i]!.at)
+      .sort((a, b) => a - b);
+    writeFileSync(
+      join(artifacts, "long-turn-frames.json"),
+      JSON.stringify({
+        frames: gaps.length,
+        medianMs: gaps[Math.floor(gaps.length / 2)],
+        p95Ms: gaps[Math.floor(gaps.length * 0.95)],
+        maxMs: gaps.at(-1),
+      }),
+    );
     const speaking = samples.filter((s) => s.written && s.speakingShown !== null);
     expect(speaking.length).toBeGreaterThan(10);
     expect(speaking.filter((s) => !s.speakingShown)).toEqual([]);

@@ -3,7 +3,8 @@
  * in Node (the dev harness), on generated models. Screenshots go to test-artifacts/.
  */
 import { execFileSync } from "node:child_process";
-import { copyFileSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -38,10 +39,15 @@ beforeAll(async () => {
       ),
     }),
   );
+  // A home folder where LM Studio has downloaded a model, for "Found on this computer".
+  const home = mkdtempSync(join(tmpdir(), "duet-home-"));
+  const lmStudio = join(home, ".lmstudio", "models", "lmstudio-community", "Qwen3-Demo-GGUF");
+  mkdirSync(lmStudio, { recursive: true });
+  copyFileSync(await tinyModelPath({ program: DEMO_PROGRAM }), join(lmStudio, "Qwen3-Demo-Q8_0.gguf"));
   harness = await startHarness(
     { "demo.gguf": await tinyModelPath({ program: DEMO_PROGRAM }), "ggml-test.bin": await tinyWhisperPath() },
     rendererDir,
-    { DUET_CATALOG: catalogFile },
+    { DUET_CATALOG: catalogFile, HOME: home },
   );
   // Chromium plays this file as the microphone (looped): speech with silence around it.
   const raw = spokenWav("What is two plus two", { padBefore: 0.5, padAfter: 1 });
@@ -252,6 +258,22 @@ describe("the Duet window", () => {
       await server.close();
     }
   }, 150_000);
+
+  it("lists models other apps downloaded as Found on this computer, and runs one where it is", async () => {
+    const page = await openApp();
+    await page.click('nav button:has-text("Settings")');
+    const found = page.locator('ul[aria-labelledby="s-found"] li.model-row', { hasText: "Qwen3-Demo-Q8_0" });
+    await found.waitFor({ timeout: 30_000 });
+    expect(await found.locator(".badge").first().textContent()).toBe("from LM Studio");
+    await found.locator('button:has-text("Use")').click();
+    await found.locator(".badge.in-use").waitFor({ timeout: 30_000 });
+    await page.waitForSelector('[data-testid="model-chip"]:has-text("Qwen3-Demo-Q8_0")');
+    await found.scrollIntoViewIfNeeded();
+    await shoot(page, "settings-found-models");
+    const demo = page.locator("li.model-row", { hasText: "demo.gguf" });
+    await demo.locator('button:has-text("Use")').click();
+    await demo.locator(".badge.in-use").waitFor({ timeout: 30_000 });
+  }, 90_000);
 
   it("clears a missing-model error by itself once the file is back", async () => {
     const page = await openApp();
