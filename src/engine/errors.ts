@@ -19,6 +19,8 @@ export type DuetErrorCode =
   | "engine-disposed"
   | "aborted"
   | "adapter-incompatible"
+  | "native-build-missing"
+  | "unsupported-operation"
   | "decode-failed";
 
 export class DuetError extends Error {
