@@ -1,5 +1,5 @@
 /**
- * npm run build:native -- [--gpu cpu|cuda|vulkan|metal] [--portable] [--force] [--keep-work]
+ * npm run build:native -- [--gpu cpu|cuda|vulkan|metal] [--portable] [--cuda-arch LIST] [--no-verify] [--force] [--keep-work]
  *
  * Builds Duet's patched llama.cpp (docs/native-build.md) from the source node-llama-cpp ships,
  * offline, with node-llama-cpp's own `source download` / `source build`, in a private copy of the
@@ -26,6 +26,7 @@ import { parseArgs } from "node:util";
 import {
   NATIVE_BACKENDS,
   NATIVE_RECIPE_VERSION,
+  bestX64Variant,
   buildDir,
   cpuFingerprint,
   currentPointerPath,
@@ -94,31 +95,58 @@ function folderSize(dir: string): number {
   return total;
 }
 
+interface CpuTarget {
+  name: string;
+  requiredCpuFlags: string[];
+  fingerprint: string | null;
+  options: Record<string, string>;
+}
+
+/**
+ * What CPU the build targets. Portable: every variant (below). Otherwise, on Linux x64, the
+ * strongest of ggml's CPU variants this CPU runs, compiled with that variant's flags: the code
+ * node-llama-cpp's prebuilt binary runs here, so the two binaries are compared like for like.
+ * (A -march=native build crashed in the AMX kernels on this project's Sapphire Rapids VMs, while
+ * the variant's flags, AMX included, run.) Elsewhere: -march=native, tied to this exact CPU.
+ */
+function cpuTargetFor(portable: boolean): CpuTarget {
+  if (portable) return { name: "portable", requiredCpuFlags: [], fingerprint: null, options: {} };
+  const variant = bestX64Variant();
+  if (!variant) return { name: "native", requiredCpuFlags: [], fingerprint: cpuFingerprint(), options: {} };
+  const options: Record<string, string> = { GGML_NATIVE: "OFF" };
+  for (const feature of variant.ggmlFeatures) options[`GGML_${feature}`] = "ON";
+  return { name: variant.name, requiredCpuFlags: variant.requiredFlags, fingerprint: null, options };
+}
+
 /**
  * CMake options for the build. Static linking puts llama.cpp inside the addon, so the patched
- * addon and the stock one never share a library by file name in one process. Portable builds
- * (releases) follow node-llama-cpp's own CI: every x64 CPU variant as a loadable backend, which
- * needs shared libraries.
+ * addon and the stock one never share a library by file name in one process. OpenMP off, as in
+ * node-llama-cpp's prebuilt binaries (ggml's own thread pool). Portable builds (releases) follow
+ * node-llama-cpp's CI: every x64 CPU variant as a loadable backend, which needs shared libraries.
  */
 function cmakeOptionsFor(
   backend: NativeBackend,
-  portable: boolean,
+  cpu: CpuTarget,
   patchHash: string,
+  cudaArchitectures: string | undefined,
 ): Record<string, string> {
   const options: Record<string, string> = {
     // Names the build folder node-llama-cpp derives from the options, and the library variant.
     DUET_PATCHES: patchHash.slice(0, 12),
+    GGML_OPENMP: "OFF",
+    ...cpu.options,
   };
-  if (!portable) {
+  // Without GGML_NATIVE, ggml compiles CUDA kernels for every architecture (slow); a build for
+  // this machine compiles for its GPUs only.
+  if (backend === "cuda" && cudaArchitectures) options.CMAKE_CUDA_ARCHITECTURES = cudaArchitectures;
+  if (cpu.name !== "portable") {
     options.BUILD_SHARED_LIBS = "OFF";
     return options;
   }
   options.GGML_NATIVE = "OFF";
-  if (backend === "cpu" || backend === "cuda" || backend === "vulkan") {
-    if (arch() === "x64") {
-      options.GGML_BACKEND_DL = "ON";
-      options.GGML_CPU_ALL_VARIANTS = "ON";
-    }
+  if ((backend === "cpu" || backend === "cuda" || backend === "vulkan") && arch() === "x64") {
+    options.GGML_BACKEND_DL = "ON";
+    options.GGML_CPU_ALL_VARIANTS = "ON";
   }
   if (backend === "metal") options.BUILD_SHARED_LIBS = "OFF";
   return options;
@@ -126,17 +154,20 @@ function cmakeOptionsFor(
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
+    allowNegative: true,
     options: {
       gpu: { type: "string", default: "cpu" },
       portable: { type: "boolean", default: false },
       force: { type: "boolean", default: false },
       "keep-work": { type: "boolean", default: false },
+      "cuda-arch": { type: "string" },
+      verify: { type: "boolean", default: true },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
     process.stdout.write(
-      "Usage: npm run build:native -- [--gpu cpu|cuda|vulkan|metal] [--portable] [--force] [--keep-work]\n" +
+      "Usage: npm run build:native -- [--gpu cpu|cuda|vulkan|metal] [--portable] [--cuda-arch LIST] [--no-verify] [--force] [--keep-work]\n" +
         "Builds the patched llama.cpp into DUET_NATIVE_DIR (default .cache/native); cached.\n",
     );
     return;
@@ -159,13 +190,16 @@ async function main(): Promise<void> {
   const patches = patchFiles();
   if (patches.length === 0) fail(`no patches found under ${join(root, "native")}.`);
   const patchHash = patchSeriesHash(patches);
-  const fingerprint = portable ? null : cpuFingerprint();
+  const cpu = cpuTargetFor(portable);
+  const cudaArchitectures =
+    backend === "cuda" ? (values["cuda-arch"] ?? (portable ? undefined : "native")) : undefined;
   const key = [
     `nlc${nlcVersion}`,
     platform(),
     arch(),
     backend,
-    portable ? "portable" : `native-${fingerprint}`,
+    cpu.fingerprint ? `native-${cpu.fingerprint}` : cpu.name,
+    ...(cudaArchitectures ? [`sm${cudaArchitectures.replace(/[^A-Za-z0-9]+/g, "_")}`] : []),
     patchHash.slice(0, 12),
   ].join("-");
 
@@ -173,9 +207,24 @@ async function main(): Promise<void> {
   const outDir = buildDir(nativeDir, key);
   const manifestPath = join(outDir, "duet-native.json");
   const pointerPath = currentPointerPath(nativeDir, backend);
+  const previousPointer = existsSync(pointerPath) ? readFileSync(pointerPath, "utf8") : undefined;
   const markCurrent = (): void => {
     mkdirSync(dirname(pointerPath), { recursive: true });
     writeFileSync(pointerPath, `${JSON.stringify({ key }, null, 2)}\n`);
+  };
+  /** Loads the new build in a child process (a crash there must not take this script down). */
+  const verify = async (): Promise<void> => {
+    if (!values.verify) return;
+    try {
+      await run(process.execPath, ["--import", "tsx", join(root, "build", "verifyNative.ts"), backend], root);
+    } catch {
+      if (previousPointer === undefined) rmSync(pointerPath, { force: true });
+      else writeFileSync(pointerPath, previousPointer);
+      fail(
+        `the ${backend} build ${key} does not run here (see above); it is kept in ${outDir} but not marked current. ` +
+          "Use --no-verify for builds meant for other machines (a GPU this machine lacks).",
+      );
+    }
   };
 
   if (existsSync(manifestPath) && !values.force) {
@@ -236,11 +285,11 @@ async function main(): Promise<void> {
     log(`applied ${patch.name}`);
   }
 
-  const cmakeOptions = cmakeOptionsFor(backend, portable, patchHash);
+  const cmakeOptions = cmakeOptionsFor(backend, cpu, patchHash, cudaArchitectures);
   for (const [name, value] of Object.entries(cmakeOptions))
     env[`NODE_LLAMA_CPP_CMAKE_OPTION_${name}`] = value;
   const gpuArg = backend === "cpu" ? "false" : backend;
-  log(`building (${backend}${portable ? ", portable" : ", for this CPU"}); this takes a few minutes`);
+  log(`building (${backend}, CPU target ${cpu.name}); this takes a few minutes`);
   await run(process.execPath, [cli, "source", "build", "--gpu", gpuArg, "--noUsageExample"], work, env);
 
   const lastBuild = JSON.parse(readFileSync(join(llamaDir, "lastBuild.json"), "utf8")) as {
@@ -268,7 +317,9 @@ async function main(): Promise<void> {
     platform: platform(),
     arch: arch(),
     portable,
-    cpuFingerprint: fingerprint,
+    cpuTarget: cpu.name,
+    requiredCpuFlags: cpu.requiredCpuFlags,
+    cpuFingerprint: cpu.fingerprint,
     linkage: cmakeOptions.BUILD_SHARED_LIBS === "OFF" ? "static" : "shared",
     cmakeOptions,
     builtAt: new Date().toISOString(),
@@ -277,6 +328,7 @@ async function main(): Promise<void> {
   };
   writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   markCurrent();
+  await verify();
   if (!values["keep-work"]) rmSync(workRoot, { recursive: true, force: true });
   log(
     `built ${relative(root, outDir)} in ${manifest.buildSeconds} s ` +

@@ -19,7 +19,7 @@ export const NATIVE_BACKENDS = ["cpu", "cuda", "vulkan", "metal"] as const;
 export type NativeBackend = (typeof NATIVE_BACKENDS)[number];
 
 /** Bumped when the build recipe (CMake options, layout) changes, so old builds are not reused. */
-export const NATIVE_RECIPE_VERSION = 1;
+export const NATIVE_RECIPE_VERSION = 2;
 
 export const nativeBuildManifestSchema = z.object({
   format: z.literal(1),
@@ -32,9 +32,13 @@ export const nativeBuildManifestSchema = z.object({
   backend: z.enum(NATIVE_BACKENDS),
   platform: z.string().min(1),
   arch: z.string().min(1),
-  /** false: built for this machine's CPU (`-march=native`); such a build only loads on a matching CPU. */
+  /** true: every CPU variant as a loadable backend (releases). false: built for one CPU target. */
   portable: z.boolean(),
-  /** The CPU a native build was made for (see `cpuFingerprint`); null for portable builds. */
+  /** "portable", an x64 CPU variant of ggml ("sapphirerapids", ...), or "native" (-march=native). */
+  cpuTarget: z.string().min(1),
+  /** CPU flags (as /proc/cpuinfo names them) a variant build needs; the adapter checks them before loading. */
+  requiredCpuFlags: z.array(z.string()),
+  /** The CPU a "native" build was made for (see `cpuFingerprint`); null otherwise. */
   cpuFingerprint: z.string().nullable(),
   /**
    * "static": llama.cpp is linked into the addon, so it can be loaded next to the stock binary in
@@ -83,21 +87,103 @@ export function buildDir(nativeDir: string, key: string): string {
   return join(nativeDir, "builds", key);
 }
 
+/** The CPU's instruction-set flags as Linux names them in /proc/cpuinfo; empty elsewhere. */
+export function cpuFlags(): Set<string> {
+  if (osPlatform() !== "linux" || !existsSync("/proc/cpuinfo")) return new Set();
+  const line = readFileSync("/proc/cpuinfo", "utf8")
+    .split("\n")
+    .find((l) => /^(flags|Features)\s*:/.test(l));
+  return new Set((line?.split(":")[1] ?? "").trim().split(/\s+/).filter(Boolean));
+}
+
 /**
  * Identifies the CPU a `-march=native` build was compiled for: its model and instruction-set
  * flags. A native build loaded on another CPU can die on an illegal instruction, so the adapter
  * only loads one whose fingerprint matches.
  */
 export function cpuFingerprint(): string {
-  let flags = "";
-  if (osPlatform() === "linux" && existsSync("/proc/cpuinfo")) {
-    const line = readFileSync("/proc/cpuinfo", "utf8")
-      .split("\n")
-      .find((l) => /^(flags|Features)\s*:/.test(l));
-    flags = (line?.split(":")[1] ?? "").trim().split(/\s+/).sort().join(" ");
-  }
+  const flags = [...cpuFlags()].sort().join(" ");
   const model = cpus()[0]?.model ?? "unknown";
   return createHash("sha256").update(`${osArch()}\n${model}\n${flags}`).digest("hex").slice(0, 16);
+}
+
+/** ggml's x64 CPU variants (ggml/src/CMakeLists.txt, GGML_CPU_ALL_VARIANTS), weakest first. */
+const GGML_FEATURE_FLAGS: Record<string, readonly string[]> = {
+  SSE42: ["sse4_2"],
+  AVX: ["avx"],
+  F16C: ["f16c"],
+  FMA: ["fma"],
+  AVX2: ["avx2"],
+  BMI2: ["bmi2"],
+  AVX512: ["avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw"],
+  AVX512_VBMI: ["avx512vbmi"],
+  AVX512_VNNI: ["avx512_vnni"],
+  AVX512_BF16: ["avx512_bf16"],
+  AVX_VNNI: ["avx_vnni"],
+  AMX_TILE: ["amx_tile"],
+  AMX_INT8: ["amx_int8"],
+};
+const X64_VARIANTS: ReadonlyArray<readonly [string, readonly string[]]> = [
+  ["x64", []],
+  ["sse42", ["SSE42"]],
+  ["sandybridge", ["SSE42", "AVX"]],
+  ["ivybridge", ["SSE42", "AVX", "F16C"]],
+  ["piledriver", ["SSE42", "AVX", "F16C", "FMA"]],
+  ["haswell", ["SSE42", "AVX", "F16C", "FMA", "AVX2", "BMI2"]],
+  ["alderlake", ["SSE42", "AVX", "F16C", "FMA", "AVX2", "BMI2", "AVX_VNNI"]],
+  ["skylakex", ["SSE42", "AVX", "F16C", "FMA", "AVX2", "BMI2", "AVX512"]],
+  ["cannonlake", ["SSE42", "AVX", "F16C", "FMA", "AVX2", "BMI2", "AVX512", "AVX512_VBMI"]],
+  ["cascadelake", ["SSE42", "AVX", "F16C", "FMA", "AVX2", "BMI2", "AVX512", "AVX512_VNNI"]],
+  ["icelake", ["SSE42", "AVX", "F16C", "FMA", "AVX2", "BMI2", "AVX512", "AVX512_VBMI", "AVX512_VNNI"]],
+  ["cooperlake", ["SSE42", "AVX", "F16C", "FMA", "AVX2", "BMI2", "AVX512", "AVX512_VNNI", "AVX512_BF16"]],
+  [
+    "zen4",
+    ["SSE42", "AVX", "F16C", "FMA", "AVX2", "BMI2", "AVX512", "AVX512_VBMI", "AVX512_VNNI", "AVX512_BF16"],
+  ],
+  [
+    "sapphirerapids",
+    [
+      "SSE42",
+      "AVX",
+      "F16C",
+      "FMA",
+      "AVX2",
+      "BMI2",
+      "AVX512",
+      "AVX512_VBMI",
+      "AVX512_VNNI",
+      "AVX512_BF16",
+      "AMX_TILE",
+      "AMX_INT8",
+    ],
+  ],
+];
+
+export interface CpuVariant {
+  name: string;
+  /** `GGML_<feature>` CMake options to turn on. */
+  ggmlFeatures: readonly string[];
+  /** The /proc/cpuinfo flags those features need. */
+  requiredFlags: string[];
+}
+
+/**
+ * The strongest of ggml's x64 variants this CPU runs: the flags node-llama-cpp's prebuilt binary
+ * for this CPU was compiled with. Undefined off Linux x64 (no flags to read).
+ */
+export function bestX64Variant(flags: ReadonlySet<string> = cpuFlags()): CpuVariant | undefined {
+  if (osArch() !== "x64" || flags.size === 0) return undefined;
+  let best: CpuVariant | undefined;
+  for (const [name, features] of X64_VARIANTS) {
+    const requiredFlags = features.flatMap((f) => GGML_FEATURE_FLAGS[f] ?? []);
+    if (
+      requiredFlags.every((flag) => flags.has(flag)) &&
+      (!best || features.length >= best.ggmlFeatures.length)
+    ) {
+      best = { name, ggmlFeatures: features, requiredFlags };
+    }
+  }
+  return best;
 }
 
 export type NativeBuildLookup =
@@ -141,10 +227,18 @@ export function findNativeBuild(options: {
   if (m.platform !== osPlatform() || m.arch !== osArch()) {
     return { found: false, reason: `the patched build ${m.key} is for ${m.platform}-${m.arch}` };
   }
-  if (!m.portable && m.cpuFingerprint !== cpuFingerprint()) {
+  if (m.cpuTarget === "native" && m.cpuFingerprint !== cpuFingerprint()) {
     return {
       found: false,
       reason: `the patched build ${m.key} was compiled for another CPU (-march=native); rebuild it on this machine`,
+    };
+  }
+  const flags = cpuFlags();
+  const missing = m.requiredCpuFlags.filter((flag) => !flags.has(flag));
+  if (missing.length > 0) {
+    return {
+      found: false,
+      reason: `the patched build ${m.key} needs CPU features this machine lacks (${missing.join(", ")}); rebuild it here`,
     };
   }
   const binDir = join(dir, "bin");
