@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * npm run bench:native [-- --json] [--model PATH] [--shape 0.6b|8b] [--binary both|stock|patched]
- *                      [--gpu cpu|cuda|vulkan|metal|auto] [--context N] [--fill N] [--steps N] [--threads N]
+ *                      [--gpu cpu|cuda|vulkan|metal|auto] [--context N] [--fill N] [--steps N] [--rounds N] [--threads N]
  *
  * Raw decode costs through the adapter, no engine, no sampling (docs/native-build.md): what one
  * step of two streams costs with each way of showing each stream's new token in the other view.
@@ -23,7 +23,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { failAndExit, parseChoice, parseGpu, parseIntegerOption, progressLog } from "../cli/common.js";
 import { openLlama, type LlamaSession } from "../llama/adapter.js";
-import type { KvRuntime, Token } from "../llama/types.js";
+import type { KvRuntime, NativeBinaryKind, Token } from "../llama/types.js";
 import { TINY_MODEL_PRESETS, writeTinyModel, type TinyModelOptions } from "../tiny-model/tinyModel.js";
 
 const SHAPES = {
@@ -90,131 +90,131 @@ function expectPositions(runtime: KvRuntime, sequence: number, max: number, what
   }
 }
 
-async function benchBinary(
-  session: LlamaSession,
-  options: { fill: number; steps: number; warmup: number },
-  log: (line: string) => void,
-): Promise<Record<string, unknown>> {
-  const { runtime } = session;
-  const { fill, steps, warmup } = options;
-  const total = steps + warmup;
-  // Each view: a prompt at [0, fill), the mirrored block and its gap at [fill, fill + gap), then
-  // its own tokens. The gap holds every mirrored token of the run (a real policy shifts when it fills).
-  const gap = total;
-  const results: Record<string, unknown> = {};
-  const report = (name: string, samples: number[]): void => {
-    const s = summarize(samples);
-    results[name] = s;
-    log(`  ${name.padEnd(16)} ${String(s.meanMs).padStart(8)} ms/step mean (median ${s.medianMs})`);
-  };
+interface Variant {
+  name: string;
+  /** Runs the variant once (prefill included) and returns ms per step, or ms per pass. */
+  run(): Promise<number[]>;
+}
 
-  // One token, and one token per sequence.
-  await prefill(runtime, fill);
-  report(
-    "oneToken",
-    await timeSteps(steps, warmup, async (i) => {
+/**
+ * The variants for one binary. Each run starts from a fresh prompt in both views. Each view: the
+ * prompt at [0, fill), the mirrored block and its gap at [fill, fill + gap), then its own tokens;
+ * the gap holds every mirrored token of a run (a real policy shifts once when a gap fills).
+ */
+function variants(runtime: KvRuntime, fill: number, steps: number, warmup: number): Variant[] {
+  const total = steps + warmup;
+  const gap = total;
+  const timed = (name: string, step: (i: number) => Promise<void>, after?: () => Promise<void>): Variant => ({
+    name,
+    async run() {
+      await prefill(runtime, fill);
+      const samples = await timeSteps(steps, warmup, step);
+      await after?.();
+      return samples;
+    },
+  });
+  const list: Variant[] = [
+    timed("oneToken", async (i) => {
       await runtime.decode([{ sequence: 0, firstPosition: fill + i, tokens: [token(i, 0)], logitIndex: 0 }]);
     }),
-  );
-  await prefill(runtime, fill);
-  report(
-    "twoTokens",
-    await timeSteps(steps, warmup, async (i) => {
+    timed("twoTokens", async (i) => {
       await runtime.decode([
         { sequence: 0, firstPosition: fill + i, tokens: [token(i, 0)], logitIndex: 0 },
         { sequence: 1, firstPosition: fill + i, tokens: [token(i, 1)], logitIndex: 0 },
       ]);
     }),
-  );
-  await prefill(runtime, fill);
-  report(
-    "fourTokensAtEnd",
-    await timeSteps(steps, warmup, async (i) => {
+    timed("fourTokensAtEnd", async (i) => {
       await runtime.decode([
         { sequence: 0, firstPosition: fill + 2 * i, tokens: [token(i, 0), token(i, 1)], logitIndex: 0 },
         { sequence: 1, firstPosition: fill + 2 * i, tokens: [token(i, 1), token(i, 0)], logitIndex: 0 },
       ]);
     }),
-  );
-
-  // Stock every-step mirroring: the mirrored token goes to the end, then into the mirrored block
-  // at fill + i (park it past the end, move the own block up by one, move it down): the next
-  // decode pays one K-shift pass.
-  await prefill(runtime, fill);
-  report(
-    "stockMirror",
-    await timeSteps(steps, warmup, async (i) => {
-      const end = fill + 2 * i; // both views hold fill + i mirrored + i own tokens
-      await runtime.decode([
-        { sequence: 0, firstPosition: end, tokens: [token(i, 0), token(i, 1)], logitIndex: 0 },
-        { sequence: 1, firstPosition: end, tokens: [token(i, 1), token(i, 0)], logitIndex: 0 },
-      ]);
-      const target = fill + i;
-      for (const sequence of [0, 1]) {
-        const mirrored = end + 1;
-        runtime.shift(sequence, mirrored, mirrored + 1, 1); // park at end + 2
-        runtime.shift(sequence, target, mirrored, 1); // mirrored block's tail and own block up by one
-        runtime.shift(sequence, mirrored + 1, mirrored + 2, target - mirrored - 1); // down to fill + i
+    // Stock every-step mirroring: the mirrored token goes to the end, then into the mirrored block
+    // at fill + i (park it past the end, move the own block up by one, move it down): the next
+    // decode pays one K-shift pass.
+    timed(
+      "stockMirror",
+      async (i) => {
+        const end = fill + 2 * i; // both views hold fill + i mirrored + i own tokens
+        await runtime.decode([
+          { sequence: 0, firstPosition: end, tokens: [token(i, 0), token(i, 1)], logitIndex: 0 },
+          { sequence: 1, firstPosition: end, tokens: [token(i, 1), token(i, 0)], logitIndex: 0 },
+        ]);
+        const target = fill + i;
+        for (const sequence of [0, 1]) {
+          const mirrored = end + 1;
+          runtime.shift(sequence, mirrored, mirrored + 1, 1); // park at end + 2
+          runtime.shift(sequence, target, mirrored, 1); // the own block up by one
+          runtime.shift(sequence, mirrored + 1, mirrored + 2, target - mirrored - 1); // down to fill + i
+        }
+      },
+      async () => {
+        expectPositions(runtime, 0, fill + 2 * total - 1, "stockMirror");
+        // The last step's shifts are pending; one more decode pays them, as the next step would.
+        await runtime.decode([{ sequence: 0, firstPosition: fill + 2 * total, tokens: [1] }]);
+      },
+    ),
+    {
+      // One K-shift pass alone: an append with a pending one-cell shift, minus an append without.
+      name: "shiftPassMs",
+      async run() {
+        await prefill(runtime, fill);
+        const plainAppend: number[] = [];
+        const appendWithPass: number[] = [];
+        for (let i = 0; i < 8; i++) {
+          let t0 = performance.now();
+          await runtime.decode([{ sequence: 0, firstPosition: fill, tokens: [7], logitIndex: 0 }]);
+          plainAppend.push(performance.now() - t0);
+          runtime.shift(0, fill, fill + 1, 1);
+          t0 = performance.now();
+          await runtime.decode([{ sequence: 0, firstPosition: fill + 2, tokens: [8], logitIndex: 0 }]);
+          appendWithPass.push(performance.now() - t0);
+          runtime.remove(0, fill, -1);
+        }
+        return [summarize(appendWithPass).medianMs - summarize(plainAppend).medianMs];
+      },
+    },
+  ];
+  const withGaps = (variant: Variant): Variant => ({
+    name: variant.name,
+    async run() {
+      runtime.setGapDecoding(true);
+      try {
+        return await variant.run();
+      } finally {
+        runtime.setGapDecoding(false);
       }
-    }),
-  );
-  expectPositions(runtime, 0, fill + 2 * total - 1, "stockMirror");
-  // The shifts of the last step are still pending; one more decode pays them, as the next step would.
-  await runtime.decode([{ sequence: 0, firstPosition: fill + 2 * total, tokens: [1] }]);
-
-  // One K-shift pass alone: an append with a pending one-cell shift, minus an append without.
-  await prefill(runtime, fill);
-  const plainAppend: number[] = [];
-  const appendWithPass: number[] = [];
-  for (let i = 0; i < 8; i++) {
-    let t0 = performance.now();
-    await runtime.decode([{ sequence: 0, firstPosition: fill, tokens: [7], logitIndex: 0 }]);
-    plainAppend.push(performance.now() - t0);
-    runtime.shift(0, fill, fill + 1, 1);
-    t0 = performance.now();
-    await runtime.decode([{ sequence: 0, firstPosition: fill + 2, tokens: [8], logitIndex: 0 }]);
-    appendWithPass.push(performance.now() - t0);
-    runtime.remove(0, fill, -1);
-  }
-  const shiftPassMs = round(summarize(appendWithPass).medianMs - summarize(plainAppend).medianMs);
-  results.shiftPassMs = shiftPassMs;
-  log(`  ${"shiftPassMs".padEnd(16)} ${String(shiftPassMs).padStart(8)} ms per pass`);
-
+    },
+  });
   if (runtime.capabilities.gapDecode) {
-    await prefill(runtime, fill);
-    runtime.setGapDecoding(true);
-    try {
-      report(
-        "gapMirror",
-        await timeSteps(steps, warmup, async (i) => {
-          const own = fill + gap + i;
-          // The runtime orders each sequence's items by position (gap first).
-          await runtime.decode([
-            { sequence: 0, firstPosition: own, tokens: [token(i, 0)], logitIndex: 0 },
-            { sequence: 0, firstPosition: fill + i, tokens: [token(i, 1)] },
-            { sequence: 1, firstPosition: own, tokens: [token(i, 1)], logitIndex: 0 },
-            { sequence: 1, firstPosition: fill + i, tokens: [token(i, 0)] },
-          ]);
-        }),
-      );
-    } finally {
-      runtime.setGapDecoding(false);
-    }
-    // The gap is exactly filled: the view is contiguous again.
-    expectPositions(runtime, 0, fill + gap + total - 1, "gapMirror");
+    list.push(
+      withGaps(
+        timed(
+          "gapMirror",
+          async (i) => {
+            const own = fill + gap + i;
+            // The runtime orders each sequence's items by position (gap first).
+            await runtime.decode([
+              { sequence: 0, firstPosition: own, tokens: [token(i, 0)], logitIndex: 0 },
+              { sequence: 0, firstPosition: fill + i, tokens: [token(i, 1)] },
+              { sequence: 1, firstPosition: own, tokens: [token(i, 1)], logitIndex: 0 },
+              { sequence: 1, firstPosition: fill + i, tokens: [token(i, 0)] },
+            ]);
+          },
+          // The gap is exactly filled: the view is contiguous again.
+          async () => expectPositions(runtime, 0, fill + gap + total - 1, "gapMirror"),
+        ),
+      ),
+    );
   }
-
   if (runtime.capabilities.kvCopy && runtime.capabilities.gapDecode) {
     for (const [name, directions] of [
       ["copyMirror", [0, 1]],
       ["copyOne", [0]],
     ] as const) {
-      await prefill(runtime, fill);
-      runtime.setGapDecoding(true);
-      try {
-        report(
-          name,
-          await timeSteps(steps, warmup, async (i) => {
+      list.push(
+        withGaps(
+          timed(name, async (i) => {
             const own = fill + gap + i;
             await runtime.decode([
               { sequence: 0, firstPosition: own, tokens: [token(i, 0)], logitIndex: 0 },
@@ -230,13 +230,71 @@ async function benchBinary(
               })),
             );
           }),
+        ),
+      );
+    }
+  }
+  return list;
+}
+
+/**
+ * Runs every variant of every binary `rounds` times, interleaved, so slow spells of a shared
+ * machine spread over all of them. One binary is open at a time: an idle context's thread pool
+ * still polls for work, and on a small machine that slows the other one down. Per variant: the
+ * median over every sample, the lowest per-round median, and the mean.
+ */
+async function benchBinaries(
+  binaries: readonly NativeBinaryKind[],
+  open: (binary: NativeBinaryKind) => Promise<LlamaSession>,
+  options: { fill: number; steps: number; warmup: number; rounds: number },
+  log: (line: string) => void,
+): Promise<Record<string, Record<string, unknown>>> {
+  const samples = new Map<string, number[]>();
+  const roundMedians = new Map<string, number[]>();
+  const names = new Map<NativeBinaryKind, string[]>();
+  const results: Record<string, Record<string, unknown>> = {};
+  for (let r = 0; r < options.rounds; r++) {
+    for (const binary of binaries) {
+      log(`round ${r + 1} of ${options.rounds}, ${binary} binary`);
+      const session = await open(binary);
+      try {
+        const { description } = session;
+        results[binary] ??= {
+          gpu: description.gpu,
+          threads: description.threads,
+          capabilities: description.capabilities,
+        };
+        const list = variants(session.runtime, options.fill, options.steps, options.warmup);
+        names.set(
+          binary,
+          list.map((v) => v.name),
         );
+        for (const variant of list) {
+          const key = `${binary}/${variant.name}`;
+          const s = await variant.run();
+          samples.set(key, [...(samples.get(key) ?? []), ...s]);
+          roundMedians.set(key, [...(roundMedians.get(key) ?? []), summarize(s).medianMs]);
+        }
       } finally {
-        runtime.setGapDecoding(false);
+        await session.dispose();
       }
     }
   }
-  for (let sequence = 0; sequence < 2; sequence++) runtime.clear(sequence);
+  for (const binary of binaries) {
+    const r = results[binary]!;
+    log(
+      `${binary} binary (gpu ${String(r.gpu)}, ${String(r.threads)} threads, ` +
+        `${JSON.stringify(r.capabilities)}), ms per step (shiftPassMs: ms per pass):`,
+    );
+    for (const name of names.get(binary) ?? []) {
+      const all = summarize(samples.get(`${binary}/${name}`)!);
+      const best = round(Math.min(...roundMedians.get(`${binary}/${name}`)!));
+      r[name] = { medianMs: all.medianMs, bestRoundMedianMs: best, meanMs: all.meanMs, samples: all.steps };
+      log(
+        `  ${name.padEnd(16)} median ${String(all.medianMs).padStart(8)}, best round ${String(best).padStart(8)}, mean ${all.meanMs}`,
+      );
+    }
+  }
   return results;
 }
 
@@ -251,6 +309,7 @@ async function main(): Promise<void> {
       context: { type: "string" },
       fill: { type: "string" },
       steps: { type: "string" },
+      rounds: { type: "string" },
       threads: { type: "string" },
       "cache-dir": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -259,7 +318,7 @@ async function main(): Promise<void> {
   if (values.help) {
     process.stdout.write(
       "Usage: npm run bench:native -- [--json] [--model PATH] [--shape 0.6b|8b] [--binary both|stock|patched]\n" +
-        "       [--gpu cpu|cuda|vulkan|metal|auto] [--context N] [--fill N] [--steps N] [--threads N]\n",
+        "       [--gpu cpu|cuda|vulkan|metal|auto] [--context N] [--fill N] [--steps N] [--rounds N] [--threads N]\n",
     );
     return;
   }
@@ -272,6 +331,7 @@ async function main(): Promise<void> {
   const fill = parseIntegerOption("fill", values.fill, 1) ?? 600;
   const steps = parseIntegerOption("steps", values.steps, 4) ?? 24;
   const warmup = 3;
+  const rounds = parseIntegerOption("rounds", values.rounds, 1) ?? 3;
   if (fill + 3 * (steps + warmup) + 2 > contextSize) {
     throw new Error(`--fill ${fill} and --steps ${steps} need more than --context ${contextSize} cells.`);
   }
@@ -293,33 +353,14 @@ async function main(): Promise<void> {
       `context 2 x ${contextSize}, ${fill} prompt tokens per view, ${steps} steps`,
   );
 
-  const byBinary: Record<string, unknown> = {};
-  for (const binary of binaries === "both" ? (["stock", "patched"] as const) : [binaries]) {
-    const session = await openLlama({
-      modelPath,
-      gpu,
-      contextSize,
-      sequences: 2,
-      binary,
-      ...(threads ? { threads } : {}),
-    });
-    try {
-      log(
-        `${binary} binary (${session.description.binary}, gpu ${String(session.description.gpu)}, ` +
-          `${session.description.threads} threads, gap ${session.runtime.capabilities.gapDecode}, ` +
-          `copy ${session.runtime.capabilities.kvCopy}):`,
-      );
-      byBinary[binary] = {
-        gpu: session.description.gpu,
-        threads: session.description.threads,
-        capabilities: session.runtime.capabilities,
-        ...(await benchBinary(session, { fill, steps, warmup }, log)),
-      };
-    } finally {
-      await session.dispose();
-    }
-  }
-  const summary = { model: modelPath, shape, contextSize, fill, steps, binaries: byBinary };
+  const byBinary = await benchBinaries(
+    binaries === "both" ? ["stock", "patched"] : [binaries],
+    (binary) =>
+      openLlama({ modelPath, gpu, contextSize, sequences: 2, binary, ...(threads ? { threads } : {}) }),
+    { fill, steps, warmup, rounds },
+    log,
+  );
+  const summary = { model: modelPath, shape, contextSize, fill, steps, rounds, binaries: byBinary };
   if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
 }
 

@@ -191,6 +191,7 @@ interface LoadedLlama {
 }
 
 const llamaInstances = new Map<string, Promise<LoadedLlama>>();
+const stockInstances = new Map<string, Promise<Llama>>();
 /** How each loaded binary links llama.cpp: shared builds of both kinds must never meet in one process. */
 const loadedLinkage = new Map<NativeBinaryKind, "static" | "shared">();
 
@@ -209,13 +210,6 @@ function getStockLlama(gpu: GpuChoice, logLevel: LlamaLogLevel): Promise<Llama> 
       { cause: error },
     );
   });
-}
-
-/** The backends a patched build may serve for a GPU choice, best first. */
-function nativeBackendsFor(gpu: GpuChoice): NativeBackend[] {
-  if (gpu !== "auto") return [gpu];
-  if (platform() === "darwin") return ["metal", "cpu"];
-  return ["cuda", "vulkan", "cpu"];
 }
 
 /** What node-llama-cpp's private `Llama._create` takes (3.21.1); getLlama calls it the same way. */
@@ -285,46 +279,84 @@ async function loadLlama(
   choice: LlamaBinaryChoice,
   nativeDir: string,
 ): Promise<LoadedLlama> {
-  let note: string | undefined;
   if (choice === "stock") {
-    note = "the stock binary was requested";
-  } else {
-    const reasons: string[] = [];
-    for (const backend of nativeBackendsFor(gpu)) {
-      const build = findNativeBuild({
-        nativeDir,
-        backend,
-        nodeLlamaCppVersion: ADAPTER_NODE_LLAMA_CPP_VERSION,
-      });
-      if (!build.found) {
-        reasons.push(build.reason);
-        continue;
-      }
-      const clash = checkLinkage("patched", build.manifest.linkage);
-      if (clash) {
-        reasons.push(`the patched build ${build.manifest.key} cannot be loaded: ${clash}`);
-        continue;
-      }
-      try {
-        const llama = await loadPatchedBuild(build, logLevel);
-        loadedLinkage.set("patched", build.manifest.linkage);
-        return { llama, binary: "patched" };
-      } catch (error) {
-        reasons.push(`the patched build ${build.manifest.key} failed to load: ${(error as Error).message}`);
-      }
+    return { ...(await loadStock(gpu, logLevel)), note: "the stock binary was requested" };
+  }
+  const reasons: string[] = [];
+  /** The patched build for one backend, if it exists, loads, and (for a GPU backend) starts its GPU. */
+  const tryPatched = async (backend: NativeBackend): Promise<LoadedLlama | undefined> => {
+    const build = findNativeBuild({
+      nativeDir,
+      backend,
+      nodeLlamaCppVersion: ADAPTER_NODE_LLAMA_CPP_VERSION,
+    });
+    if (!build.found) {
+      reasons.push(build.reason);
+      return undefined;
     }
-    note = reasons.join("; ");
-    if (choice === "patched") {
-      throw new DuetError("native-build-missing", `Duet's patched llama.cpp is not available: ${note}.`);
+    const clash = checkLinkage("patched", build.manifest.linkage);
+    if (clash) {
+      reasons.push(`the patched build ${build.manifest.key} cannot be loaded: ${clash}`);
+      return undefined;
+    }
+    let llama: Llama;
+    try {
+      llama = await loadPatchedBuild(build, logLevel);
+    } catch (error) {
+      reasons.push(`the patched build ${build.manifest.key} failed to load: ${(error as Error).message}`);
+      return undefined;
+    }
+    loadedLinkage.set("patched", build.manifest.linkage);
+    if (backend !== "cpu" && llama.gpu !== backend) {
+      reasons.push(`the patched ${backend} build found no ${backend} device`);
+      await llama.dispose();
+      return undefined;
+    }
+    return { llama, binary: "patched" };
+  };
+
+  if (gpu !== "auto") {
+    const patched = await tryPatched(gpu);
+    if (patched) return patched;
+  } else {
+    // A patched GPU build first; never trade a GPU the stock binary would use for the patched CPU build.
+    for (const backend of platform() === "darwin" ? (["metal"] as const) : (["cuda", "vulkan"] as const)) {
+      const patched = await tryPatched(backend);
+      if (patched) return patched;
+    }
+    const stock = await loadStock(gpu, logLevel);
+    if (stock.llama.gpu !== false) {
+      if (choice === "patched") reasons.push(`the stock binary runs on ${stock.llama.gpu}`);
+      else return { ...stock, note: reasons.join("; ") };
+    } else {
+      const patched = await tryPatched("cpu");
+      if (patched) return patched;
+      if (choice !== "patched") return { ...stock, note: reasons.join("; ") };
     }
   }
-  // node-llama-cpp's prebuilt binaries link llama.cpp as shared libraries.
+  if (choice === "patched") {
+    throw new DuetError(
+      "native-build-missing",
+      `Duet's patched llama.cpp is not available: ${reasons.join("; ")}.`,
+    );
+  }
+  return { ...(await loadStock(gpu, logLevel)), note: reasons.join("; ") };
+}
+
+/** node-llama-cpp's prebuilt binary (it links llama.cpp as shared libraries). */
+async function loadStock(gpu: GpuChoice, logLevel: LlamaLogLevel): Promise<LoadedLlama> {
   const clash = checkLinkage("stock", "shared");
   if (clash)
     throw new DuetError("adapter-incompatible", `The stock llama.cpp binary cannot be loaded: ${clash}.`);
-  const llama = await getStockLlama(gpu, logLevel);
+  let llama = stockInstances.get(`${gpu}:${logLevel}`);
+  if (!llama) {
+    llama = getStockLlama(gpu, logLevel);
+    stockInstances.set(`${gpu}:${logLevel}`, llama);
+    llama.catch(() => stockInstances.delete(`${gpu}:${logLevel}`));
+  }
+  const loaded = await llama;
   loadedLinkage.set("stock", "shared");
-  return { llama, binary: "stock", note };
+  return { llama: loaded, binary: "stock" };
 }
 
 function getLlamaFor(
@@ -554,7 +586,6 @@ class LlamaKvRuntime implements KvRuntime {
   readonly batchSize: number;
   readonly sequences: number;
   readonly capabilities: RuntimeCapabilities;
-  private gapDecoding = false;
   private decodeId = 0;
   private disposed = false;
   private readonly candidateSamplers = new Map<number, NativeSampler>();
@@ -778,7 +809,6 @@ class LlamaKvRuntime implements KvRuntime {
     if (!native.duetSetPositionGaps(enabled)) {
       throw new DuetError("decode-failed", "llama.cpp refused to change gap decoding for this context.");
     }
-    this.gapDecoding = enabled;
   }
 
   async copyCells(copies: readonly CellCopy[]): Promise<number> {
@@ -816,11 +846,6 @@ class LlamaKvRuntime implements KvRuntime {
     };
     const [code, reason] = reasons[result] ?? ["decode-failed", `llama.cpp returned ${result}`];
     throw new DuetError(code, `llama.cpp could not copy the cells: ${reason}. Nothing was copied.`);
-  }
-
-  /** Whether decode items may start inside a gap (see `setGapDecoding`). */
-  get gapDecodingEnabled(): boolean {
-    return this.gapDecoding;
   }
 
   remove(sequence: number, start: number, end: number): void {

@@ -23,7 +23,7 @@ export const NATIVE_RECIPE_VERSION = 2;
 
 export const nativeBuildManifestSchema = z.object({
   format: z.literal(1),
-  key: z.string().regex(/^[A-Za-z0-9._-]+$/),
+  key: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
   nodeLlamaCppVersion: z.string().min(1),
   llamaCppRelease: z.string().min(1),
   /** sha256 of the patch series and the recipe version. */
@@ -53,7 +53,7 @@ export const nativeBuildManifestSchema = z.object({
 });
 export type NativeBuildManifest = z.infer<typeof nativeBuildManifestSchema>;
 
-const currentPointerSchema = z.object({ key: z.string().regex(/^[A-Za-z0-9._-]+$/) });
+const currentPointerSchema = z.object({ key: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/) });
 
 /** node-llama-cpp's `_nlcBuildMetadata.json`, the part its loader reads. */
 export const nodeLlamaCppBuildMetadataSchema = z.object({
