@@ -21,6 +21,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -291,7 +292,9 @@ void run(const std::string & model_path, int argc, char ** argv) {
     cp.kv_unified = false;
     cp.type_k = cp.type_v = GGML_TYPE_F16;
     cp.flash_attn_type = fa == "on" ? LLAMA_FLASH_ATTN_TYPE_ENABLED : fa == "off" ? LLAMA_FLASH_ATTN_TYPE_DISABLED : LLAMA_FLASH_ATTN_TYPE_AUTO;
-    if (threads > 0) cp.n_threads = cp.n_threads_batch = threads;
+    // On the CPU, one thread per core (llama.cpp's default of 4 oversubscribes small machines).
+    const int cpu_threads = threads > 0 ? threads : gpu_layers == 0 ? (int) std::max(1u, std::thread::hardware_concurrency()) : 0;
+    if (cpu_threads > 0) cp.n_threads = cp.n_threads_batch = cpu_threads;
     cp.no_perf = true;
     llama_context * ctx = llama_init_from_model(model, cp);
     if (!ctx) die("cannot create a context");
