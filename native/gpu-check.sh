@@ -6,7 +6,7 @@
 #       node-llama-cpp's own patch and native/llama.cpp/patches applied, into
 #       .cache/gpu-check/llama.cpp-patched.tar.gz (about 10 MB; the whole input stays under 64 MB).
 #
-#   native/gpu-check.sh run [--out DIR] [--shape 8b|0.6b] [--cuda-arch LIST] [--ctx N] [--cpu]
+#   native/gpu-check.sh run [--out DIR] [--shape 8b|0.6b] [--cuda-arch LIST] [--ctx N] [--cpu] [--threads N]
 #       On the GPU machine (CMake, a C++ compiler and nvcc; no network, no Node): builds the CUDA
 #       variant and native/gpu-check/raw-bench.cpp from that source, writes a Qwen3-8B-shaped model
 #       with random q8_0 weights (8.7 GB, generated there, not carried), and runs the raw decode
@@ -55,7 +55,7 @@ prepare() {
 }
 
 run() {
-  local out="${OUT:-$repo/gpu-check-out}" shape="8b" cuda_arch="native" ctx=4096 cpu=0
+  local out="${OUT:-$repo/gpu-check-out}" shape="8b" cuda_arch="native" ctx=4096 cpu=0 threads=0
   while [ $# -gt 0 ]; do
     case "$1" in
       --out) out="$2"; shift 2 ;;
@@ -63,6 +63,7 @@ run() {
       --cuda-arch) cuda_arch="$2"; shift 2 ;;
       --ctx) ctx="$2"; shift 2 ;;
       --cpu) cpu=1; shift ;;
+      --threads) threads="$2"; shift 2 ;;
       *) echo "gpu-check: unknown option $1" >&2; exit 2 ;;
     esac
   done
@@ -98,7 +99,7 @@ run() {
   t0="$(now)"
   local layers=999
   if [ "$cpu" = 1 ]; then layers=0; fi
-  "$work/build/duet-raw-bench" run "$model" --gpu-layers "$layers" --ctx "$ctx" --fill 600 --steps 32 \
+  "$work/build/duet-raw-bench" run "$model" --gpu-layers "$layers" --ctx "$ctx" --fill 600 --steps 32 --threads "$threads" \
     --json "$work/bench.json" 2>&1 | tee "$out/gpu-check-bench.log"
   t_bench="$(elapsed "$t0")"
   {
