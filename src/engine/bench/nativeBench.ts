@@ -15,7 +15,10 @@
  *   gapMirror       own token at the end + the other stream's token into a reserved gap, one batch
  *   copyMirror      own tokens decoded, then both copied into the other view's gap (one copy call)
  *   copyOne         own tokens decoded, then one of them copied (one direction)
- *   shiftPassMs     one K-shift pass, paid once per gap when a gap fills (amortised below)
+ *   shiftPassMs     one K-shift pass, paid once per gap when a gap fills
+ *   paired*         own tokens only / plus gap mirroring / plus copy mirroring, in turn within one
+ *                   run (steadier ratios on a noisy machine)
+ * Each variant runs `--rounds` times, rounds interleaved across binaries; medians are reported.
  */
 import { existsSync, mkdirSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
@@ -91,9 +94,8 @@ function expectPositions(runtime: KvRuntime, sequence: number, max: number, what
 }
 
 interface Variant {
-  name: string;
-  /** Runs the variant once (prefill included) and returns ms per step, or ms per pass. */
-  run(): Promise<number[]>;
+  /** Runs the variant once (prefill included); ms per step (or per pass) under each result name. */
+  run(): Promise<Record<string, number[]>>;
 }
 
 /**
@@ -105,12 +107,11 @@ function variants(runtime: KvRuntime, fill: number, steps: number, warmup: numbe
   const total = steps + warmup;
   const gap = total;
   const timed = (name: string, step: (i: number) => Promise<void>, after?: () => Promise<void>): Variant => ({
-    name,
     async run() {
       await prefill(runtime, fill);
       const samples = await timeSteps(steps, warmup, step);
       await after?.();
-      return samples;
+      return { [name]: samples };
     },
   });
   const list: Variant[] = [
@@ -156,7 +157,6 @@ function variants(runtime: KvRuntime, fill: number, steps: number, warmup: numbe
     ),
     {
       // One K-shift pass alone: an append with a pending one-cell shift, minus an append without.
-      name: "shiftPassMs",
       async run() {
         await prefill(runtime, fill);
         const plainAppend: number[] = [];
@@ -171,12 +171,11 @@ function variants(runtime: KvRuntime, fill: number, steps: number, warmup: numbe
           appendWithPass.push(performance.now() - t0);
           runtime.remove(0, fill, -1);
         }
-        return [summarize(appendWithPass).medianMs - summarize(plainAppend).medianMs];
+        return { shiftPassMs: [summarize(appendWithPass).medianMs - summarize(plainAppend).medianMs] };
       },
     },
   ];
   const withGaps = (variant: Variant): Variant => ({
-    name: variant.name,
     async run() {
       runtime.setGapDecoding(true);
       try {
@@ -234,6 +233,55 @@ function variants(runtime: KvRuntime, fill: number, steps: number, warmup: numbe
       );
     }
   }
+  if (runtime.capabilities.kvCopy && runtime.capabilities.gapDecode) {
+    // The three ways of a step in turn, in one run: slow spells of the machine hit all three alike,
+    // so their ratios are steadier than those of separate runs.
+    list.push(
+      withGaps({
+        async run() {
+          await prefill(runtime, fill);
+          const out: Record<string, number[]> = {
+            pairedOwnOnly: [],
+            pairedGapMirror: [],
+            pairedCopyMirror: [],
+          };
+          let mirrored = 0;
+          for (let i = 0; i < 3 * (steps + warmup); i++) {
+            const own = fill + gap * 3 + i;
+            const kind = (["pairedOwnOnly", "pairedGapMirror", "pairedCopyMirror"] as const)[i % 3]!;
+            const ownItems = [
+              { sequence: 0, firstPosition: own, tokens: [token(i, 0)], logitIndex: 0 },
+              { sequence: 1, firstPosition: own, tokens: [token(i, 1)], logitIndex: 0 },
+            ];
+            const t0 = performance.now();
+            if (kind === "pairedOwnOnly") await runtime.decode(ownItems);
+            if (kind === "pairedGapMirror") {
+              await runtime.decode([
+                ...ownItems,
+                { sequence: 0, firstPosition: fill + mirrored, tokens: [token(i, 1)] },
+                { sequence: 1, firstPosition: fill + mirrored, tokens: [token(i, 0)] },
+              ]);
+            }
+            if (kind === "pairedCopyMirror") {
+              await runtime.decode(ownItems);
+              await runtime.copyCells(
+                [0, 1].map((from) => ({
+                  from,
+                  to: 1 - from,
+                  start: own,
+                  end: own + 1,
+                  delta: fill + mirrored - own,
+                })),
+              );
+            }
+            if (i >= 3 * warmup) out[kind]!.push(performance.now() - t0);
+            if (kind !== "pairedOwnOnly") mirrored++;
+          }
+          return out;
+        },
+      }),
+    );
+  }
   return list;
 }
 
@@ -265,16 +313,16 @@ async function benchBinaries(
           capabilities: description.capabilities,
         };
         const list = variants(session.runtime, options.fill, options.steps, options.warmup);
-        names.set(
-          binary,
-          list.map((v) => v.name),
-        );
+        const order = names.get(binary) ?? [];
         for (const variant of list) {
-          const key = `${binary}/${variant.name}`;
-          const s = await variant.run();
-          samples.set(key, [...(samples.get(key) ?? []), ...s]);
-          roundMedians.set(key, [...(roundMedians.get(key) ?? []), summarize(s).medianMs]);
+          for (const [name, s] of Object.entries(await variant.run())) {
+            if (!order.includes(name)) order.push(name);
+            const key = `${binary}/${name}`;
+            samples.set(key, [...(samples.get(key) ?? []), ...s]);
+            roundMedians.set(key, [...(roundMedians.get(key) ?? []), summarize(s).medianMs]);
+          }
         }
+        names.set(binary, order);
       } finally {
         await session.dispose();
       }
