@@ -52,6 +52,9 @@ describe("layouts", () => {
     const thinker = COMPACT_LAYOUT.views.find((v) => v.id === "thinker")!;
     expect(conversationBlocks(COMPACT_LAYOUT, thinker)).toEqual(["shared_system", "history"]);
     expect([...outputBlocks(PAPER_LAYOUT)].sort()).toEqual(["thinker_output", "writer_output"]);
+    expect(() => turnBlocks(PAPER_LAYOUT, { id: "odd", blocks: ["nope"] })).toThrow(
+      /Layout paper has no block nope/,
+    );
     // A history entry holds the user's words and the answer in chat form, no thoughts.
     expect(PAPER_LAYOUT.historyEntry).toEqual([
       "user_open",
