@@ -5,9 +5,13 @@
 import type { DuetErrorCode } from "./errors.js";
 import type { LayoutName, ReasoningMode } from "./choices.js";
 
-/** What the cache did, for observers (events, benchmarks). */
+/**
+ * What the cache did, for observers (events, benchmarks): tokens appended at a view's end,
+ * inserted into its middle (decoded there, or rotated there), copied from the view that computed
+ * them, removed; a gap of free positions opened after a block; a probe asked.
+ */
 export interface CacheOperation {
-  kind: "append" | "insert" | "remove" | "probe";
+  kind: "append" | "insert" | "copy" | "remove" | "gap" | "probe";
   view: string;
   block: string;
   tokens: number;

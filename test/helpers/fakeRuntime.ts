@@ -241,6 +241,13 @@ export class FakeKvRuntime implements KvRuntime {
 
   async dispose(): Promise<void> {}
 
+  /** The sequence's cells as [position, token], in position order. */
+  cellsByPosition(sequence: number): Array<[number, Token]> {
+    return [...this.cells[sequence]!]
+      .sort((a, b) => a.position - b.position)
+      .map((c): [number, Token] => [c.position, c.token]);
+  }
+
   /** The sequence's tokens in position order; throws if positions are not exactly 0..n-1. */
   orderedTokens(sequence: number): Token[] {
     const cells = [...this.cells[sequence]!].sort((a, b) => a.position - b.position);
