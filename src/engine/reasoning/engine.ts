@@ -132,7 +132,10 @@ export class ReasoningEngine {
     const gpu = backend.description.gpu;
     const requested = options.placement ?? "auto";
     if (!["auto", "rotate", "gap", "copy"].includes(requested))
-      throw new DuetError("invalid-argument", `Unknown placement "${String(requested)}": use auto, rotate, gap or copy.`);
+      throw new DuetError(
+        "invalid-argument",
+        `Unknown placement "${String(requested)}": use auto, rotate, gap or copy.`,
+      );
     this.placement = requested === "auto" ? ViewCache.bestStrategy(backend.runtime) : requested;
     this.gapTokens = options.gapTokens ?? 64;
     // Sharing thoughts every step is cheap on a GPU, and wherever moves need no K-shift pass.
