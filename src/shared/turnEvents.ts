@@ -65,6 +65,12 @@ export type TurnEvent =
       turn: number;
       /** When thoughts reach the writer: "every step", or "in chunks of N tokens". */
       thoughtSharing: string;
+      /**
+       * How they get into the writer's view: "rotate" (decoded at the end and moved, stock
+       * llama.cpp), "gap" (decoded into free positions) or "copy" (copied from the thinker's view);
+       * the last two need Duet's own llama.cpp build.
+       */
+      placement: "rotate" | "gap" | "copy";
     } & At)
   | ({ type: "prefill"; tokens: number; durationMs: number } & At)
   | ({ type: "state"; state: ReasonerState; previous: ReasonerState | null; reason: string } & At)

@@ -70,8 +70,18 @@ export type NodeLlamaCppBuildMetadata = z.infer<typeof nodeLlamaCppBuildMetadata
 /** The repository root, when running from source (CLIs, tests, bench). */
 const repositoryRoot = fileURLToPath(new URL("../../../", import.meta.url));
 
-export function defaultNativeDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.DUET_NATIVE_DIR || join(repositoryRoot, ".cache", "native");
+/**
+ * Where patched builds are: DUET_NATIVE_DIR; else, in an installed app, the builds it ships
+ * (resources/native, see electron-builder.yml); else the repository's .cache/native.
+ */
+export function defaultNativeDir(
+  env: NodeJS.ProcessEnv = process.env,
+  resourcesPath: string | undefined = (process as { resourcesPath?: string }).resourcesPath,
+): string {
+  if (env.DUET_NATIVE_DIR) return env.DUET_NATIVE_DIR;
+  if (resourcesPath && existsSync(join(resourcesPath, "native", "current")))
+    return join(resourcesPath, "native");
+  return join(repositoryRoot, ".cache", "native");
 }
 
 export function currentPointerPath(

@@ -3,6 +3,7 @@ import { arch, platform, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
+  defaultNativeDir,
   bestX64Variant,
   buildDir,
   cpuFingerprint,
@@ -62,6 +63,18 @@ function nativeDir(m: NativeBuildManifest, files: { binding?: boolean; metadata?
 
 const lookup = (dir: string, version = "3.21.1") =>
   findNativeBuild({ nativeDir: dir, backend: "cpu", nodeLlamaCppVersion: version });
+
+describe("where the patched builds are", () => {
+  it("prefers DUET_NATIVE_DIR, then the builds an installed app ships, then the repository's cache", () => {
+    const resources = mkdtempSync(join(tmpdir(), "duet-resources-"));
+    expect(defaultNativeDir({ DUET_NATIVE_DIR: "/elsewhere" }, resources)).toBe("/elsewhere");
+    // An installed app without shipped builds falls back to the repository's cache folder.
+    expect(defaultNativeDir({}, resources)).toMatch(/[\\/]\.cache[\\/]native$/);
+    mkdirSync(join(resources, "native", "current"), { recursive: true });
+    expect(defaultNativeDir({}, resources)).toBe(join(resources, "native"));
+    expect(defaultNativeDir({}, undefined)).toMatch(/[\\/]\.cache[\\/]native$/);
+  });
+});
 
 describe("finding the patched llama.cpp build", () => {
   it("finds the current build and its binding", () => {
