@@ -2,7 +2,17 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "dist/**", "out/**", ".cache/**"] },
+  {
+    ignores: [
+      "node_modules/**",
+      "dist/**",
+      "out/**",
+      ".cache/**",
+      ".stryker-tmp/**",
+      "reports/**",
+      "gpu-check-out/**",
+    ],
+  },
   js.configs.recommended,
   {
     files: ["build/**/*.mjs"],

@@ -11,11 +11,21 @@ export default {
   // Only the tests that import the mutated file run (Vitest's related mode), each only for the
   // mutants it covers.
   coverageAnalysis: "perTest",
+  // Mutants in module-level constants (the layouts' block tables, schemas) run once, when a test
+  // file first imports the module; the Vitest runner does not re-import modules per mutant, so
+  // such a mutant can never be seen by any test and would count as surviving. The code that reads
+  // those tables is mutated as usual.
+  ignoreStatic: true,
   vitest: { configFile: "vitest.config.ts", related: true, pool: "forks" },
-  // The downloader and the GGUF header reader. `--mutate FILE` picks one; `--testFiles GLOB`
-  // narrows the tests (the reader's importers include end-to-end CLI tests, which spawn processes
-  // and are best left out: --testFiles "test/engine/gguf/**/*.test.ts").
+  // The downloader, the GGUF header reader, the view cache and layouts, and the settings store.
+  // `--mutate FILE` picks one; `--testFiles GLOB` narrows the tests (end-to-end tests that spawn
+  // processes are best left out, e.g. --testFiles "test/engine/gguf/**/*.test.ts").
   mutate: [
+    "src/engine/reasoning/viewCache.ts",
+    "src/engine/reasoning/layout.ts",
+    "src/engine/settings/store.ts",
+    "src/engine/settings/settingsFile.ts",
+    "src/engine/settings/migrations.ts",
     "src/engine/models/download.ts",
     "src/engine/models/http.ts",
     "src/engine/models/progress.ts",

@@ -96,6 +96,8 @@ const report = {
   whisperBuilds: list(join(unpacked, "@fugood")),
   sherpaBuilds: list(unpacked).filter((n) => n.startsWith("sherpa-onnx")),
   uiohookPrebuilds: list(join(unpacked, "uiohook-napi", "prebuilds")),
+  // Duet's own llama.cpp builds shipped with the app (empty without npm run build:native).
+  patchedLlamaBuilds: list(join(resources, "native", "builds")),
   perPackageBytes: Object.fromEntries(
     [
       ...list(unpacked).filter((n) => !n.startsWith("@")),

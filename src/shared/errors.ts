@@ -19,6 +19,8 @@ export const DUET_ERROR_CODES = [
   "engine-disposed",
   "aborted",
   "adapter-incompatible",
+  "native-build-missing",
+  "unsupported-operation",
   "decode-failed",
   "download-failed",
 ] as const;

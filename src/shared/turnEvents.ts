@@ -5,9 +5,13 @@
 import type { DuetErrorCode } from "./errors.js";
 import type { LayoutName, ReasoningMode } from "./choices.js";
 
-/** What the cache did, for observers (events, benchmarks). */
+/**
+ * What the cache did, for observers (events, benchmarks): tokens appended at a view's end,
+ * inserted into its middle (decoded there, or rotated there), copied from the view that computed
+ * them, removed; a gap of free positions opened after a block; a probe asked.
+ */
 export interface CacheOperation {
-  kind: "append" | "insert" | "remove" | "probe";
+  kind: "append" | "insert" | "copy" | "remove" | "gap" | "probe";
   view: string;
   block: string;
   tokens: number;
@@ -61,6 +65,12 @@ export type TurnEvent =
       turn: number;
       /** When thoughts reach the writer: "every step", or "in chunks of N tokens". */
       thoughtSharing: string;
+      /**
+       * How they get into the writer's view: "rotate" (decoded at the end and moved, stock
+       * llama.cpp), "gap" (decoded into free positions) or "copy" (copied from the thinker's view);
+       * the last two need Duet's own llama.cpp build.
+       */
+      placement: "rotate" | "gap" | "copy";
     } & At)
   | ({ type: "prefill"; tokens: number; durationMs: number } & At)
   | ({ type: "state"; state: ReasonerState; previous: ReasonerState | null; reason: string } & At)

@@ -2,6 +2,7 @@ import { expect } from "vitest";
 import { ReasoningEngine, type ReasoningEngineOptions } from "../../src/engine/reasoning/engine.js";
 import type { TurnEvent } from "../../src/engine/reasoning/events.js";
 import type { Turn } from "../../src/engine/reasoning/turn/handle.js";
+import type { RuntimeCapabilities } from "../../src/engine/llama/types.js";
 import { FakeKvRuntime, FakeTokenizer, listScripts } from "./fakeRuntime.js";
 
 export const QWEN_LIKE_TEMPLATE =
@@ -22,7 +23,7 @@ export function fakeEngine(
   streams: { writer?: readonly string[]; thinker?: readonly string[]; main?: readonly string[] },
   probeAnswers: readonly ("yes" | "no")[] = ["yes"],
   options: ReasoningEngineOptions & { contextSize?: number } = {},
-  description: { gpu?: "vulkan" | "cuda" | "metal" | false } = {},
+  backend: { gpu?: "vulkan" | "cuda" | "metal" | false; capabilities?: RuntimeCapabilities } = {},
 ): FakeSetup {
   const tokenizer = new FakeTokenizer();
   const perSequence: Record<number, readonly string[]> = {};
@@ -33,6 +34,8 @@ export function fakeEngine(
   }
   const scripts = listScripts(tokenizer, perSequence, probeAnswers);
   const runtime = new FakeKvRuntime(tokenizer, scripts, options.contextSize ?? 4096);
+  if (backend.capabilities) runtime.capabilities = backend.capabilities;
+  const description = backend.gpu !== undefined ? { gpu: backend.gpu } : {};
   const engine = new ReasoningEngine(
     {
       runtime,
@@ -44,12 +47,17 @@ export function fakeEngine(
   return { engine, runtime, tokenizer, scripts };
 }
 
-/** Asserts that every view's cells, ordered by position, are exactly the view's blocks in order. */
+/**
+ * Asserts that every view's cells, ordered by position, are exactly the view's blocks in order,
+ * at the positions the cache's table gives (gaps leave holes).
+ */
 export function expectConsistentViews(setup: FakeSetup): void {
   const views = setup.engine.inspectViews();
+  const positions = setup.engine.inspectPositions();
   expect(Object.keys(views).length).toBeGreaterThan(0);
-  Object.values(views).forEach((tokens, sequence) => {
-    expect(setup.runtime.orderedTokens(sequence)).toEqual(tokens);
+  Object.entries(views).forEach(([view, tokens], sequence) => {
+    const expected = tokens.map((token, i) => [positions[view]![i]!, token]);
+    expect(setup.runtime.cellsByPosition(sequence)).toEqual(expected);
   });
 }
 

@@ -7,8 +7,10 @@
 import type {
   BatchItem,
   CandidateProbabilities,
+  CellCopy,
   KvRuntime,
   LogitsRef,
+  RuntimeCapabilities,
   SamplerConfig,
   SequencePositions,
   Token,
@@ -127,21 +129,62 @@ export class FakeKvRuntime implements KvRuntime {
   /** Simulated time per decode, so a turn can be caught while it is still running. */
   decodeDelayMs = 0;
 
+  /** Stock llama.cpp by default; a test may grant the patched build's operations. */
+  capabilities: RuntimeCapabilities = { gapDecode: false, kvCopy: false };
+  private gapDecoding = false;
+  copies: CellCopy[][] = [];
+
+  setGapDecoding(enabled: boolean): void {
+    if (!this.capabilities.gapDecode) throw new Error("gap decoding is not supported");
+    this.gapDecoding = enabled;
+  }
+
+  /** Like the patched llama.cpp, but stricter: a copy onto a position the target holds is refused. */
+  async copyCells(copies: readonly CellCopy[]): Promise<number> {
+    if (!this.capabilities.kvCopy) throw new Error("cell copies are not supported");
+    this.copies.push(copies.map((c) => ({ ...c })));
+    const added: Array<{ sequence: number; cell: Cell }> = [];
+    for (const copy of copies) {
+      for (const cell of this.cells[copy.from]!) {
+        if (cell.position < copy.start || cell.position >= copy.end) continue;
+        const position = cell.position + copy.delta;
+        if (this.holds(copy.to, position))
+          throw new Error(`sequence ${copy.to} already holds position ${position}`);
+        added.push({ sequence: copy.to, cell: { position, token: cell.token } });
+      }
+    }
+    for (const { sequence, cell } of added) this.cells[sequence]!.push(cell);
+    return added.length;
+  }
+
+  private holds(sequence: number, position: number): boolean {
+    return this.cells[sequence]!.some((c) => c.position === position);
+  }
+
   async decode(items: readonly BatchItem[]): Promise<Array<LogitsRef | undefined>> {
     if (this.decodeDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.decodeDelayMs));
     this.decodeId++;
     this.refs = new Map();
     this.decodes.push(items.map((i) => ({ ...i, tokens: [...i.tokens] })));
-    return items.map((item, index) => {
+    // Every token of the batch is in the cache before any logits are read, as in llama.cpp.
+    for (const item of items) {
       const cells = this.cells[item.sequence]!;
       const { max } = this.positions(item.sequence);
-      if (cells.length > 0 && item.firstPosition !== max + 1) {
+      if (this.gapDecoding) {
+        item.tokens.forEach((_, i) => {
+          if (this.holds(item.sequence, item.firstPosition + i))
+            throw new Error(`sequence ${item.sequence} already holds position ${item.firstPosition + i}`);
+        });
+      } else if (cells.length > 0 && item.firstPosition !== max + 1) {
         throw new Error(
           `inconsistent positions: sequence ${item.sequence} ends at ${max}, batch starts at ${item.firstPosition}`,
         );
       }
       if (cells.length + item.tokens.length > this.contextSize) throw new Error("no free cells");
       item.tokens.forEach((token, i) => cells.push({ position: item.firstPosition + i, token }));
+    }
+    return items.map((item, index) => {
+      const cells = this.cells[item.sequence]!;
       if (item.logitIndex === undefined) return undefined;
       const upTo = item.firstPosition + item.logitIndex;
       const context = [...cells]
@@ -197,6 +240,13 @@ export class FakeKvRuntime implements KvRuntime {
   }
 
   async dispose(): Promise<void> {}
+
+  /** The sequence's cells as [position, token], in position order. */
+  cellsByPosition(sequence: number): Array<[number, Token]> {
+    return [...this.cells[sequence]!]
+      .sort((a, b) => a.position - b.position)
+      .map((c): [number, Token] => [c.position, c.token]);
+  }
 
   /** The sequence's tokens in position order; throws if positions are not exactly 0..n-1. */
   orderedTokens(sequence: number): Token[] {

@@ -9,7 +9,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
 import { AppHost, type AppHostDialogs } from "../../src/main/host/appHost.js";
 import { EngineHost, type WorkerHandle, type WorkerLauncher } from "../../src/main/host/engineHost.js";
 import type { AppEvent, EngineStatus } from "../../src/shared/ipc/contract.js";
@@ -93,10 +93,11 @@ class FakeProbeLauncher implements ProcessLauncher<never, ProbeReply> {
 }
 
 const config = { files: { llm: "/m.gguf" } } as AssistantConfig;
-const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("the engine host (utility process lifecycle)", () => {
-  it("restarts a crashed engine with the same configuration and the conversation so far", async () => {
+  it("restarts a crashed engine with the same configuration and the conversation so far", () => {
+    vi.useFakeTimers();
+    onTestFinished(() => void vi.useRealTimers());
     const launcher = new FakeLauncher();
     const statuses: EngineStatus[] = [];
     const host = new EngineHost({
@@ -130,7 +131,9 @@ describe("the engine host (utility process lifecycle)", () => {
       restartInMs: 10,
       message: expect.stringMatching(/conversation is kept/),
     });
-    await wait(30);
+    vi.advanceTimersByTime(9);
+    expect(launcher.workers).toHaveLength(1);
+    vi.advanceTimersByTime(1);
     expect(launcher.workers).toHaveLength(2);
     expect(launcher.workers[1]!.posted[0]).toEqual({
       type: "start",
@@ -140,7 +143,7 @@ describe("the engine host (utility process lifecycle)", () => {
     });
     // Crashing again and again: after the allowed restarts it gives up and says what to check.
     launcher.workers[1]!.crash();
-    await wait(30);
+    vi.advanceTimersByTime(10);
     launcher.workers[2]!.crash();
     expect(statuses.at(-1)).toMatchObject({
       status: "failed",

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { listPackage } from "@electron/asar";
 import { describe, expect, it } from "vitest";
+import { patchedLlamaAvailability } from "../helpers/patchedLlama.js";
 
 describe("packaging (electron-builder --linux dir against a stub Electron)", () => {
   it("packs the app into asar, unpacks only this platform's native builds, and leaves out dev files", () => {
@@ -19,6 +20,7 @@ describe("packaging (electron-builder --linux dir against a stub Electron)", () 
       whisperBuilds: string[];
       sherpaBuilds: string[];
       uiohookPrebuilds: string[];
+      patchedLlamaBuilds: string[];
       asarBytes: number;
       unpackedBytes: number;
       fuses: Record<string, boolean>;
@@ -36,6 +38,12 @@ describe("packaging (electron-builder --linux dir against a stub Electron)", () 
     ]);
     expect(report.sherpaBuilds.sort()).toEqual(["sherpa-onnx-linux-x64", "sherpa-onnx-node"]);
     expect(report.uiohookPrebuilds).toEqual(["linux-x64"]);
+    // Duet's own llama.cpp build goes with the app (outside the asar) when this machine made one.
+    const patched = patchedLlamaAvailability();
+    if (patched.available || patched.required) {
+      expect(report.patchedLlamaBuilds).toHaveLength(1);
+      expect(patched.reason).toContain(report.patchedLlamaBuilds[0]!);
+    } else expect(report.patchedLlamaBuilds).toEqual([]);
     const files = listPackage(join(report.output, "linux-unpacked", "resources", "app.asar"), {
       isPack: false,
     });
@@ -47,6 +55,7 @@ describe("packaging (electron-builder --linux dir against a stub Electron)", () 
       "/package.json",
     ])
       expect(files).toContain(f);
+    expect(files.some((f) => f.startsWith("/out/native/"))).toBe(false);
     expect(files.some((f) => f.startsWith("/src/") || f.startsWith("/test/") || f.endsWith(".map"))).toBe(
       false,
     );

@@ -3,20 +3,28 @@
  * npm run bench:engine [-- --json] [--model PATH] [--context N] [--steps N] [--threads N] [--quick]
  *
  * Measures, on a model with real shapes (Qwen3-0.6B dimensions, random weights, generated once):
- * a plain one-stream step, a two-stream step without mirroring, the asynchronous step with
- * mirroring amortised (per mirror policy), the probe, and the K-shift pass against context size.
- * `asyncOverhead` = async step / two-stream step without mirroring.
+ * - baselines, as raw decodes through the adapter in the same run: `plainStepMs` (one token) and
+ *   `twoStreamStepMs` (two tokens, one per sequence, in one batch);
+ * - the engine's asynchronous step (both streams decoding, probe forced yes so they always do),
+ *   per placement and thought-sharing policy, on node-llama-cpp's stock binary and, when
+ *   `npm run build:native` made one, on Duet's own build;
+ * - per policy: `stepMs`, `overhead` (step / twoStreamStepMs), `lagMean` and `lagMax` (thought
+ *   lag), and `aggregateRatio` (thinker + writer tokens per second over one plain stream's, that
+ *   is 2 x plainStepMs / stepMs);
+ * - the probe and the K-shift pass against context size.
+ * At top level: the default policy's `asyncOverhead`, `thoughtLagMax` and `aggregateRatio`.
  */
 import { existsSync, mkdirSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { failAndExit, parseIntegerOption, progressLog } from "../cli/common.js";
-import { openLlama } from "../llama/adapter.js";
-import type { Token } from "../llama/types.js";
+import { openLlama, type LlamaBinaryChoice } from "../llama/adapter.js";
+import type { KvRuntime, NativeBinaryKind, Token } from "../llama/types.js";
 import { ReasoningEngine } from "../reasoning/engine.js";
 import type { LayoutName } from "../reasoning/layout.js";
-import { DEFAULT_MIRROR_POLICY, type MirrorPolicy } from "../reasoning/options.js";
+import type { ThoughtSharing } from "../reasoning/options.js";
+import type { PlacementStrategy } from "../reasoning/viewCache.js";
 import { maxOf } from "../../shared/arrays.js";
 import { QWEN3_FAMILY } from "../reasoning/qwen3.js";
 import { PROMPT_FAMILIES } from "../reasoning/promptFamily.js";
@@ -85,28 +93,25 @@ async function benchModel(cacheDir: string): Promise<string> {
 }
 
 interface EngineRun {
-  /** Mean ms per step over the measured steps (the minimum over the repetitions). */
+  /** Mean ms per step over the measured steps, probes and shift passes included (the fastest of the repetitions). */
   meanMs: number;
   stepMs: StepStats;
   mirroredTokensPerStep: number;
   shiftPassesPerStep: number;
+  lagMean: number;
+  lagMax: number;
 }
 
 /**
- * Runs turns and times the steps of the generation loop from the event stream. In async mode only
- * the steady state where both streams decode counts (from a few steps after the writer started).
- * The mean of the fastest of `repeat` runs is reported: this machine's timing is noisy.
+ * Runs turns and times the steps of the generation loop from the event stream. Only the steady
+ * state where both streams decode counts (from a few steps after the writer started). The mean of
+ * the fastest of `repeat` runs is reported: this machine's timing is noisy.
  */
-async function timeTurn(
-  engine: ReasoningEngine,
-  mode: "async" | "nothinking",
-  steps: number,
-  repeat: number,
-): Promise<EngineRun> {
+async function timeTurn(engine: ReasoningEngine, steps: number, repeat: number): Promise<EngineRun> {
   let best: EngineRun | undefined;
   for (let r = 0; r < repeat; r++) {
     engine.resetConversation();
-    const turn = engine.ask("Explain why the sky is blue, step by step.", { mode, maxSteps: steps });
+    const turn = engine.ask("Explain why the sky is blue, step by step.", { maxSteps: steps });
     const stepTimes = new Map<number, number>();
     let writerFrom = Infinity;
     turn.on((event) => {
@@ -128,10 +133,58 @@ async function timeTurn(
       stepMs: stats(samples),
       mirroredTokensPerStep: round(result.metrics.mirroredTokens / Math.max(1, result.metrics.steps)),
       shiftPassesPerStep: round(result.metrics.shiftPasses / Math.max(1, result.metrics.steps), 3),
+      lagMean: round(result.metrics.thoughtLagMean),
+      lagMax: result.metrics.thoughtLagMax,
     };
     if (!best || run.meanMs < best.meanMs) best = run;
   }
   return best!;
+}
+
+/** Raw decodes through the adapter: one token, or one token in each of two sequences, per step. */
+async function rawStepMs(runtime: KvRuntime, streams: 1 | 2, steps: number, repeat: number): Promise<number> {
+  let best = Infinity;
+  for (let r = 0; r < repeat; r++) {
+    for (let s = 0; s < runtime.sequences; s++) runtime.clear(s);
+    // A prompt first, so attention covers a realistic span.
+    const prompt = Array.from({ length: 300 }, (_, i) => (i * 31 + 7) % 5000);
+    await runtime.decode(
+      Array.from({ length: streams }, (_, s) => ({ sequence: s, firstPosition: 0, tokens: prompt })),
+    );
+    const samples: number[] = [];
+    for (let i = 0; i < steps; i++) {
+      const started = performance.now();
+      await runtime.decode(
+        Array.from({ length: streams }, (_, s) => ({
+          sequence: s,
+          firstPosition: prompt.length + i,
+          tokens: [(100 + i * 13 + s) % 5000],
+          logitIndex: 0,
+        })),
+      );
+      samples.push(performance.now() - started);
+    }
+    // Medians: on a shared machine a few steps stall on thread wake-ups.
+    best = Math.min(best, stats(samples.slice(2)).medianMs);
+  }
+  for (let s = 0; s < runtime.sequences; s++) runtime.clear(s);
+  return round(best);
+}
+
+interface PolicyResult {
+  binary: NativeBinaryKind;
+  placement: PlacementStrategy;
+  thoughtSharing: string;
+  layout: LayoutName;
+  stepMs: number;
+  overhead: number;
+  lagMean: number;
+  lagMax: number;
+  aggregateRatio: number;
+  shiftPassesPerStep: number;
+  mirroredTokensPerStep: number;
+  stalls: number;
+  maxStepMs: number;
 }
 
 async function main(): Promise<void> {
@@ -165,60 +218,105 @@ async function main(): Promise<void> {
     `Machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; context 2 x ${contextSize}; ${steps} steps per run`,
   );
 
-  const open = (
-    options: { mirror?: Partial<MirrorPolicy>; probeSeesLatestAnswer?: boolean; layout?: LayoutName } = {},
-  ) =>
-    ReasoningEngine.open({
+  // Which binaries are here: the stock one always; Duet's own build when it was made.
+  const probe = await openLlama({
+    modelPath,
+    gpu: "cpu",
+    contextSize,
+    sequences: 2,
+    ...(threads ? { threads } : {}),
+  });
+  const defaultBinary = probe.description.binary;
+  const threadsUsed = probe.description.threads;
+  await probe.dispose();
+  const binaries: NativeBinaryKind[] = defaultBinary === "patched" ? ["stock", "patched"] : ["stock"];
+  if (defaultBinary !== "patched")
+    log("Duet's own llama.cpp build is not here (npm run build:native): stock policies only.");
+
+  // Baselines on the binary the default policy runs on.
+  const raw = await openLlama({
+    modelPath,
+    gpu: "cpu",
+    contextSize,
+    sequences: 2,
+    binary: defaultBinary,
+    ...(threads ? { threads } : {}),
+  });
+  const plainStepMs = await rawStepMs(raw.runtime, 1, 24, repeat);
+  const twoStreamStepMs = await rawStepMs(raw.runtime, 2, 24, repeat);
+  await raw.dispose();
+  log(`plain step (1 token, raw decode):          ${plainStepMs} ms`);
+  log(`two-stream step (2 tokens, one batch):     ${twoStreamStepMs} ms`);
+
+  const policies: Array<{
+    binary: NativeBinaryKind;
+    placement: PlacementStrategy;
+    sharing: ThoughtSharing;
+    layout: LayoutName;
+  }> = [];
+  for (const binary of binaries) {
+    const placements: PlacementStrategy[] = binary === "stock" ? ["rotate"] : ["copy", "gap"];
+    for (const placement of placements)
+      for (const sharing of (values.quick && binary === "stock"
+        ? ["chunks"]
+        : ["chunks", "every-step"]) as ThoughtSharing[])
+        policies.push({ binary, placement, sharing, layout: "paper" });
+  }
+  if (!values.quick)
+    policies.push({
+      binary: defaultBinary,
+      placement: defaultBinary === "patched" ? "copy" : "rotate",
+      sharing: "auto",
+      layout: "compact",
+    });
+
+  const results: Record<string, PolicyResult> = {};
+  let defaultName = "";
+  for (const policy of policies) {
+    const engine = await ReasoningEngine.open({
       modelPath,
       gpu: "cpu",
       contextSize,
+      binary: policy.binary as LlamaBinaryChoice,
+      placement: policy.placement,
+      thoughtSharing: policy.sharing,
+      layout: policy.layout,
       ...(threads ? { threads } : {}),
-      // Forced yes: both streams decode from the first probe (step 20) on, without probe decodes.
+      // Forced yes: both streams decode from the first probe (step 20) on.
       probe: "yes",
-      ...options,
     });
-
-  // Plain one-stream decode and the two-stream step without mirroring.
-  const engine = await open({
-    mirror: { chunkTokens: 1e9, phraseMinTokens: 0 },
-    probeSeesLatestAnswer: false,
-  });
-  const threadsUsed = engine.threads;
-  const plain = await timeTurn(engine, "nothinking", steps, repeat);
-  log(
-    `plain one-stream step:           ${plain.meanMs} ms mean (median ${plain.stepMs.medianMs}, max ${plain.stepMs.maxMs})`,
-  );
-  const twoStream = await timeTurn(engine, "async", steps, repeat);
-  log(
-    `two-stream step, no mirroring:   ${twoStream.meanMs} ms mean (median ${twoStream.stepMs.medianMs}, max ${twoStream.stepMs.maxMs})`,
-  );
-  await engine.dispose();
-
-  // The asynchronous step with mirroring amortised, per policy.
-  const policies: Array<[string, Partial<MirrorPolicy>, LayoutName?]> = values.quick
-    ? [["default", {}]]
-    : [
-        ["chunk 8", { chunkTokens: 8, phraseMinTokens: 0 }],
-        ["chunk 16", { chunkTokens: 16, phraseMinTokens: 0 }],
-        ["phrase 6", { chunkTokens: 16, phraseMinTokens: 6 }],
-        ["not lazy", { lazy: false }],
-        ["compact", {}, "compact"],
-        ["default", {}],
-      ];
-  const asyncRuns: Record<string, EngineRun & { overhead: number }> = {};
-  for (const [name, mirror, layout] of policies) {
-    const e = await open({ mirror, ...(layout ? { layout } : {}) });
-    const run = await timeTurn(e, "async", steps, repeat);
-    await e.dispose();
-    const overhead = round(run.meanMs / twoStream.meanMs, 3);
-    asyncRuns[name] = { ...run, overhead };
+    const run = await timeTurn(engine, steps, repeat);
+    const name = `${policy.binary}/${policy.placement}/${engine.options.thoughtSharing.startsWith("every") ? "every-step" : "chunks"}${policy.layout === "compact" ? "/compact" : ""}`;
+    const isDefault =
+      policy.binary === defaultBinary &&
+      policy.layout === "paper" &&
+      policy.placement === engine.placement &&
+      (engine.placement !== "rotate" ? policy.sharing === "every-step" : policy.sharing === "chunks");
+    if (isDefault && !defaultName) defaultName = name;
+    results[name] = {
+      binary: policy.binary,
+      placement: engine.placement,
+      thoughtSharing: engine.options.thoughtSharing,
+      layout: policy.layout,
+      stepMs: run.meanMs,
+      overhead: round(run.meanMs / twoStreamStepMs, 3),
+      lagMean: run.lagMean,
+      lagMax: run.lagMax,
+      aggregateRatio: round((2 * plainStepMs) / run.meanMs, 3),
+      shiftPassesPerStep: run.shiftPassesPerStep,
+      mirroredTokensPerStep: run.mirroredTokensPerStep,
+      stalls: run.stepMs.stalls,
+      maxStepMs: run.stepMs.maxMs,
+    };
+    await engine.dispose();
+    const r = results[name]!;
     log(
-      `async step, ${name.padEnd(8)}:         ${run.meanMs} ms mean (median ${run.stepMs.medianMs}), ` +
-        `${run.shiftPassesPerStep} shift passes/step, ${run.mirroredTokensPerStep} mirrored tokens/step -> overhead ${overhead}`,
+      `${name.padEnd(32)} ${String(r.stepMs).padStart(7)} ms  overhead ${r.overhead}  lag ${r.lagMean} mean / ${r.lagMax} max  ` +
+        `aggregate ${r.aggregateRatio}  (${r.shiftPassesPerStep} shift passes/step)`,
     );
   }
 
-  // Probe cost and K-shift pass cost against context size, on the raw cache.
+  // Probe cost and K-shift pass cost against context size, on the raw cache (stock placement).
   const shiftPassMs: Record<string, number> = {};
   let probeMs = 0;
   for (const size of values.quick ? [contextSize] : [1024, 2048, 4096]) {
@@ -280,37 +378,31 @@ async function main(): Promise<void> {
     await session.dispose();
   }
 
-  const chosen = asyncRuns.default ?? Object.values(asyncRuns)[0]!;
+  const chosen = results[defaultName] ?? Object.values(results)[0]!;
   const summary = {
     model: modelPath,
     threads: threadsUsed,
     contextSize,
     steps,
-    plainStepMs: plain.meanMs,
-    twoStreamStepMs: twoStream.meanMs,
-    asyncStepMs: chosen.meanMs,
+    binary: defaultBinary,
+    defaultPolicy: defaultName,
+    plainStepMs,
+    twoStreamStepMs,
+    asyncStepMs: chosen.stepMs,
     asyncOverhead: chosen.overhead,
-    mirrorPolicy: DEFAULT_MIRROR_POLICY,
-    asyncByPolicy: Object.fromEntries(
-      Object.entries(asyncRuns).map(([k, v]) => [
-        k,
-        { stepMs: v.meanMs, overhead: v.overhead, shiftPassesPerStep: v.shiftPassesPerStep },
-      ]),
-    ),
+    thoughtLagMax: chosen.lagMax,
+    aggregateRatio: chosen.aggregateRatio,
+    policies: results,
     probeMs,
     shiftPassMs,
-    stalls:
-      plain.stepMs.stalls +
-      twoStream.stepMs.stalls +
-      Object.values(asyncRuns).reduce((n, r) => n + r.stepMs.stalls, 0),
-    maxStepMs: maxOf([
-      plain.stepMs.maxMs,
-      twoStream.stepMs.maxMs,
-      ...Object.values(asyncRuns).map((r) => r.stepMs.maxMs),
-    ]),
+    stalls: Object.values(results).reduce((n, r) => n + r.stalls, 0),
+    maxStepMs: maxOf(Object.values(results).map((r) => r.maxStepMs)),
     rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
   };
-  log(`asyncOverhead (default policy) = ${summary.asyncOverhead}  (target <= 1.15)`);
+  log(
+    `default policy ${defaultName}: asyncOverhead ${summary.asyncOverhead}, thoughtLagMax ${summary.thoughtLagMax}, ` +
+      `aggregateRatio ${summary.aggregateRatio}`,
+  );
   if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
 }
 

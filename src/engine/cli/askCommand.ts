@@ -42,9 +42,19 @@ type Summary = Pick<
   model: string;
   /** Where it ran ("CPU", "Vulkan GPU"). */
   runsOn: string;
+  /** How thoughts reached the answer's view: rotate (stock llama.cpp), gap or copy (Duet's build). */
+  placement: string;
+  /** When thoughts reached the answer: "every step", "in chunks of 32 tokens...". */
+  thoughtSharing: string;
 };
 
-function summary(metrics: TurnMetrics, answer: string, model: string, runsOn: string): Summary {
+function summary(
+  metrics: TurnMetrics,
+  answer: string,
+  model: string,
+  runsOn: string,
+  sharing: { placement: string; thoughtSharing: string },
+): Summary {
   return {
     ttftMs: metrics.ttftMs === null ? null : Math.round(metrics.ttftMs),
     stft: metrics.stft,
@@ -63,6 +73,7 @@ function summary(metrics: TurnMetrics, answer: string, model: string, runsOn: st
     answer,
     model,
     runsOn,
+    ...sharing,
   };
 }
 
@@ -100,7 +111,7 @@ export async function runAsk(args: readonly string[], options: RunAskOptions = {
     if (!json)
       process.stderr.write(
         ansi.dim(
-          `Using ${assistant.model.path} on the ${assistant.model.runsOn}; thoughts reach the answer ${assistant.engine.options.thoughtSharing}\n`,
+          `Using ${assistant.model.path} on the ${assistant.model.runsOn}; thoughts reach the answer ${assistant.engine.options.thoughtSharing} (${assistant.engine.placement === "rotate" ? "stock llama.cpp" : `Duet's llama.cpp build, ${assistant.engine.placement}`})\n`,
         ),
       );
     for (const notice of assistant.notices) process.stderr.write(`duet: ${notice}\n`);
@@ -122,7 +133,10 @@ export async function runAsk(args: readonly string[], options: RunAskOptions = {
       }
       const result = await turn.done;
       renderer?.finish();
-      const out = summary(result.metrics, result.answer, assistant.model.path, assistant.model.runsOn);
+      const out = summary(result.metrics, result.answer, assistant.model.path, assistant.model.runsOn, {
+        placement: assistant.engine.placement,
+        thoughtSharing: assistant.engine.options.thoughtSharing,
+      });
       if (json) {
         process.stdout.write(`${JSON.stringify(out)}\n`);
       } else {

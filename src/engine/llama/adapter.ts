@@ -6,27 +6,42 @@
  * native context behind `LlamaContext` can do that, so this module wraps exactly those calls,
  * typed, behind the engine's `KvRuntime` interface. node-llama-cpp is pinned to 3.21.1; the
  * self-test (`selfTest.ts`, run in CI) fails loudly if an upgrade changes these internals.
+ *
+ * It also chooses the llama.cpp binary: node-llama-cpp's stock prebuilt one, or Duet's patched
+ * build (`npm run build:native`, docs/native-build.md), loaded from its own folder so the stock
+ * binary stays what every other caller of node-llama-cpp gets. At load it checks with a tiny
+ * decode what the loaded binary can do (`capabilities`).
  */
-import { availableParallelism } from "node:os";
+import { createRequire } from "node:module";
+import { availableParallelism, platform } from "node:os";
 import {
   getLlama,
+  Llama,
   LlamaLogLevel,
-  type Llama,
   type LlamaContext,
   type LlamaContextSequence,
   type LlamaModel,
 } from "node-llama-cpp";
 import { nativeLog } from "../nativeLog.js";
-import { DuetError, abortError } from "../errors.js";
+import { DuetError, abortError, type DuetErrorCode } from "../errors.js";
 import { assertShiftableArchitecture, inspectLlmFile } from "../models/inspect.js";
+import {
+  defaultNativeDir,
+  findNativeBuild,
+  type NativeBackend,
+  type NativeBuildLookup,
+} from "./nativeBuilds.js";
 import type {
   BatchItem,
   CandidateProbabilities,
+  CellCopy,
   GpuChoice,
   KvCacheType,
   KvRuntime,
   LogitsRef,
   ModelDescription,
+  NativeBinaryKind,
+  RuntimeCapabilities,
   SamplerConfig,
   SequencePositions,
   Token,
@@ -59,6 +74,10 @@ interface NativeContext {
   disposeSequence(sequenceId: number): void;
   setThreads(threads: number): void;
   getThreads(): number;
+  /** Duet's patched build only (native/addon/patches): turns gap decoding on or off for this context. */
+  duetSetPositionGaps?(allow: boolean): boolean;
+  /** Duet's patched build only: [from, to, start, end, delta] per block; resolves to cells copied or a negative code. */
+  duetCopyCells?(copies: Int32Array): Promise<number>;
 }
 
 interface NativeSampler {
@@ -145,7 +164,18 @@ export interface OpenLlamaOptions {
   signal?: AbortSignal;
   /** llama.cpp log level; lines go to the native log (see nativeLog.ts). Default "warn". */
   logLevel?: "error" | "warn" | "info" | "debug";
+  /**
+   * Which llama.cpp binary to load. "auto" (default, or `DUET_LLAMA_BINARY`): Duet's patched build
+   * when `npm run build:native` made one for this backend, else node-llama-cpp's stock binary.
+   * "stock": always the stock binary. "patched": the patched build or an error.
+   */
+  binary?: LlamaBinaryChoice;
+  /** Where patched builds live. Default `DUET_NATIVE_DIR`, else `.cache/native` in the repository. */
+  nativeDir?: string;
 }
+
+export type LlamaBinaryChoice = "auto" | NativeBinaryKind;
+export const LLAMA_BINARY_CHOICES: readonly LlamaBinaryChoice[] = ["auto", "stock", "patched"];
 
 export interface LlamaSession {
   readonly runtime: KvRuntime;
@@ -154,32 +184,273 @@ export interface LlamaSession {
   dispose(): Promise<void>;
 }
 
-const llamaInstances = new Map<string, Promise<Llama>>();
+interface LoadedLlama {
+  llama: Llama;
+  binary: NativeBinaryKind;
+  /** Why the patched build is not in use, when it is not. */
+  note?: string;
+}
 
-function getLlamaFor(gpu: GpuChoice, logLevel: LlamaLogLevel): Promise<Llama> {
-  const key = `${gpu}:${logLevel}`;
+const llamaInstances = new Map<string, Promise<LoadedLlama>>();
+const stockInstances = new Map<string, Promise<Llama>>();
+/** How each loaded binary links llama.cpp: shared builds of both kinds must never meet in one process. */
+const loadedLinkage = new Map<NativeBinaryKind, "static" | "shared">();
+
+/** llama.cpp's lines go to the native log (quiet in commands and tests, the log file in the app). */
+const toNativeLog = (level: LlamaLogLevel, message: string): void =>
+  nativeLog({ source: "llama.cpp", level: String(level), text: message });
+
+function getStockLlama(gpu: GpuChoice, logLevel: LlamaLogLevel): Promise<Llama> {
+  return getLlama({
+    gpu: gpu === "cpu" ? false : gpu,
+    logLevel,
+    logger: toNativeLog,
+    // Installed apps can never compile llama.cpp; prebuilt binaries only.
+    build: "never",
+    progressLogs: false,
+  }).catch((error: unknown) => {
+    throw new DuetError(
+      "model-unreadable",
+      `Could not start llama.cpp with the "${gpu}" backend: ${(error as Error).message}` +
+        (gpu === "auto" || gpu === "cpu" ? "" : ` Try the "auto" or "cpu" backend.`),
+      { cause: error },
+    );
+  });
+}
+
+/** What node-llama-cpp's private `Llama._create` takes (3.21.1); getLlama calls it the same way. */
+interface LlamaFactory {
+  _create(options: {
+    bindings: unknown;
+    bindingPath: string;
+    buildType: "localBuild";
+    buildMetadata: unknown;
+    logLevel: LlamaLogLevel;
+    logger: (level: LlamaLogLevel, message: string) => void;
+    vramPadding: (totalVram: number) => number;
+    ramPadding: (totalRam: number) => number;
+    skipLlamaInit: boolean;
+    debug: boolean;
+    numa: false;
+    tempDir: false;
+  }): Promise<Llama>;
+}
+
+/**
+ * Loads a patched build from its folder, as getLlama loads a local build, but without placing it
+ * where getLlama would pick it up for everyone else.
+ */
+async function loadPatchedBuild(
+  build: Extract<NativeBuildLookup, { found: true }>,
+  logLevel: LlamaLogLevel,
+): Promise<Llama> {
+  const factory = Llama as unknown as Partial<LlamaFactory>;
+  if (typeof factory._create !== "function") {
+    throw new DuetError(
+      "adapter-incompatible",
+      `node-llama-cpp ${ADAPTER_NODE_LLAMA_CPP_VERSION}'s Llama._create is gone; the patched build cannot be loaded.`,
+    );
+  }
+  const bindings: unknown = createRequire(import.meta.url)(build.bindingPath);
+  return factory._create({
+    bindings,
+    bindingPath: build.bindingPath,
+    buildType: "localBuild",
+    buildMetadata: build.metadata,
+    logLevel,
+    logger: toNativeLog,
+    // node-llama-cpp's own defaults (getLlama.js): keep some VRAM and RAM free.
+    vramPadding: (totalVram) => Math.floor(Math.min(totalVram * 0.08, 1.6 * 1024 ** 3)),
+    ramPadding: (totalRam) =>
+      Math.floor(Math.min(totalRam * 0.25, (platform() === "linux" ? 1 : 6) * 1024 ** 3)),
+    skipLlamaInit: false,
+    debug: false,
+    numa: false,
+    tempDir: false,
+  });
+}
+
+function checkLinkage(kind: NativeBinaryKind, linkage: "static" | "shared"): string | undefined {
+  const other: NativeBinaryKind = kind === "stock" ? "patched" : "stock";
+  const otherLinkage = loadedLinkage.get(other);
+  if (otherLinkage === "shared" && linkage === "shared") {
+    return `the ${other} llama.cpp binary is already loaded in this process and both share library names`;
+  }
+  return undefined;
+}
+
+async function loadLlama(
+  gpu: GpuChoice,
+  logLevel: LlamaLogLevel,
+  choice: LlamaBinaryChoice,
+  nativeDir: string,
+): Promise<LoadedLlama> {
+  if (choice === "stock") {
+    return { ...(await loadStock(gpu, logLevel)), note: "the stock binary was requested" };
+  }
+  const reasons: string[] = [];
+  /** The patched build for one backend, if it exists, loads, and (for a GPU backend) starts its GPU. */
+  const tryPatched = async (backend: NativeBackend): Promise<LoadedLlama | undefined> => {
+    const build = findNativeBuild({
+      nativeDir,
+      backend,
+      nodeLlamaCppVersion: ADAPTER_NODE_LLAMA_CPP_VERSION,
+    });
+    if (!build.found) {
+      reasons.push(build.reason);
+      return undefined;
+    }
+    const clash = checkLinkage("patched", build.manifest.linkage);
+    if (clash) {
+      reasons.push(`the patched build ${build.manifest.key} cannot be loaded: ${clash}`);
+      return undefined;
+    }
+    let llama: Llama;
+    try {
+      llama = await loadPatchedBuild(build, logLevel);
+    } catch (error) {
+      reasons.push(`the patched build ${build.manifest.key} failed to load: ${(error as Error).message}`);
+      return undefined;
+    }
+    loadedLinkage.set("patched", build.manifest.linkage);
+    if (backend !== "cpu" && llama.gpu !== backend) {
+      reasons.push(`the patched ${backend} build found no ${backend} device`);
+      await llama.dispose();
+      return undefined;
+    }
+    return { llama, binary: "patched" };
+  };
+
+  if (gpu !== "auto") {
+    const patched = await tryPatched(gpu);
+    if (patched) return patched;
+  } else {
+    // A patched GPU build first; never trade a GPU the stock binary would use for the patched CPU build.
+    for (const backend of platform() === "darwin" ? (["metal"] as const) : (["cuda", "vulkan"] as const)) {
+      const patched = await tryPatched(backend);
+      if (patched) return patched;
+    }
+    const stock = await loadStock(gpu, logLevel);
+    if (stock.llama.gpu !== false) {
+      if (choice === "patched") reasons.push(`the stock binary runs on ${stock.llama.gpu}`);
+      else return { ...stock, note: reasons.join("; ") };
+    } else {
+      const patched = await tryPatched("cpu");
+      if (patched) return patched;
+      if (choice !== "patched") return { ...stock, note: reasons.join("; ") };
+    }
+  }
+  if (choice === "patched") {
+    throw new DuetError(
+      "native-build-missing",
+      `Duet's patched llama.cpp is not available: ${reasons.join("; ")}.`,
+    );
+  }
+  return { ...(await loadStock(gpu, logLevel)), note: reasons.join("; ") };
+}
+
+/** node-llama-cpp's prebuilt binary (it links llama.cpp as shared libraries). */
+async function loadStock(gpu: GpuChoice, logLevel: LlamaLogLevel): Promise<LoadedLlama> {
+  const clash = checkLinkage("stock", "shared");
+  if (clash)
+    throw new DuetError("adapter-incompatible", `The stock llama.cpp binary cannot be loaded: ${clash}.`);
+  let llama = stockInstances.get(`${gpu}:${logLevel}`);
+  if (!llama) {
+    llama = getStockLlama(gpu, logLevel);
+    stockInstances.set(`${gpu}:${logLevel}`, llama);
+    llama.catch(() => stockInstances.delete(`${gpu}:${logLevel}`));
+  }
+  const loaded = await llama;
+  loadedLinkage.set("stock", "shared");
+  return { llama: loaded, binary: "stock" };
+}
+
+function getLlamaFor(
+  gpu: GpuChoice,
+  logLevel: LlamaLogLevel,
+  choice: LlamaBinaryChoice,
+  nativeDir: string,
+): Promise<LoadedLlama> {
+  const key = `${choice}:${nativeDir}:${gpu}:${logLevel}`;
   let instance = llamaInstances.get(key);
   if (!instance) {
-    instance = getLlama({
-      gpu: gpu === "cpu" ? false : gpu,
-      logLevel,
-      // llama.cpp's lines go to the native log (quiet in commands and tests, the log file in the app).
-      logger: (level, message) => nativeLog({ source: "llama.cpp", level: String(level), text: message }),
-      // Installed apps can never compile llama.cpp; prebuilt binaries only.
-      build: "never",
-      progressLogs: false,
-    }).catch((error: unknown) => {
+    instance = loadLlama(gpu, logLevel, choice, nativeDir).catch((error: unknown) => {
       llamaInstances.delete(key);
-      throw new DuetError(
-        "model-unreadable",
-        `Could not start llama.cpp with the "${gpu}" backend: ${(error as Error).message}` +
-          (gpu === "auto" || gpu === "cpu" ? "" : ` Try the "auto" or "cpu" backend.`),
-        { cause: error },
-      );
+      throw error;
     });
     llamaInstances.set(key, instance);
   }
   return instance;
+}
+
+function binaryChoice(value: string | undefined, source: string): LlamaBinaryChoice {
+  if (value === undefined || value === "") return "auto";
+  if ((LLAMA_BINARY_CHOICES as readonly string[]).includes(value)) return value as LlamaBinaryChoice;
+  throw new DuetError(
+    "invalid-argument",
+    `${source} must be one of ${LLAMA_BINARY_CHOICES.join(", ")} (got "${value}").`,
+  );
+}
+
+/**
+ * Asks the loaded binary, on the still empty sequences, whether it decodes into a gap and copies
+ * cells: two tiny decodes and one copy, then the sequences are cleared again. The stock binary has
+ * neither entry point, so nothing runs there.
+ */
+async function probeCapabilities(
+  ctx: NativeContext,
+  sequenceIds: readonly number[],
+): Promise<RuntimeCapabilities> {
+  const capabilities: RuntimeCapabilities = { gapDecode: false, kvCopy: false };
+  const scratch = sequenceIds[0]!;
+  const other = sequenceIds[1] ?? scratch;
+  const clear = (): void => {
+    for (const id of new Set([scratch, other])) ctx.removeTokenCellsFromSequence(id, -1, -1);
+  };
+  const decode = async (parts: Array<[position: number, token: number]>): Promise<void> => {
+    ctx.initBatch(parts.length);
+    for (const [position, token] of parts)
+      ctx.addToBatch(scratch, position, Uint32Array.of(token), new Uint32Array());
+    await ctx.decodeBatch();
+  };
+  try {
+    if (typeof ctx.duetSetPositionGaps === "function" && ctx.duetSetPositionGaps(true)) {
+      try {
+        // Positions 0 and 2 leave a gap at 1; then one token into the gap.
+        await decode([
+          [0, 0],
+          [2, 2],
+        ]);
+        await decode([[1, 1]]);
+        capabilities.gapDecode =
+          ctx.getSequenceKvCacheMinPosition(scratch) === 0 &&
+          ctx.getSequenceKvCacheMaxPosition(scratch) === 2;
+      } catch {
+        capabilities.gapDecode = false;
+      } finally {
+        ctx.duetSetPositionGaps(false);
+      }
+    }
+    if (typeof ctx.duetCopyCells === "function") {
+      clear();
+      await decode([
+        [0, 0],
+        [1, 1],
+        [2, 2],
+      ]);
+      const delta = 10;
+      const copied = await ctx.duetCopyCells(Int32Array.of(scratch, other, 0, 3, delta));
+      capabilities.kvCopy =
+        copied === 3 &&
+        ctx.getSequenceKvCacheMinPosition(other) === (other === scratch ? 0 : delta) &&
+        ctx.getSequenceKvCacheMaxPosition(other) === 2 + delta;
+    }
+  } catch {
+    // A binary that fails the probe is used as stock.
+  } finally {
+    clear();
+  }
+  return capabilities;
 }
 
 const QUANTIZED_KV: ReadonlySet<KvCacheType> = new Set(["q8_0", "q4_0", "q4_1", "q5_0", "q5_1"]);
@@ -205,7 +476,9 @@ export async function openLlama(options: OpenLlamaOptions): Promise<LlamaSession
     info: LlamaLogLevel.info,
     debug: LlamaLogLevel.debug,
   }[options.logLevel ?? "warn"];
-  const llama = await getLlamaFor(gpu, logLevel);
+  const choice = options.binary ?? binaryChoice(process.env.DUET_LLAMA_BINARY, "DUET_LLAMA_BINARY");
+  const loaded = await getLlamaFor(gpu, logLevel, choice, options.nativeDir ?? defaultNativeDir());
+  const llama = loaded.llama;
   let model: LlamaModel;
   try {
     model = await llama.loadModel({
@@ -257,8 +530,12 @@ export async function openLlama(options: OpenLlamaOptions): Promise<LlamaSession
   for (let i = 0; i < sequenceCount; i++) sequences.push(context.getSequence());
   const native = internals(llama, model, context, sequences);
   native.nativeContext.setThreads(threads);
+  const capabilities =
+    loaded.binary === "patched"
+      ? await probeCapabilities(native.nativeContext, native.sequenceIds)
+      : { gapDecode: false, kvCopy: false };
 
-  const runtime = new LlamaKvRuntime(context, native, sequences);
+  const runtime = new LlamaKvRuntime(context, native, sequences, capabilities);
   const tokenizer = createTokenizer(model);
   const gpuDevice = llama.gpu === false ? undefined : (await llama.getGpuDeviceNames().catch(() => []))[0];
   const description: ModelDescription = {
@@ -272,6 +549,9 @@ export async function openLlama(options: OpenLlamaOptions): Promise<LlamaSession
     ...(gpuDevice ? { gpuDevice } : {}),
     kvCacheType,
     threads: native.nativeContext.getThreads(),
+    binary: loaded.binary,
+    capabilities: { ...capabilities },
+    ...(loaded.note ? { binaryNote: loaded.note } : {}),
   };
   let disposed = false;
   return {
@@ -314,6 +594,7 @@ class LlamaKvRuntime implements KvRuntime {
   readonly contextSize: number;
   readonly batchSize: number;
   readonly sequences: number;
+  readonly capabilities: RuntimeCapabilities;
   private decodeId = 0;
   private disposed = false;
   private readonly candidateSamplers = new Map<number, NativeSampler>();
@@ -326,7 +607,9 @@ class LlamaKvRuntime implements KvRuntime {
      * collected (a FinalizationRegistry erases its cells), which would wipe a view at random times.
      */
     private readonly sequenceHandles: readonly LlamaContextSequence[],
+    capabilities: RuntimeCapabilities,
   ) {
+    this.capabilities = Object.freeze({ ...capabilities });
     this.contextSize = context.contextSize;
     this.batchSize = context.batchSize;
     this.sequences = sequenceHandles.length;
@@ -382,6 +665,13 @@ class LlamaKvRuntime implements KvRuntime {
         finalSize += item.tokens.length - split;
       }
     });
+    // llama.cpp refuses a batch whose positions decrease within a sequence (items into gaps first).
+    const inPositionOrder = (
+      a: { sequence: number; position: number },
+      b: { sequence: number; position: number },
+    ) => a.sequence - b.sequence || a.position - b.position;
+    prefix.sort(inPositionOrder);
+    final.sort(inPositionOrder);
     if (finalSize > this.batchSize) {
       throw new DuetError(
         "invalid-argument",
@@ -514,6 +804,57 @@ class LlamaKvRuntime implements KvRuntime {
     } finally {
       if (temporary) sampler.dispose();
     }
+  }
+
+  setGapDecoding(enabled: boolean): void {
+    this.check();
+    const native = this.native.nativeContext;
+    if (!this.capabilities.gapDecode || typeof native.duetSetPositionGaps !== "function") {
+      throw new DuetError(
+        "unsupported-operation",
+        "This llama.cpp binary cannot decode into gaps (it is the stock build). Build Duet's own with npm run build:native.",
+      );
+    }
+    if (!native.duetSetPositionGaps(enabled)) {
+      throw new DuetError("decode-failed", "llama.cpp refused to change gap decoding for this context.");
+    }
+  }
+
+  async copyCells(copies: readonly CellCopy[]): Promise<number> {
+    this.check();
+    const native = this.native.nativeContext;
+    if (!this.capabilities.kvCopy || typeof native.duetCopyCells !== "function") {
+      throw new DuetError(
+        "unsupported-operation",
+        "This llama.cpp binary cannot copy cells between sequences (it is the stock build). Build Duet's own with npm run build:native.",
+      );
+    }
+    const flat = new Int32Array(copies.length * 5);
+    copies.forEach((copy, i) => {
+      const values = [this.id(copy.from), this.id(copy.to), copy.start, copy.end, copy.delta];
+      if (
+        !values.every((v) => Number.isInteger(v) && Math.abs(v) < 2 ** 31) ||
+        copy.start < 0 ||
+        copy.end < copy.start
+      ) {
+        throw new DuetError(
+          "invalid-argument",
+          `Cannot copy positions [${copy.start}, ${copy.end}) of sequence ${copy.from} by ${copy.delta}.`,
+        );
+      }
+      flat.set(values, i * 5);
+    });
+    if (copies.length === 0) return 0;
+    const result = await native.duetCopyCells(flat);
+    if (result >= 0) return result;
+    const reasons: Record<number, [DuetErrorCode, string]> = {
+      [-1]: ["unsupported-operation", "this model's key cache cannot be copied (quantized, M-RoPE or MLA)"],
+      [-2]: ["context-overflow", "a target sequence has too few free cells"],
+      [-3]: ["invalid-argument", "a sequence id or range is invalid"],
+      [-4]: ["decode-failed", "the copy failed to compute"],
+    };
+    const [code, reason] = reasons[result] ?? ["decode-failed", `llama.cpp returned ${result}`];
+    throw new DuetError(code, `llama.cpp could not copy the cells: ${reason}. Nothing was copied.`);
   }
 
   remove(sequence: number, start: number, end: number): void {

@@ -11,7 +11,13 @@ import type { GpuChoice } from "../../shared/choices.js";
 
 export type KvCacheType = "f16" | "f32" | "bf16" | "q8_0" | "q4_0" | "q4_1" | "q5_0" | "q5_1";
 
-/** Tokens for one sequence in a decode batch. Positions must continue the sequence: `firstPosition = max + 1`. */
+/**
+ * Tokens for one sequence in a decode batch. Positions must continue the sequence
+ * (`firstPosition = max + 1`), unless gap decoding is on (`setGapDecoding(true)`, only where
+ * `capabilities.gapDecode`): then an item may start at any position, typically inside a gap the
+ * caller reserved; the tokens must land on positions the sequence does not hold yet. Several items
+ * may name the same sequence; the runtime decodes them in position order.
+ */
 export interface BatchItem {
   sequence: number;
   firstPosition: number;
@@ -56,7 +62,46 @@ export interface SequencePositions {
   max: number;
 }
 
+/** What the loaded llama.cpp binary can do beyond stock (docs/native-build.md). */
+export interface RuntimeCapabilities {
+  /** Decodes tokens at any free position of a sequence (into a reserved gap), when asked. */
+  gapDecode: boolean;
+  /** Copies a block of cells into another sequence, rotating only the copied keys (`copyCells`). */
+  kvCopy: boolean;
+}
+
+/** Which llama.cpp binary is loaded: node-llama-cpp's prebuilt one, or Duet's patched build. */
+export type NativeBinaryKind = "stock" | "patched";
+
+/**
+ * One block to copy: the cells of sequence `from` with positions in [start, end) are copied into
+ * sequence `to` at positions [start + delta, end + delta). The copies keep the keys and values
+ * computed in `from` (the paper's "computed once, shown in both views"); keys are re-rotated by
+ * `delta`, values are unchanged. The caller keeps the target positions free.
+ */
+export interface CellCopy {
+  from: number;
+  to: number;
+  start: number;
+  end: number;
+  delta: number;
+}
+
 export interface KvRuntime {
+  /** What this binary can do beyond stock llama.cpp. */
+  readonly capabilities: RuntimeCapabilities;
+  /**
+   * Lets decode items start at any free position (see `BatchItem`). Off by default, and then the
+   * runtime accepts exactly what stock llama.cpp accepts. Throws unless `capabilities.gapDecode`.
+   */
+  setGapDecoding(enabled: boolean): void;
+  /**
+   * Copies blocks of cells between sequences (see `CellCopy`) without decoding and without a
+   * K-shift pass; pending shifts are applied first. Resolves to the number of cells copied.
+   * Throws unless `capabilities.kvCopy`, or when a target sequence has too few free cells
+   * (then nothing is copied).
+   */
+  copyCells(copies: readonly CellCopy[]): Promise<number>;
   /** Cells available to each sequence. */
   readonly contextSize: number;
   /** Most tokens one decode may hold. */
@@ -109,4 +154,9 @@ export interface ModelDescription {
   /** The KV cache key type in use. */
   kvCacheType: KvCacheType;
   threads: number;
+  /** The llama.cpp binary in use, and what it can do beyond stock. */
+  binary: NativeBinaryKind;
+  capabilities: RuntimeCapabilities;
+  /** Why the patched build is not in use (missing, forced stock, failed to load); undefined when it is. */
+  binaryNote?: string;
 }

@@ -24,7 +24,7 @@ import type { TurnEnvironment } from "./turn/environment.js";
 import { Turn } from "./turn/handle.js";
 import { assertHeardTokens, retryDroppingHistory } from "./turn/room.js";
 import { TurnRunner } from "./turn/runner.js";
-import { ViewCache, type CacheOperation } from "./viewCache.js";
+import { ViewCache, type CacheOperation, type PlacementStrategy } from "./viewCache.js";
 
 export interface TurnRequest {
   /** The user's words (so far, when `inputOpen`). Default "". */
@@ -58,6 +58,14 @@ export interface ReasoningEngineOptions extends ReasonerOptions {
    * 0 never refreshes.
    */
   historyRefreshTokens?: number;
+  /**
+   * How mirrored tokens reach the middle of a view (see PlacementStrategy in viewCache.ts).
+   * Default "auto": copies where the loaded llama.cpp can copy cells (Duet's own build), decoding
+   * into gaps where it can only do that, and rotation on stock llama.cpp.
+   */
+  placement?: "auto" | PlacementStrategy;
+  /** Free positions a gap is opened with (gap and copy placement). Default 64. */
+  gapTokens?: number;
 }
 
 export type OpenReasoningEngineOptions = OpenLlamaOptions & ReasoningEngineOptions;
@@ -98,6 +106,9 @@ export class ReasoningEngine {
   private disposed = false;
   private cacheObserver: ((operation: CacheOperation) => void) | undefined;
   private readonly historyRefreshTokens: number;
+  /** How mirrored tokens reach the middle of a view (chosen from the runtime at open). */
+  readonly placement: PlacementStrategy;
+  private readonly gapTokens: number;
   /** What the last commit cost: tokens decoded afresh into the history (all views), and the time. */
   lastHistoryRefresh: { tokens: number; ms: number } | undefined;
   /** Tokenized at first use (see `historyMarkup`). */
@@ -119,7 +130,17 @@ export class ReasoningEngine {
     options: ReasoningEngineOptions = {},
   ) {
     const gpu = backend.description.gpu;
-    this.options = resolveReasonerOptions(options, gpu !== undefined && gpu !== false && gpu !== "cpu");
+    const requested = options.placement ?? "auto";
+    if (!["auto", "rotate", "gap", "copy"].includes(requested))
+      throw new DuetError(
+        "invalid-argument",
+        `Unknown placement "${String(requested)}": use auto, rotate, gap or copy.`,
+      );
+    this.placement = requested === "auto" ? ViewCache.bestStrategy(backend.runtime) : requested;
+    this.gapTokens = options.gapTokens ?? 64;
+    // Sharing thoughts every step is cheap on a GPU, and wherever moves need no K-shift pass.
+    const cheapMirrors = (gpu !== undefined && gpu !== false && gpu !== "cpu") || this.placement !== "rotate";
+    this.options = resolveReasonerOptions(options, cheapMirrors);
     this.historyRefreshTokens = options.historyRefreshTokens ?? 1024;
     if (!Number.isInteger(this.historyRefreshTokens) || this.historyRefreshTokens < 0)
       throw new DuetError("invalid-argument", "historyRefreshTokens must be 0 or a positive integer.");
@@ -132,7 +153,10 @@ export class ReasoningEngine {
   }
 
   private newCache(): ViewCache {
-    return new ViewCache(this.backend.runtime, (operation) => this.cacheObserver?.(operation));
+    return new ViewCache(this.backend.runtime, (operation) => this.cacheObserver?.(operation), {
+      strategy: this.placement,
+      gapTokens: this.gapTokens,
+    });
   }
 
   get busy(): boolean {
@@ -334,6 +358,11 @@ export class ReasoningEngine {
       } else this.cache.setContent(block.id, contents.get(block.id) ?? []);
     }
     this.cache.setViews(layout.views);
+    // Each stream's output is computed in its home view; other views may copy it from there.
+    const sources: Record<string, string> = {};
+    for (const block of layout.blocks)
+      if (block.source.kind === "output") sources[block.id] = layout.home[block.source.stream];
+    this.cache.setSources(sources);
   }
 
   /** The markup a history turn is wrapped in; tokenized once, at the first turn that needs it. */
@@ -454,6 +483,8 @@ export class ReasoningEngine {
     answerTokens: readonly Token[],
   ): Promise<void> {
     const cache = this.cache;
+    // Merged blocks must sit side by side: close the gaps first (one K-shift pass).
+    cache.closeGaps();
     const answerBlock = runner.writer.block;
     const starter = runner.writer.starter.length;
     if (starter > 0 && cache.tokens(answerBlock).length > 0) cache.removeRange(answerBlock, 0, starter);
@@ -472,6 +503,11 @@ export class ReasoningEngine {
       () => this.dropOldestTurn(),
     );
     for (const view of cache.viewIds()) cache.mergeBlocks(view, ["history", ...entry], "history");
+  }
+
+  /** Each view's cell positions in reading order (gaps leave holes; for tests and debugging). */
+  inspectPositions(): Record<string, number[]> {
+    return Object.fromEntries(this.cache.viewIds().map((view) => [view, this.cache.viewPositions(view)]));
   }
 
   /** Each view's tokens in reading order, as the cache holds them now (for tests and debugging). */

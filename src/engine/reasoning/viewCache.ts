@@ -1,7 +1,7 @@
 import { appendAll, minOf } from "../../shared/arrays.js";
 import { DuetError } from "../errors.js";
 import type { CacheOperation } from "../../shared/turnEvents.js";
-import type { CandidateProbabilities, KvRuntime, LogitsRef, Token } from "../llama/types.js";
+import type { CandidateProbabilities, CellCopy, KvRuntime, LogitsRef, Token } from "../llama/types.js";
 
 export type { CacheOperation };
 
@@ -25,31 +25,82 @@ export class ContextFullError extends DuetError {
   }
 }
 
+/**
+ * How tokens reach a position in the middle of a view (docs/method.md, "Positions"):
+ * - `rotate`: decoded at the sequence's end, then rotated into place (stock llama.cpp; one
+ *   K-shift pass over the cache at the next decode for every move);
+ * - `gap`: decoded straight into a gap of free positions reserved after the block (Duet's build);
+ * - `copy`: a stream's output is not decoded again at all: its cells are copied from the view
+ *   that computed them into the gap, keys rotated by the position change (Duet's build; the
+ *   paper's "computed once, shown in both views"). Anything else is decoded into the gap.
+ * With gaps, a K-shift pass is needed only when a gap fills and the rest of the view must move.
+ */
+export type PlacementStrategy = "rotate" | "gap" | "copy";
+
+export interface ViewCacheOptions {
+  /** Default "rotate". "gap" and "copy" need the runtime's capabilities. */
+  strategy?: PlacementStrategy;
+  /** Free positions a gap is (re)opened with. Default 64. */
+  gapTokens?: number;
+}
+
 interface ViewState {
   readonly id: string;
   readonly sequence: number;
   blocks: string[];
+  /** Cells held per block. */
   readonly lengths: Map<string, number>;
+  /** Free positions reserved after each block's cells (gap strategies only). */
+  readonly gaps: Map<string, number>;
 }
 
 /**
  * Keeps the block table of every view (one llama.cpp sequence each) and places tokens so that
- * each view reads its blocks as one contiguous sequence: positions are prefix sums of the block
- * lengths. Tokens can only be decoded at a sequence's end, so a placement into the middle is
- * decoded at the end and rotated into place (three coalesced shifts, one K-shift pass at the
- * next decode). Block contents are shared: a view that shows another view's block mirrors it.
+ * each view reads its blocks in order: a block starts where the previous one's cells (and gap)
+ * end. Block contents are shared: a view that shows another view's block mirrors it.
  */
 export class ViewCache {
   private readonly blockTokens = new Map<string, Token[]>();
   private readonly views = new Map<string, ViewState>();
+  /** The view each output block is computed in (its stream's home), for copies. */
+  private readonly sources = new Map<string, string>();
   /** Positions that changed since the last decode (their K-shift runs in the next decode). */
   private pendingShift = false;
   shiftPasses = 0;
+  /** Cells copied from one view into another instead of being decoded again. */
+  copiedCells = 0;
+  readonly strategy: PlacementStrategy;
+  private readonly gapTokens: number;
 
   constructor(
     private readonly runtime: KvRuntime,
     private readonly observe: (operation: CacheOperation) => void = () => {},
-  ) {}
+    options: ViewCacheOptions = {},
+  ) {
+    this.strategy = options.strategy ?? "rotate";
+    this.gapTokens = options.gapTokens ?? 64;
+    if (!Number.isInteger(this.gapTokens) || this.gapTokens < 1)
+      throw new DuetError("invalid-argument", "gapTokens must be a positive integer.");
+    if (this.strategy !== "rotate") {
+      if (!runtime.capabilities.gapDecode)
+        throw new DuetError(
+          "unsupported-operation",
+          `The loaded llama.cpp cannot decode into gaps (needed for "${this.strategy}").`,
+        );
+      if (this.strategy === "copy" && !runtime.capabilities.kvCopy)
+        throw new DuetError(
+          "unsupported-operation",
+          "The loaded llama.cpp cannot copy cells between sequences.",
+        );
+      runtime.setGapDecoding(true);
+    }
+  }
+
+  /** The best strategy the runtime supports. */
+  static bestStrategy(runtime: Pick<KvRuntime, "capabilities">): PlacementStrategy {
+    if (runtime.capabilities.kvCopy && runtime.capabilities.gapDecode) return "copy";
+    return runtime.capabilities.gapDecode ? "gap" : "rotate";
+  }
 
   /** Declares the views, in sequence order. Existing lengths are kept for blocks still listed. */
   setViews(views: ReadonlyArray<{ id: string; blocks: readonly string[] }>): void {
@@ -62,21 +113,31 @@ export class ViewCache {
     views.forEach((spec, sequence) => {
       const existing = this.views.get(spec.id);
       const lengths = existing?.lengths ?? new Map<string, number>();
+      const gaps = existing?.gaps ?? new Map<string, number>();
       for (const block of spec.blocks) {
         if (!lengths.has(block)) lengths.set(block, 0);
         if (!this.blockTokens.has(block)) this.blockTokens.set(block, []);
       }
       for (const block of [...lengths.keys()]) {
-        if (!spec.blocks.includes(block) && (lengths.get(block) ?? 0) > 0) {
+        if (!spec.blocks.includes(block) && ((lengths.get(block) ?? 0) > 0 || (gaps.get(block) ?? 0) > 0)) {
           throw new DuetError(
             "invalid-argument",
             `View ${spec.id} still holds block ${block}; remove it first.`,
           );
         }
-        if (!spec.blocks.includes(block)) lengths.delete(block);
+        if (!spec.blocks.includes(block)) {
+          lengths.delete(block);
+          gaps.delete(block);
+        }
       }
-      this.views.set(spec.id, { id: spec.id, sequence, blocks: [...spec.blocks], lengths });
+      this.views.set(spec.id, { id: spec.id, sequence, blocks: [...spec.blocks], lengths, gaps });
     });
+  }
+
+  /** Says which view computes each output block (its stream's home), so mirrors can be copied from it. */
+  setSources(sources: Readonly<Record<string, string>>): void {
+    this.sources.clear();
+    for (const [block, view] of Object.entries(sources)) this.sources.set(block, view);
   }
 
   get contextSize(): number {
@@ -103,6 +164,7 @@ export class ViewCache {
     return this.view(view).lengths.has(block);
   }
 
+  /** Cells the view holds. */
   length(view: string): number {
     let total = 0;
     for (const n of this.view(view).lengths.values()) total += n;
@@ -113,15 +175,38 @@ export class ViewCache {
     return this.view(view).lengths.get(block) ?? 0;
   }
 
+  /** Free positions reserved after a block's cells (0 without gaps). */
+  gapAfter(view: string, block: string): number {
+    return this.view(view).gaps.get(block) ?? 0;
+  }
+
   /** Position of the first cell of `block` in `view`. */
   blockStart(view: string, block: string): number {
     const state = this.view(view);
     let offset = 0;
     for (const id of state.blocks) {
       if (id === block) return offset;
-      offset += state.lengths.get(id) ?? 0;
+      offset += (state.lengths.get(id) ?? 0) + (state.gaps.get(id) ?? 0);
     }
     throw new DuetError("invalid-argument", `View ${view} does not show block ${block}.`);
+  }
+
+  /** One past the view's last cell: where a probe question goes. */
+  private end(state: ViewState): number {
+    let offset = 0;
+    let end = 0;
+    for (const id of state.blocks) {
+      const held = state.lengths.get(id) ?? 0;
+      if (held > 0) end = offset + held;
+      offset += held + (state.gaps.get(id) ?? 0);
+    }
+    return end;
+  }
+
+  /** Whether any block after `block` in the view holds cells (a placement into it lands in the middle). */
+  private cellsAfter(state: ViewState, block: string): boolean {
+    const index = state.blocks.indexOf(block);
+    return state.blocks.slice(index + 1).some((id) => (state.lengths.get(id) ?? 0) > 0);
   }
 
   /** Tokens of blocks this view shows but does not hold yet, in view order. */
@@ -144,12 +229,8 @@ export class ViewCache {
     return this.runtime.contextSize - this.length(view);
   }
 
-  /**
-   * Decodes every placement in one batch (split only if it exceeds the batch size), then rotates
-   * each placement into its block. Within a view, placements are decoded in the given order, so
-   * a placement that reads logits must come before any that will be rotated below it.
-   */
-  async place(placements: readonly Placement[]): Promise<Array<LogitsRef | undefined>> {
+  /** Checks placements against the blocks' contents and the views' free cells. */
+  private check(placements: readonly Placement[]): Map<string, Placement[]> {
     const byView = new Map<string, Placement[]>();
     for (const p of placements) {
       if (p.tokens.length === 0) continue;
@@ -178,23 +259,44 @@ export class ViewCache {
         }
         claimed.set(p.block, (claimed.get(p.block) ?? 0) + p.tokens.length);
       }
+      if (list.filter((p) => p.logits).length > 1)
+        throw new DuetError("invalid-argument", `Two logits placements in view ${view}.`);
     }
+    return byView;
+  }
 
+  /**
+   * Decodes every placement in one batch (split only if it exceeds the batch size). Within a
+   * view, placements are taken in the given order, so a placement that reads logits must come
+   * before any that will land below it.
+   */
+  async place(placements: readonly Placement[]): Promise<Array<LogitsRef | undefined>> {
+    const byView = this.check(placements);
+    if (byView.size === 0) return placements.map(() => undefined);
+    return this.strategy === "rotate"
+      ? this.placeByRotation(placements, byView)
+      : this.placeInGaps(placements, byView);
+  }
+
+  private finishDecode(): void {
+    if (this.pendingShift) this.shiftPasses++;
+    this.pendingShift = false;
+  }
+
+  private async placeByRotation(
+    placements: readonly Placement[],
+    byView: Map<string, Placement[]>,
+  ): Promise<Array<LogitsRef | undefined>> {
     // One batch item per view: its placements back to back at the view's end.
     const items = [...byView].map(([view, list]) => {
       const tokens: Token[] = [];
       let logitIndex: number | undefined;
       for (const p of list) {
         appendAll(tokens, p.tokens);
-        if (p.logits) {
-          if (logitIndex !== undefined)
-            throw new DuetError("invalid-argument", `Two logits placements in view ${view}.`);
-          logitIndex = tokens.length - 1;
-        }
+        if (p.logits) logitIndex = tokens.length - 1;
       }
       return { view, list, tokens, logitIndex };
     });
-    if (items.length === 0) return placements.map(() => undefined);
     const refs = await this.runtime.decode(
       items.map((item) => ({
         sequence: this.view(item.view).sequence,
@@ -203,8 +305,7 @@ export class ViewCache {
         ...(item.logitIndex !== undefined ? { logitIndex: item.logitIndex } : {}),
       })),
     );
-    if (this.pendingShift) this.shiftPasses++;
-    this.pendingShift = false;
+    this.finishDecode();
 
     // Rotate each placement into place, in order; earlier placements are settled first.
     for (const item of items) {
@@ -233,6 +334,137 @@ export class ViewCache {
     items.forEach((item, i) => {
       const withLogits = item.list.find((p) => p.logits);
       if (withLogits) byPlacement.set(withLogits, refs[i]);
+    });
+    return placements.map((p) => byPlacement.get(p));
+  }
+
+  /**
+   * Makes room for `n` more cells right after `block`'s cells in the view: its gap, reopened
+   * (the rest of the view moved up, one K-shift pass at the next decode) when it is too small.
+   */
+  private ensureRoom(state: ViewState, block: string, n: number): void {
+    if (!this.cellsAfter(state, block)) return;
+    const gap = state.gaps.get(block) ?? 0;
+    if (gap >= n) return;
+    const grow = n - gap + this.gapTokens;
+    const tail = this.blockStart(state.id, block) + (state.lengths.get(block) ?? 0) + gap;
+    const moved = this.length(state.id) - this.cellsBefore(state, tail);
+    this.runtime.shift(state.sequence, tail, -1, grow);
+    this.pendingShift = true;
+    state.gaps.set(block, gap + grow);
+    this.observe({ kind: "gap", view: state.id, block, tokens: grow, movedCells: moved });
+  }
+
+  /** Cells of the view at positions below `position`. */
+  private cellsBefore(state: ViewState, position: number): number {
+    let offset = 0;
+    let cells = 0;
+    for (const id of state.blocks) {
+      if (offset >= position) break;
+      cells += Math.min(state.lengths.get(id) ?? 0, position - offset);
+      offset += (state.lengths.get(id) ?? 0) + (state.gaps.get(id) ?? 0);
+    }
+    return cells;
+  }
+
+  /** Records `n` cells placed right after `block`'s cells, using up its gap when it lands in the middle. */
+  private settle(state: ViewState, block: string, n: number): void {
+    const inMiddle = this.cellsAfter(state, block);
+    state.lengths.set(block, (state.lengths.get(block) ?? 0) + n);
+    if (inMiddle) state.gaps.set(block, (state.gaps.get(block) ?? 0) - n);
+  }
+
+  private async placeInGaps(
+    placements: readonly Placement[],
+    byView: Map<string, Placement[]>,
+  ): Promise<Array<LogitsRef | undefined>> {
+    interface Planned {
+      placement: Placement;
+      state: ViewState;
+      target: number;
+      /** Copied from the view that computed these cells, at this offset of the block there. */
+      copyFrom?: { view: string; offset: number };
+    }
+    // Room first, for every placement of the batch: making room moves the cells after a block,
+    // so targets are only read once no more room will be made.
+    for (const [view, list] of byView) {
+      const state = this.view(view);
+      const needs = new Map<string, number>();
+      for (const p of list) needs.set(p.block, (needs.get(p.block) ?? 0) + p.tokens.length);
+      for (const [block, n] of needs) this.ensureRoom(state, block, n);
+    }
+    // Cells each view will hold of each block once this batch is decoded (copies may read them).
+    const willHold = new Map<string, number>();
+    for (const [view, list] of byView)
+      for (const p of list) {
+        const key = `${view}/${p.block}`;
+        willHold.set(key, (willHold.get(key) ?? this.blockLength(view, p.block)) + p.tokens.length);
+      }
+    const planned: Planned[] = [];
+    for (const [view, list] of byView) {
+      const state = this.view(view);
+      for (const p of list) {
+        const n = p.tokens.length;
+        const offset = state.lengths.get(p.block) ?? 0;
+        const target = this.blockStart(view, p.block) + offset;
+        const source = this.sources.get(p.block);
+        const copyable =
+          this.strategy === "copy" &&
+          !p.logits &&
+          source !== undefined &&
+          source !== view &&
+          this.views.has(source) &&
+          offset + n <= (willHold.get(`${source}/${p.block}`) ?? this.blockLength(source, p.block));
+        planned.push({
+          placement: p,
+          state,
+          target,
+          ...(copyable ? { copyFrom: { view: source, offset } } : {}),
+        });
+        this.settle(state, p.block, n);
+      }
+    }
+
+    const decoded = planned.filter((p) => !p.copyFrom);
+    const refs =
+      decoded.length > 0
+        ? await this.runtime.decode(
+            decoded.map((p) => ({
+              sequence: p.state.sequence,
+              firstPosition: p.target,
+              tokens: p.placement.tokens,
+              ...(p.placement.logits ? { logitIndex: p.placement.tokens.length - 1 } : {}),
+            })),
+          )
+        : [];
+    this.finishDecode();
+    const copies: CellCopy[] = [];
+    for (const p of planned) {
+      if (!p.copyFrom) continue;
+      const from = this.view(p.copyFrom.view);
+      const start = this.blockStart(from.id, p.placement.block) + p.copyFrom.offset;
+      copies.push({
+        from: from.sequence,
+        to: p.state.sequence,
+        start,
+        end: start + p.placement.tokens.length,
+        delta: p.target - start,
+      });
+    }
+    if (copies.length > 0) this.copiedCells += await this.runtime.copyCells(copies);
+    for (const p of planned) {
+      const atEnd = p.target + p.placement.tokens.length === this.end(p.state);
+      this.observe({
+        kind: atEnd ? "append" : p.copyFrom ? "copy" : "insert",
+        view: p.state.id,
+        block: p.placement.block,
+        tokens: p.placement.tokens.length,
+        movedCells: 0,
+      });
+    }
+    const byPlacement = new Map<Placement, LogitsRef | undefined>();
+    decoded.forEach((p, i) => {
+      if (p.placement.logits) byPlacement.set(p.placement, refs[i]);
     });
     return placements.map((p) => byPlacement.get(p));
   }
@@ -275,18 +507,49 @@ export class ViewCache {
     const state = this.view(view);
     const held = state.lengths.get(block) ?? 0;
     if (held > 0) this.removeCells(state, block, 0, held);
+    this.closeGap(state, block);
   }
 
+  /**
+   * Removes cells of a block. The cells after them move down to close the hole, except that with
+   * gaps a hole at the end of a block in the middle of a view just becomes part of its gap.
+   */
   private removeCells(state: ViewState, block: string, from: number, count: number): void {
     const start = this.blockStart(state.id, block) + from;
-    const end = this.length(state.id);
+    const held = state.lengths.get(block) ?? 0;
+    const end = this.end(state);
     this.runtime.remove(state.sequence, start, start + count);
-    if (start + count < end) {
-      this.runtime.shift(state.sequence, start + count, end, -count);
+    state.lengths.set(block, held - count);
+    const tailOfBlock = from + count === held;
+    let moved = 0;
+    if (this.strategy !== "rotate" && tailOfBlock && this.cellsAfter(state, block)) {
+      state.gaps.set(block, (state.gaps.get(block) ?? 0) + count);
+    } else if (start + count < end) {
+      // Everything after the removed cells (including this block's gap) moves down.
+      this.runtime.shift(state.sequence, start + count, -1, -count);
+      this.pendingShift = true;
+      moved = this.length(state.id) - this.cellsBefore(state, start);
+    }
+    this.observe({ kind: "remove", view: state.id, block, tokens: count, movedCells: moved });
+  }
+
+  /** Closes a block's gap: the cells after it move down. */
+  private closeGap(state: ViewState, block: string): void {
+    const gap = state.gaps.get(block) ?? 0;
+    if (gap === 0) return;
+    const tail = this.blockStart(state.id, block) + (state.lengths.get(block) ?? 0) + gap;
+    state.gaps.set(block, 0);
+    if (this.cellsAfter(state, block)) {
+      this.runtime.shift(state.sequence, tail, -1, -gap);
       this.pendingShift = true;
     }
-    state.lengths.set(block, (state.lengths.get(block) ?? 0) - count);
-    this.observe({ kind: "remove", view: state.id, block, tokens: count, movedCells: end - start - count });
+  }
+
+  /** Closes every gap of every view, so each view is contiguous again (before merging blocks). */
+  closeGaps(): void {
+    for (const state of this.views.values()) {
+      for (const block of [...state.blocks].reverse()) this.closeGap(state, block);
+    }
   }
 
   /** Replaces the block list of a view, merging adjacent blocks' cells into `into` (no cell moves). */
@@ -302,9 +565,19 @@ export class ViewCache {
     }
     if (!blocks.includes(into))
       throw new DuetError("invalid-argument", `${into} must be one of the merged blocks.`);
+    if (blocks.slice(0, -1).some((b) => (state.gaps.get(b) ?? 0) > 0))
+      throw new DuetError(
+        "invalid-argument",
+        `Blocks ${blocks.join(", ")} have gaps between them; close them first.`,
+      );
     const total = blocks.reduce((n, b) => n + (state.lengths.get(b) ?? 0), 0);
-    for (const b of blocks) if (b !== into) state.lengths.delete(b);
+    const trailingGap = state.gaps.get(blocks[blocks.length - 1]!) ?? 0;
+    for (const b of blocks) {
+      if (b !== into) state.lengths.delete(b);
+      state.gaps.delete(b);
+    }
     state.lengths.set(into, total);
+    if (trailingGap > 0) state.gaps.set(into, trailingGap);
     state.blocks = state.blocks.filter((b) => b === into || !blocks.includes(b));
   }
 
@@ -319,14 +592,13 @@ export class ViewCache {
    */
   async probe(view: string, question: readonly Token[], topK: number): Promise<CandidateProbabilities> {
     const state = this.view(view);
-    const start = this.length(view);
+    const start = this.end(state);
     const free = this.freeCells(view);
     if (question.length > free) throw new ContextFullError(view, question.length, free);
     const [logits] = await this.runtime.decode([
       { sequence: state.sequence, firstPosition: start, tokens: question, logitIndex: question.length - 1 },
     ]);
-    if (this.pendingShift) this.shiftPasses++;
-    this.pendingShift = false;
+    this.finishDecode();
     try {
       return await this.runtime.candidates(logits!, topK);
     } finally {
@@ -343,16 +615,31 @@ export class ViewCache {
     );
   }
 
-  /** Checks the runtime's positions against the table: each view spans [0, length). */
+  /** The positions of a view's cells, in reading order (gaps leave holes). */
+  viewPositions(view: string): number[] {
+    const state = this.view(view);
+    const positions: number[] = [];
+    let offset = 0;
+    for (const id of state.blocks) {
+      const held = state.lengths.get(id) ?? 0;
+      for (let i = 0; i < held; i++) positions.push(offset + i);
+      offset += held + (state.gaps.get(id) ?? 0);
+    }
+    return positions;
+  }
+
+  /** Checks the runtime's positions against the table: each view spans its first to its last cell. */
   verify(): void {
     for (const view of this.views.values()) {
       const { min, max } = this.runtime.positions(view.sequence);
-      const length = this.length(view.id);
-      const ok = length === 0 ? max < 0 : min === 0 && max === length - 1;
+      const positions = this.viewPositions(view.id);
+      const ok =
+        positions.length === 0 ? max < 0 : min === positions[0] && max === positions[positions.length - 1];
       if (!ok) {
         throw new DuetError(
           "adapter-incompatible",
-          `View ${view.id} spans [${min}, ${max}] but its blocks hold ${length} tokens.`,
+          `View ${view.id} spans [${min}, ${max}] but its blocks hold ${positions.length} tokens` +
+            (positions.length > 0 ? ` at [${positions[0]}, ${positions[positions.length - 1]}].` : "."),
         );
       }
     }

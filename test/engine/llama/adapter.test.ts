@@ -118,7 +118,8 @@ describe("llama.cpp adapter self-test (fails loudly if node-llama-cpp internals 
     expect(gc).toBeDefined();
     for (let i = 0; i < 5; i++) {
       gc!();
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      // Finalizers run in a later task than the collection.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     expect(session.runtime.positions(0)).toEqual({ min: 0, max: 3 });
     expect(session.runtime.positions(1)).toEqual({ min: 0, max: 1 });

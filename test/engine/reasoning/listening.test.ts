@@ -75,8 +75,13 @@ describe("listening (docs/method.md, Listening)", () => {
   it("does not think before the user has said anything, and an empty final input ends the turn", async () => {
     const setup = fakeEngine({ thinker: repeat(" t", 10) });
     const turn = setup.engine.startTurn({ inputOpen: true });
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Once the turn has started its loop, a thinker allowed to think would decode at once.
+    await new Promise<void>((resolve) => turn.on((e) => e.type === "state" && resolve()));
+    await new Promise((resolve) => setImmediate(resolve));
     expect(turn.events.some((e) => e.type === "thought")).toBe(false);
+    expect(setup.runtime.decodes.every((batch) => batch.every((item) => item.logitIndex === undefined))).toBe(
+      true,
+    );
     turn.closeInput("");
     const result = await turn.done;
     expect(result.metrics.endReason).toBe("cancelled");

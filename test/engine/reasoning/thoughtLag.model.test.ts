@@ -17,6 +17,7 @@ import type { TinyCopyRule } from "../../../src/engine/tiny-model/copyProgram.js
 import { chainRules } from "../../../src/engine/tiny-model/demoProgram.js";
 import type { TinyProgram } from "../../../src/engine/tiny-model/tinyModel.js";
 import { tinyModelPath } from "../../helpers/models.js";
+import { patchedLlamaAvailability } from "../../helpers/patchedLlama.js";
 
 const THOUGHTS = [
   "\n",
@@ -124,17 +125,35 @@ describe("the writer's answer depends on the thoughts its view holds", () => {
   });
 
   /**
-   * Known limitation on stock llama.cpp (docs/programmed-models.md, "What the copy model showed"):
+   * On stock llama.cpp (rotation: docs/programmed-models.md, "What the copy model showed"),
    * sharing every step mirrors each thought alone, decoded at the end of the writer's view right
    * after the writer's newest token and then rotated into place. From the second layer on, the
    * thought's states are computed with that answer token as its neighbour, so " green" does not
-   * know it followed " gives". Lag is 0, yet the writer misses the pair. When mirrors are decoded
-   * in place (docs/native-build.md: gap decoding, or copied cells), this says " green": flip it.
+   * know it followed " gives". Lag is 0, yet the writer misses the pair.
    */
-  it("sharing every step gives lag 0, yet the induction head misses a pair mirrored a token at a time", async () => {
-    const everyStep = await run(INDUCTION, { thoughtSharing: "every-step" });
+  it("rotation: sharing every step gives lag 0, yet the induction head misses a pair mirrored a token at a time", async () => {
+    const everyStep = await run(INDUCTION, { thoughtSharing: "every-step", placement: "rotate" });
     expect(everyStep.lagMax).toBe(0);
     expect(everyStep.greenThought).toBeLessThan(everyStep.yields);
     expect(everyStep.answer).toBe("Let me see, so it yields nothing");
   });
+
+  /**
+   * With Duet's own llama.cpp build the mirrored thoughts are not decoded next to the writer's
+   * token: they are copied from the thinker's view (computed once, where they were written) or
+   * decoded straight into their place. The pair keeps its neighbours, and the writer says the word.
+   */
+  const patched = patchedLlamaAvailability();
+  for (const placement of ["copy", "gap"] as const) {
+    it.skipIf(!patched.available && !patched.required)(
+      `${placement}: sharing every step gives lag 0 and the induction head finds the pair (${patched.reason})`,
+      async () => {
+        expect(patched.available, patched.reason).toBe(true);
+        const everyStep = await run(INDUCTION, { thoughtSharing: "every-step", placement });
+        expect(everyStep.lagMax).toBe(0);
+        expect(everyStep.greenThought).toBeLessThan(everyStep.yields);
+        expect(everyStep.answer).toBe("Let me see, so it yields green");
+      },
+    );
+  }
 });

@@ -55,7 +55,8 @@ describe("the system voice (espeak-ng on Linux)", () => {
         controller.abort();
         await expect(pending).rejects.toMatchObject({ code: "aborted" });
       }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Each rejection came after its voice process closed its pipes; errors would have been raised by then.
+      await new Promise((resolve) => setImmediate(resolve));
     } finally {
       process.off("uncaughtException", onError);
     }

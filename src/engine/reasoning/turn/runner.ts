@@ -140,6 +140,7 @@ export class TurnRunner implements TurnControl {
         layout: this.env.options.layout,
         turn: this.env.turnNumber,
         thoughtSharing: this.env.options.thoughtSharing,
+        placement: this.env.cache.strategy,
         ...this.at(),
       });
       if (this.inputError !== undefined) throw this.inputError;
