@@ -9,6 +9,7 @@ import {
   readdirSync,
   renameSync,
   statSync,
+  writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -80,11 +81,17 @@ export async function startHarness(
   models: Record<string, string>,
   rendererDir: string,
   env: NodeJS.ProcessEnv = {},
+  options: { settings?: Record<string, unknown> } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "duet-harness-"));
   const dataDir = join(dir, "data");
   const modelsDir = join(dir, "models");
   mkdirSync(modelsDir, { recursive: true });
+  // Settings the harness starts with (as a settings.json the user left).
+  if (options.settings) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(join(dataDir, "settings.json"), JSON.stringify({ version: 1, ...options.settings }));
+  }
   for (const [name, source] of Object.entries(models)) copyFileSync(source, join(modelsDir, name));
   const fullEnv = { ...process.env, DUET_DATA_DIR: dataDir, DUET_MODELS_DIR: modelsDir, ...env };
   let current = await launch(rendererDir, fullEnv);
