@@ -34,7 +34,7 @@ async function copyNativeBuilds(target) {
   const source = process.env.DUET_NATIVE_DIR || resolve(".cache", "native");
   await mkdir(join(target, "current"), { recursive: true });
   await mkdir(join(target, "builds"), { recursive: true });
-  let pointers = [];
+  let pointers;
   try {
     pointers = (await readdir(join(source, "current"))).filter((name) => name.endsWith(".json"));
   } catch {

@@ -24,7 +24,7 @@ import { fileURLToPath } from "node:url";
 import { modelsDir } from "../engine/paths.js";
 import { environmentOverrides } from "../engine/settings/overrides.js";
 import { appFolders, placeAppFolders, startLocalCrashDumps } from "./appFolders.js";
-import { AppHost } from "./host/appHost.js";
+import { AppHost, type AppHostDialogs } from "./host/appHost.js";
 import { HoldToTalk, parseAccelerator } from "./host/hotkey.js";
 import { UtilityProcessLauncher, type UtilityProcessLauncherOptions } from "./electronLauncher.js";
 import { batchEvents } from "./ipc/batchEvents.js";
@@ -108,6 +108,35 @@ const utilityOutput: UtilityProcessLauncherOptions = {
   onOutput: (line, stream) => log.engineOutput(line, stream),
 };
 
+/** The system's file dialogs, over the window when there is one. */
+const dialogs: AppHostDialogs = {
+  async chooseModelFile() {
+    const options: Electron.OpenDialogOptions = {
+      title: "Choose a model file",
+      properties: ["openFile"],
+      filters: [
+        { name: "Models (GGUF, whisper)", extensions: ["gguf", "bin"] },
+        { name: "All files", extensions: ["*"] },
+      ],
+    };
+    const result = appWindow
+      ? await dialog.showOpenDialog(appWindow.window, options)
+      : await dialog.showOpenDialog(options);
+    return result.canceled ? null : (result.filePaths[0] ?? null);
+  },
+  async chooseExportFile(suggestedName) {
+    const options: Electron.SaveDialogOptions = {
+      title: "Export the conversation",
+      defaultPath: join(app.getPath("documents"), suggestedName),
+      filters: [{ name: "Markdown", extensions: ["md"] }],
+    };
+    const result = appWindow
+      ? await dialog.showSaveDialog(appWindow.window, options)
+      : await dialog.showSaveDialog(options);
+    return result.canceled || !result.filePath ? null : result.filePath;
+  },
+};
+
 const host = new AppHost({
   dataDir: folders.data,
   modelsDir: modelsDir(),
@@ -121,6 +150,7 @@ const host = new AppHost({
   emit,
   emitAudio,
   openLogsFolder,
+  dialogs,
 });
 
 /** Push-to-talk from the hotkey or the tray: the window captures the microphone, the engine listens. */
@@ -287,6 +317,8 @@ manageWindowLifecycle({
   onQuit: () => {
     log.write("main", "info", "Duet quitting");
     tray?.destroy();
+    // A turn's end is saved at once; this starts the save of one still under way.
+    void host.flush();
     host.dispose();
     log.file.close();
   },

@@ -3,7 +3,7 @@
  * carries requests on one channel (the main process checks the sender and validates each one),
  * microphone frames out, and events and audio in; nothing else of Electron or Node reaches the page.
  */
-import { contextBridge, ipcRenderer } from "electron";
+import { contextBridge, ipcRenderer, webUtils } from "electron";
 import type {
   AppEvent,
   AudioChunk,
@@ -61,6 +61,15 @@ const bridge: DuetBridge = {
   },
   onEvent: listeners.onEvent,
   onAudio: listeners.onAudio,
+  // Only the path of a file the user dropped on the window; the page never reads files itself.
+  pathForFile(file: File): string {
+    try {
+      return webUtils.getPathForFile(file);
+    } catch {
+      // Not a file the user dropped (anything else the page might pass): no path.
+      return "";
+    }
+  },
 };
 
 contextBridge.exposeInMainWorld("duet", bridge);

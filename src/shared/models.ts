@@ -122,6 +122,19 @@ export interface HardwareInfo {
   gpus: GpuBackendInfo[];
 }
 
+/** How fast a model is expected to answer on this machine, and whether it fits in memory. */
+export interface SpeedEstimate {
+  id: string;
+  /** Words per second of the spoken answer while the thinker runs beside it. */
+  wordsPerSecond: number;
+  /** Where it would run: "CPU", or the GPU backend. */
+  runsOn: string;
+  /** It fits the memory budget (GPU memory, or part of the RAM). */
+  fitsMemory: boolean;
+  /** It fits and answers at least as fast as people speak (about 3 words a second). */
+  speakingPace: boolean;
+}
+
 export interface Recommendation {
   llm: CatalogEntry;
   gpu: GpuChoice;
@@ -132,6 +145,8 @@ export interface Recommendation {
   neededBytes: number;
   budgetBytes: number;
   reason: string;
-  /** Whether it fits; false means even the smallest model is tight. */
+  /** Whether it fits and answers at speaking pace; false means even the smallest model is tight or slow. */
   fits: boolean;
+  /** Every catalog reasoning model, smallest first: expected speed here, and whether it fits. */
+  estimates: SpeedEstimate[];
 }

@@ -57,5 +57,7 @@ export type SessionEvent =
   | { type: "transcript"; committed: string; tentative: string; final: boolean }
   | { type: "turn"; event: TurnEvent }
   | { type: "chunk"; chunk: SpokenChunk }
+  /** The voice started saying this chunk (the "chunk" event follows once it was heard). */
+  | { type: "speaking"; chunk: SpokenChunk }
   | { type: "metrics"; metrics: VoiceTurnMetrics }
   | { type: "error"; stage: ErrorStage; message: string; code?: string };

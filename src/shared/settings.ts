@@ -92,8 +92,27 @@ const speech = section(
     vocabularyPrompt: z.string().max(1000),
     /** Speaking rate multiplier for speech output. */
     rate: z.number().min(0.5).max(2),
+    /**
+     * Hands-free conversation: the microphone stays open, voice activity detection starts a turn
+     * when the user speaks and ends it after a pause (instead of holding push-to-talk).
+     */
+    handsFree: z.boolean(),
+    /** Hands-free: this much silence ends the user's turn, in milliseconds. */
+    pauseMs: z.number().int().min(300).max(3000),
+    /**
+     * Hands-free: speaking over the answer interrupts it. Off for speakers that the echo
+     * cancellation cannot keep out of the microphone (the answer would interrupt itself).
+     */
+    interruptBySpeaking: z.boolean(),
   },
-  { language: "en", vocabularyPrompt: "", rate: 1 },
+  {
+    language: "en",
+    vocabularyPrompt: "",
+    rate: 1,
+    handsFree: false,
+    pauseMs: 800,
+    interruptBySpeaking: true,
+  },
 );
 
 const hotkey = section(

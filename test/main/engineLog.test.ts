@@ -64,7 +64,7 @@ describe("the engine process's output in the log file", () => {
         vad: null,
       },
     });
-    worker.post({ type: "start", config, history: [] });
+    worker.post({ type: "start", config, history: [], conversation: "c1" });
     expect(await ready).toMatchObject({ type: "status", engine: { status: "ready" } });
     const closed = once(child!, "close"); // after its output streams have ended
     worker.kill();

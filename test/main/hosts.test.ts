@@ -10,7 +10,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
-import { AppHost } from "../../src/main/host/appHost.js";
+import { AppHost, type AppHostDialogs } from "../../src/main/host/appHost.js";
 import { EngineHost, type WorkerHandle, type WorkerLauncher } from "../../src/main/host/engineHost.js";
 import type { AppEvent, EngineStatus } from "../../src/shared/ipc/contract.js";
 import type { FromWorker, ToWorker } from "../../src/main/worker/protocol.js";
@@ -106,9 +106,25 @@ describe("the engine host (utility process lifecycle)", () => {
       onStatus: (s) => statuses.push(s),
       restartDelaysMs: [10, 10],
     });
+    host.switchConversation("c1", []);
     host.start(config);
-    expect(launcher.workers[0]!.posted[0]).toEqual({ type: "start", config, history: [] });
-    launcher.workers[0]!.reply({ type: "history", history: [{ user: "hi", answer: "hello" }] });
+    expect(launcher.workers[0]!.posted[0]).toEqual({
+      type: "start",
+      config,
+      history: [],
+      conversation: "c1",
+    });
+    // A history about another conversation (from before a switch) is ignored.
+    launcher.workers[0]!.reply({
+      type: "history",
+      history: [{ user: "old", answer: "x" }],
+      conversation: "c0",
+    });
+    launcher.workers[0]!.reply({
+      type: "history",
+      history: [{ user: "hi", answer: "hello" }],
+      conversation: "c1",
+    });
     launcher.workers[0]!.crash();
     expect(statuses.at(-1)).toMatchObject({
       status: "crashed",
@@ -123,6 +139,7 @@ describe("the engine host (utility process lifecycle)", () => {
       type: "start",
       config,
       history: [{ user: "hi", answer: "hello" }],
+      conversation: "c1",
     });
     // Crashing again and again: after the allowed restarts it gives up and says what to check.
     launcher.workers[1]!.crash();
@@ -163,10 +180,16 @@ const readyStatus: FromWorker = {
 };
 
 async function appHost(
-  options: { probe?: "answer" | "crash"; overrides?: { models: { mirrorBaseUrl: string } } } = {},
+  options: {
+    probe?: "answer" | "crash";
+    overrides?: { models: { mirrorBaseUrl: string } };
+    dir?: string;
+    recheckMs?: number;
+    dialogs?: AppHostDialogs;
+  } = {},
 ) {
-  const dir = mkdtempSync(join(tmpdir(), "duet-host-"));
-  mkdirSync(join(dir, "models"));
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), "duet-host-"));
+  mkdirSync(join(dir, "models"), { recursive: true });
   copyFileSync(await tinyModelPath({ program: DEMO_PROGRAM }), join(dir, "models", "demo.gguf"));
   const launcher = new FakeLauncher();
   const probeLauncher = new FakeProbeLauncher(options.probe ?? "answer");
@@ -179,6 +202,8 @@ async function appHost(
     emit: (e) => events.push(e),
     emitAudio: () => {},
     ...(options.overrides ? { overrides: options.overrides } : {}),
+    ...(options.recheckMs ? { recheckMs: options.recheckMs } : {}),
+    ...(options.dialogs ? { dialogs: options.dialogs } : {}),
   });
   await host.init();
   const request = (channel: string, args: unknown) => handleRequest(host.handlers, channel, args);
@@ -224,7 +249,8 @@ describe("the app host (main process state)", () => {
     await settled();
     expect(launcher.workers).toHaveLength(1);
     expect(events.some((e) => e.type === "settings" && e.settings.hotkey.pushToTalk === "F9")).toBe(true);
-    launcher.workers[0]!.reply({ type: "history", history: [{ user: "hello", answer: "hi" }] });
+    const { conversation } = launcher.workers[0]!.posted[0] as Extract<ToWorker, { type: "start" }>;
+    launcher.workers[0]!.reply({ type: "history", history: [{ user: "hello", answer: "hi" }], conversation });
     await request("settings:update", { patch: { reasoning: { layout: "compact" } } });
     await settled();
     expect(launcher.workers).toHaveLength(2);
@@ -440,6 +466,163 @@ describe("downloads in the window (through the app host)", () => {
     await request("models:cancel", { id: "test-stt" });
     await next((e) => e.cancelled === true);
     expect(events.some((e) => e.type === "download" && e.error !== undefined)).toBe(false);
+    host.dispose();
+  });
+});
+
+describe("the app host's conversations, retries and live settings", () => {
+  type Start = Extract<ToWorker, { type: "start" }>;
+  const at = { timeMs: 0, step: 0 };
+  const turnEvent = (event: Record<string, unknown>): FromWorker => ({
+    type: "event",
+    event: { type: "turn", event: { ...at, ...event } } as AppEvent,
+  });
+  /** What the engine process reports for one whole typed turn. */
+  const answered = (thought: string, answer: string): FromWorker[] => [
+    turnEvent({ type: "start", mode: "async", layout: "paper", turn: 1, thoughtSharing: "every step" }),
+    turnEvent({ type: "thought", text: thought, token: 1, index: 0 }),
+    turnEvent({ type: "answer", text: answer, token: 2, index: 0 }),
+    turnEvent({ type: "end", reason: "end-of-turn", metrics: {} }),
+  ];
+
+  it("keeps the conversation across a restart: the window sees its turns, the engine continues it", async () => {
+    const first = await appHost();
+    const worker = first.launcher.workers[0]!;
+    worker.reply(readyStatus);
+    await first.request("session:send-text", { text: "What is two plus two?" });
+    for (const message of answered("Adding.", "It is 4.")) worker.reply(message);
+    const { conversation } = worker.posted[0] as Start;
+    const history = [{ user: "What is two plus two?", answer: "It is 4." }];
+    worker.reply({ type: "history", history, conversation });
+    await first.host.flush();
+    first.host.dispose();
+
+    const second = await appHost({ dir: first.dir });
+    const snapshot = second.host.snapshot();
+    expect(snapshot.conversation.id).toBe(conversation);
+    expect(snapshot.conversation.turns).toEqual([
+      expect.objectContaining({
+        user: "What is two plus two?",
+        thoughts: "Adding.",
+        answerTokens: ["It is 4."],
+      }),
+    ]);
+    expect(snapshot.conversations).toEqual([expect.objectContaining({ id: conversation, turns: 1 })]);
+    expect(second.launcher.workers[0]!.posted[0]).toMatchObject({ type: "start", history, conversation });
+  });
+
+  it("switches the engine to another conversation without a reload, and drops what the old turn still reports", async () => {
+    const { launcher, request, events, host } = await appHost();
+    const worker = launcher.workers[0]!;
+    worker.reply(readyStatus);
+    const old = (worker.posted[0] as Start).conversation;
+    await request("session:send-text", { text: "First" });
+    for (const message of answered("a", "b")) worker.reply(message);
+    worker.reply({ type: "history", history: [{ user: "First", answer: "b" }], conversation: old });
+    await host.flush();
+
+    const fresh = (await request("conversations:new", {})) as { id: string; turns: unknown[] };
+    expect(fresh.turns).toEqual([]);
+    expect(worker.posted.slice(-2)).toEqual([
+      { type: "stop" },
+      { type: "restore", history: [], conversation: fresh.id },
+    ]);
+    expect(launcher.workers).toHaveLength(1);
+    // The old conversation's turn, still ending, is not the new one's.
+    const before = events.length;
+    worker.reply(turnEvent({ type: "answer", text: "late", token: 3, index: 1 }));
+    expect(events.length).toBe(before);
+    worker.reply({ type: "history", history: [], conversation: fresh.id });
+    worker.reply(turnEvent({ type: "start", mode: "async", layout: "paper", turn: 1, thoughtSharing: "x" }));
+    expect(events.at(-1)).toMatchObject({ type: "turn" });
+
+    await request("conversations:open", { id: old });
+    expect(worker.posted.at(-1)).toEqual({
+      type: "restore",
+      history: [{ user: "First", answer: "b" }],
+      conversation: old,
+    });
+    await expect(request("conversations:open", { id: "no-such-thing" })).rejects.toThrow(/does not exist/);
+  });
+
+  it("exports Markdown into the data folder, or where the save dialog says", async () => {
+    const chosen: string[] = [];
+    const exportDir = mkdtempSync(join(tmpdir(), "duet-export-"));
+    const { dir, launcher, request, host } = await appHost({
+      dialogs: {
+        chooseModelFile: async () => "/models/picked.gguf",
+        chooseExportFile: async (name) => {
+          chosen.push(name);
+          return join(exportDir, name);
+        },
+      },
+    });
+    const worker = launcher.workers[0]!;
+    worker.reply(readyStatus);
+    await request("session:send-text", { text: "Why is the sky blue?" });
+    for (const message of answered("Scattering.", "Rayleigh scattering.")) worker.reply(message);
+    await host.flush();
+    const id = host.snapshot().conversation.id;
+    const { path } = (await request("conversations:export", { id, thinking: true })) as { path: string };
+    expect(chosen).toEqual(["Why is the sky blue.md"]);
+    expect(path).toBe(join(exportDir, "Why is the sky blue.md"));
+    expect(readFileSync(path, "utf8")).toMatch(
+      /^# Why is the sky blue\?\n[\s\S]*> Scattering\.[\s\S]*Rayleigh scattering\./,
+    );
+    expect(await request("models:choose-file", {})).toEqual({ path: "/models/picked.gguf" });
+
+    // Without dialogs (the harness): into <data>/exports, never over an earlier export.
+    const plain = await appHost({ dir });
+    const first = (await plain.request("conversations:export", { id, thinking: false })) as { path: string };
+    const second = (await plain.request("conversations:export", { id, thinking: false })) as { path: string };
+    expect(first.path).toBe(join(dir, "data", "exports", "Why is the sky blue.md"));
+    expect(second.path).toBe(join(dir, "data", "exports", "Why is the sky blue (2).md"));
+    expect(readFileSync(first.path, "utf8")).not.toMatch(/Scattering\./);
+    await expect(plain.request("models:choose-file", {})).rejects.toThrow(/works in the desktop app/);
+  });
+
+  it("applies hands-free settings live, without reloading the model", async () => {
+    const { launcher, request, settled } = await appHost();
+    launcher.workers[0]!.reply(readyStatus);
+    await request("settings:update", { patch: { speech: { handsFree: true, pauseMs: 1200 } } });
+    await settled();
+    expect(launcher.workers).toHaveLength(1);
+    expect(launcher.workers[0]!.posted.at(-1)).toEqual({
+      type: "session-options",
+      handsFree: { handsFree: true, pauseMs: 1200, interruptBySpeaking: true },
+    });
+    // A setting that does need a new engine brings the live ones along.
+    await request("settings:update", { patch: { speech: { rate: 1.5 } } });
+    await settled();
+    expect(launcher.workers).toHaveLength(2);
+    expect((launcher.workers[1]!.posted[0] as Start).config.speech).toMatchObject({
+      rate: 1.5,
+      handsFree: true,
+      pauseMs: 1200,
+    });
+  });
+
+  it("tries again after a failure when asked, and starts by itself once a missing model is back", async () => {
+    const { dir, launcher, request, settled, host, events } = await appHost({ recheckMs: 20 });
+    launcher.workers[0]!.reply({ type: "status", engine: { status: "failed", message: "out of memory" } });
+    await request("engine:retry", {});
+    await settled();
+    expect(launcher.workers).toHaveLength(2);
+
+    const model = join(dir, "models", "demo.gguf");
+    await request("settings:update", { patch: { models: { llm: model } } });
+    await settled();
+    const saved = readFileSync(model);
+    rmSync(model);
+    await request("engine:retry", {});
+    await settled();
+    expect(host.snapshot().engine.status).toBe("missing-model");
+    const runs = launcher.workers.length;
+    writeFileSync(model, saved);
+    await expect.poll(() => launcher.workers.length, { timeout: 5000, interval: 20 }).toBeGreaterThan(runs);
+    expect(host.snapshot().engine.status).toBe("loading");
+    // While it was missing, the same status was not sent again at every look.
+    expect(events.filter((e) => e.type === "engine" && e.engine.status === "missing-model")).toHaveLength(1);
     host.dispose();
   });
 });

@@ -3,21 +3,19 @@
  * in Node (the dev harness), on generated models. Screenshots go to test-artifacts/.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { catalog, findCatalogEntry } from "../../src/engine/models/catalog.js";
 import { DEMO_PROGRAM } from "../../src/engine/tiny-model/demoProgram.js";
 import { spokenWav } from "../helpers/audio.js";
 import { sha256, startFileServer, type TestServer } from "../helpers/fileServer.js";
-import { launchChromium, startHarness, type Harness } from "../helpers/browserHarness.js";
+import { builtWindow, launchChromium, startHarness, type Harness } from "../helpers/browserHarness.js";
 import { tinyModelPath } from "../helpers/models.js";
 import { tinyWhisperPath } from "../helpers/whisper.js";
-
-const artifacts = join(process.cwd(), "test-artifacts");
-mkdirSync(artifacts, { recursive: true });
+import { answerParts, artifacts, errors, openWindow, paragraphsOf, shoot } from "./windowPage.js";
 
 let harness: Harness;
 let browser: Browser;
@@ -26,13 +24,11 @@ let speechWav: string;
 let downloadable: Buffer;
 
 beforeAll(async () => {
-  // Its own build folder: the packaging test rebuilds out/ at the same time.
-  const build = mkdtempSync(join(tmpdir(), "duet-window-build-"));
-  execFileSync(process.execPath, ["build/build.mjs", "renderer", "--out", build], { stdio: "ignore" });
+  const rendererDir = builtWindow();
   // The catalog the window shows, with Qwen3 0.6B's entry pointing at a generated model (its checksum
   // included), so a download through a local mirror can be installed.
   downloadable = readFileSync(await tinyModelPath({ layers: 2, embedding: 256, feedForward: 512, seed: 70 }));
-  const catalogFile = join(build, "catalog.json");
+  const catalogFile = join(artifacts, "window-catalog.json");
   writeFileSync(
     catalogFile,
     JSON.stringify({
@@ -43,10 +39,15 @@ beforeAll(async () => {
       ),
     }),
   );
+  // A home folder where LM Studio has downloaded a model, for "Found on this computer".
+  const home = mkdtempSync(join(tmpdir(), "duet-home-"));
+  const lmStudio = join(home, ".lmstudio", "models", "lmstudio-community", "Qwen3-Demo-GGUF");
+  mkdirSync(lmStudio, { recursive: true });
+  copyFileSync(await tinyModelPath({ program: DEMO_PROGRAM }), join(lmStudio, "Qwen3-Demo-Q8_0.gguf"));
   harness = await startHarness(
     { "demo.gguf": await tinyModelPath({ program: DEMO_PROGRAM }), "ggml-test.bin": await tinyWhisperPath() },
-    join(build, "renderer"),
-    { DUET_CATALOG: catalogFile },
+    rendererDir,
+    { DUET_CATALOG: catalogFile, HOME: home },
   );
   // Chromium plays this file as the microphone (looped): speech with silence around it.
   const raw = spokenWav("What is two plus two", { padBefore: 0.5, padAfter: 1 });
@@ -70,46 +71,55 @@ afterEach(async () => {
   openPages.clear();
 });
 
-async function openApp(b: Browser = browser): Promise<Page> {
-  const page = await b.newPage({ viewport: { width: 1180, height: 820 } });
+async function openApp(b: Browser = browser, waitFor?: string): Promise<Page> {
+  const page = await openWindow(b, harness.url, waitFor ? { waitFor } : {});
   openPages.add(page);
-  // A failing test leaves a picture of the window behind.
-  onTestFailed(async (context) => {
-    await page
-      .screenshot({
-        path: join(artifacts, `failed-${context.task.name.slice(0, 40).replace(/\W+/g, "-")}.png`),
-      })
-      .catch(() => undefined);
-  });
-  const errors: string[] = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(harness.url);
-  await page.waitForSelector('.state[data-state="idle"]', { timeout: 30_000 });
-  (page as unknown as { errors: string[] }).errors = errors;
   return page;
 }
 
+const DEMO_ANSWER = ["Let me work it out!", "So the answer is 4."];
+/** A setting whose change restarts the engine (and so looks for the chosen model again). */
+const SAFETY = 'label:has-text("Check each request is safe") input';
+
 describe("the Duet window", () => {
-  it("shows the thinking and answer tracks updating live, then the turn's metrics", async () => {
+  it("shows the thinking and answer tracks updating live, then the turn's summary in words", async () => {
     const page = await openApp();
+    // The header says which model runs, and where.
+    expect(await page.textContent('[data-testid="model-chip"]')).toMatch(/^Model: demo\.gguf\s*on the CPU$/);
     await page.fill("#message", "What is two plus two?");
     await page.click('button[type="submit"]');
-    // Both tracks fill while the turn runs.
-    await page.waitForFunction(() =>
-      (document.querySelector(".answer .track-body")?.textContent ?? "").includes("work it out"),
+    const turn = 'article.turn[data-live="true"]';
+    await page.waitForFunction(
+      (t) => (document.querySelector(`${t} .answer .track-body`)?.textContent ?? "").includes("work it out"),
+      turn,
     );
-    const thinkingMid = await page.textContent(".thinking .track-body");
-    expect(thinkingMid).toMatch(/Okay, adding small numbers/);
-    await page.screenshot({ path: join(artifacts, "live-tracks.png") });
-    await page.waitForSelector('.turn[data-done="true"] .metrics', { timeout: 30_000 });
+    expect(await paragraphsOf(page, `${turn} .thinking`)).toContain("Okay, adding small numbers.");
+    await shoot(page, "live-tracks");
+    await page.waitForSelector('article.turn[data-done="true"]:last-child .turn-footer', { timeout: 30_000 });
     await page.waitForSelector('.state[data-state="idle"]', { timeout: 30_000 });
-    expect(await page.textContent(".answer .heard")).toBe("Let me work it out!\n\nSo the answer is 4.");
-    expect(await page.textContent(".user-words p")).toBe("What is two plus two?");
-    expect(await page.textContent(".metrics")).toMatch(/To first sound\s*\d+\.\d+ s/);
-    expect(await page.locator(".timeline rect.tl-speech").count()).toBeGreaterThan(0);
-    await page.screenshot({ path: join(artifacts, "turn-done.png") });
-    expect((page as unknown as { errors: string[] }).errors).toEqual([]);
-    await page.close();
+    const last = "article.turn:last-child";
+    // Paragraphs start at their first word: no stray space after the first one.
+    expect(await paragraphsOf(page, `${last} .thinking`)).toEqual([
+      "Okay, adding small numbers.",
+      "Two and two make four; quickly verified?",
+      "Checked",
+    ]);
+    expect(await answerParts(page, last)).toEqual({
+      heard: DEMO_ANSWER.join("\n\n"),
+      speaking: "",
+      unheard: "",
+    });
+    expect(await page.textContent(`${last} .user-words p`)).toBe("What is two plus two?");
+    // Plain words in the view; the technical numbers and the timeline behind "Details", with a legend.
+    const summary = await page.textContent(`${last} [data-testid="turn-summary"]`);
+    expect(summary).toMatch(/^First words after \d+\.\d s · thought for \d+\.\d s · spoke for \d+\.\d s$/);
+    expect(await page.isVisible(`${last} .metrics`)).toBe(false);
+    await page.click(`${last} .details summary`);
+    expect(await page.textContent(`${last} .metrics`)).toMatch(/Time to first sound\s*\d+\.\d+ s/);
+    expect(await page.textContent(`${last} .legend`)).toMatch(/the voice was speaking/);
+    expect(await page.locator(`${last} .timeline rect.tl-speech`).count()).toBeGreaterThan(0);
+    await shoot(page, "turn-done-details");
+    expect(errors(page)).toEqual([]);
   }, 90_000);
 
   it("stops the voice at once when the user presses push-to-talk (barge-in)", async () => {
@@ -121,6 +131,8 @@ describe("the Duet window", () => {
     // The answer is written in a fraction of a second and takes about 4 s to say: press once it is all written.
     await page.waitForSelector(`article[aria-label="${spoken}"][data-done="true"]`, { timeout: 10_000 });
     expect(await page.getAttribute(".app", "data-playing")).toBe("true");
+    // The part being said is marked as such.
+    expect((await answerParts(page, `article[aria-label="${spoken}"]`)).speaking).not.toBe("");
     const button = page.locator("button.ptt");
     const box = (await button.boundingBox())!;
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
@@ -129,16 +141,16 @@ describe("the Duet window", () => {
     await page.waitForSelector('.state[data-state="listening"]');
     await page.waitForTimeout(1200);
     await page.mouse.up();
-    await page.screenshot({ path: join(artifacts, "barge-in.png") });
+    await shoot(page, "barge-in");
     await page.waitForSelector('.state[data-state="idle"]', { timeout: 30_000 });
     // The voice stopped mid-answer for good: far more time than the answer takes to say has passed,
     // yet only its beginning was heard.
-    const answer = page.locator(`article[aria-label="${spoken}"] .track.answer`);
-    const heard = (await answer.locator(".heard").textContent()) ?? "";
-    const unheard = (await answer.locator(".unheard").textContent()) ?? "";
-    expect(heard + unheard).toBe("Let me work it out!\n\nSo the answer is 4.");
-    expect(unheard.length).toBeGreaterThan(0);
-    await page.close();
+    expect(await paragraphsOf(page, `article[aria-label="${spoken}"] .answer`)).toEqual(DEMO_ANSWER);
+    const parts = await answerParts(page, `article[aria-label="${spoken}"]`);
+    expect(parts.unheard.length).toBeGreaterThan(0);
+    expect(await page.textContent(`article[aria-label="${spoken}"] [data-testid="turn-summary"]`)).toMatch(
+      /Stopped while speaking/,
+    );
   }, 90_000);
 
   it("captures the microphone while push-to-talk is held and hands the audio to speech-to-text", async () => {
@@ -154,16 +166,48 @@ describe("the Duet window", () => {
       undefined,
       { timeout: 5000 },
     );
-    await page.screenshot({ path: join(artifacts, "listening.png") });
+    await shoot(page, "listening");
     await page.waitForTimeout(2500);
     await page.mouse.up();
-    // The generated whisper model hears the speech but knows no words: the window says so.
+    // The generated whisper model hears the speech but knows no words: the window says so, titled in words.
     await page.waitForSelector(".toast", { timeout: 30_000 });
-    expect(await page.textContent(".toasts")).toMatch(/Speech was heard but no words were recognised/);
-    await page.close();
+    expect(await page.textContent(".toasts")).toMatch(
+      /Speech recognition\s*Speech was heard but no words were recognised/,
+    );
   }, 90_000);
 
-  it("downloads a model from the settings page with progress, through a mirror on 127.0.0.1", async () => {
+  it("hands-free: listens when the user speaks, with no button, until muted", async () => {
+    const page = await openApp();
+    await page.click("button.mode");
+    await page.waitForSelector('.composer .hands-free:has-text("Speak any time")');
+    // The microphone (the WAV, speech then a pause) starts a turn by itself and the pause ends it.
+    await page.waitForSelector('.state[data-state="listening"]', { timeout: 15_000 });
+    await shoot(page, "hands-free-listening");
+    await page.waitForSelector('.toast:has-text("no words were recognised")', { timeout: 30_000 });
+    await page.click("button.mute");
+    await page.waitForSelector('button.mute[aria-pressed="true"]');
+    await page.waitForSelector('.state[data-state="idle"]', { timeout: 30_000 });
+    await page.waitForFunction(() => document.querySelector(".meter")?.getAttribute("aria-valuenow") === "0");
+    await shoot(page, "hands-free-muted");
+    // Muted: more than the WAV's loop (3 s) passes without listening.
+    const listened = await page.evaluate(
+      () =>
+        new Promise<boolean>((resolve) => {
+          const state = document.querySelector(".state")!;
+          const observer = new MutationObserver(() => {
+            if (state.getAttribute("data-state") === "listening") resolve(true);
+          });
+          observer.observe(state, { attributes: true });
+          setTimeout(() => resolve(false), 4000);
+        }),
+    );
+    expect(listened).toBe(false);
+    // Back to push-to-talk for the other tests.
+    await page.click("button.mode");
+    await page.waitForSelector("button.ptt");
+  }, 90_000);
+
+  it("downloads a model from the settings page with progress, through a mirror on 127.0.0.1, and downloads it again when it goes missing", async () => {
     const qwen = findCatalogEntry("qwen3-0.6b")!;
     const server: TestServer = await startFileServer({
       [new URL(qwen.uri).pathname]: { body: downloadable, behave: () => "slow" },
@@ -183,23 +227,75 @@ describe("the Duet window", () => {
       await row.locator("progress").waitFor({ timeout: 10_000 });
       // What the download is doing is said in words until the bytes flow.
       expect(await row.locator(".download").getAttribute("data-phase")).toMatch(/connecting|downloading/);
-      await page.screenshot({ path: join(artifacts, "settings-download.png") });
+      await shoot(page, "settings-download");
       await row.locator(".badge.installed").waitFor({ timeout: 60_000 });
       expect(server.requests.some((r) => r.path.includes("Qwen3-0.6B"))).toBe(true);
-      // The new model becomes the choice, and the engine restarts on it.
+      // The new model becomes the choice, and the engine restarts on it; the header says so.
       await row.locator(".badge.selected").waitFor();
       await row.locator(".badge.in-use").waitFor({ timeout: 30_000 });
+      await page.waitForSelector('[data-testid="model-chip"]:has-text("Qwen3 0.6B")');
+
+      // The chosen model's file disappears: the error names the fix, and the fix works.
+      unlinkSync(join(harness.modelsDir, qwen.fileName));
+      // (Noticed when the engine restarts: here for a changed setting.)
+      await page.click(SAFETY);
+      await page.waitForSelector('.engine-banner[data-status="missing-model"]', { timeout: 30_000 });
+      expect(await page.textContent(".engine-banner")).toMatch(/The chosen model is missing.*Qwen3 0\.6B/);
+      expect(await page.getAttribute("#message", "placeholder")).toBe("Fix the problem above to continue");
+      await shoot(page, "error-missing-model");
+      await page.click('.engine-banner button:has-text("Download again")');
+      await page.waitForSelector(".engine-banner", { state: "detached", timeout: 60_000 });
+      await page.waitForSelector('.state[data-state="idle"]', { timeout: 30_000 });
+      await page.click(SAFETY);
+
       // A GGUF put in the models folder is listed too, and can be chosen again.
       const demo = page.locator("li.model-row", { hasText: "demo.gguf" });
       await expect(demo.locator(".badge").first().textContent()).resolves.toBe("in your models folder");
       await demo.locator('button:has-text("Use")').click();
       await demo.locator(".badge.in-use").waitFor({ timeout: 30_000 });
-      await page.screenshot({ path: join(artifacts, "settings-models.png") });
-      await page.close();
+      await shoot(page, "settings-models");
     } finally {
       await server.close();
     }
-  }, 120_000);
+  }, 150_000);
+
+  it("lists models other apps downloaded as Found on this computer, and runs one where it is", async () => {
+    const page = await openApp();
+    await page.click('nav button:has-text("Settings")');
+    const found = page.locator('ul[aria-labelledby="s-found"] li.model-row', { hasText: "Qwen3-Demo-Q8_0" });
+    await found.waitFor({ timeout: 30_000 });
+    expect(await found.locator(".badge").first().textContent()).toBe("from LM Studio");
+    await found.locator('button:has-text("Use")').click();
+    await found.locator(".badge.in-use").waitFor({ timeout: 30_000 });
+    await page.waitForSelector('[data-testid="model-chip"]:has-text("Qwen3-Demo-Q8_0")');
+    await found.scrollIntoViewIfNeeded();
+    await shoot(page, "settings-found-models");
+    const demo = page.locator("li.model-row", { hasText: "demo.gguf" });
+    await demo.locator('button:has-text("Use")').click();
+    await demo.locator(".badge.in-use").waitFor({ timeout: 30_000 });
+  }, 90_000);
+
+  it("clears a missing-model error by itself once the file is back", async () => {
+    const page = await openApp();
+    const demo = join(harness.modelsDir, "demo.gguf");
+    const kept = join(harness.modelsDir, "..", "demo-kept.gguf");
+    copyFileSync(demo, kept);
+    unlinkSync(demo);
+    // A change that restarts the engine finds the chosen file gone.
+    await page.click('nav button:has-text("Settings")');
+    await page.click(SAFETY);
+    await page.waitForSelector('.engine-banner[data-status="missing-model"]', { timeout: 30_000 });
+    expect(await page.locator(".engine-banner button").allTextContents()).toEqual([
+      "Choose another model",
+      "Check again",
+    ]);
+    copyFileSync(kept, demo);
+    // Nothing pressed: the main process looks again and the engine starts.
+    await page.waitForSelector(".engine-banner", { state: "detached", timeout: 30_000 });
+    await page.waitForSelector('.state[data-state="idle"]', { timeout: 30_000 });
+    await page.click(SAFETY);
+    await page.waitForSelector('.state[data-state="idle"]', { timeout: 30_000 });
+  }, 90_000);
 
   it("recovers when the engine process is killed: the conversation is kept and the next question works", async () => {
     const page = await openApp();
@@ -214,29 +310,49 @@ describe("the Duet window", () => {
     expect(pid).toBeGreaterThan(0);
     process.kill(pid!, "SIGKILL");
     await page.waitForSelector('.engine-banner[data-status="crashed"]', { timeout: 10_000 });
-    expect(await page.textContent(".engine-banner")).toMatch(/restarting/i);
-    await page.screenshot({ path: join(artifacts, "engine-crashed.png") });
+    expect(await page.textContent(".engine-banner")).toMatch(/stopped unexpectedly.*Restarting in \d/i);
+    await shoot(page, "engine-crashed");
     await page.waitForSelector('.state[data-state="idle"]', { timeout: 30_000 });
     expect(await harness.workerPid()).not.toBe(pid);
     const turnsBefore = await page.locator(".turn").count();
     await page.fill("#message", "And again?");
     await page.click('button[type="submit"]');
-    await page
-      .waitForFunction(
-        (n) => document.querySelectorAll('.turn[data-done="true"]').length === n,
-        turnsBefore + 1,
-        { timeout: 30_000 },
-      )
-      .catch(async (e: unknown) => {
-        await page.screenshot({ path: join(artifacts, "recover-failed.png") });
-        throw e;
-      });
-    expect(await page.locator(".turn").last().locator(".user-words p").textContent()).toBe("And again?");
-    expect(await page.locator(".turn").last().locator(".answer .track-body").textContent()).toMatch(
-      /the answer is 4/,
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('.turn[data-done="true"]').length === n,
+      turnsBefore + 1,
+      { timeout: 30_000 },
     );
-    await page.close();
+    expect(await page.locator(".turn").last().locator(".user-words p").textContent()).toBe("And again?");
+    expect(await paragraphsOf(page, "article.turn:last-child .answer")).toEqual(DEMO_ANSWER);
   }, 90_000);
+
+  it("says where a file dialog and a dropped file work, next to the field they concern", async () => {
+    const page = await openApp();
+    await page.click('nav button:has-text("Settings")');
+    await page.click('button:has-text("Choose a file…")');
+    await page.waitForSelector("#import-error");
+    expect(await page.textContent("#import-error")).toMatch(
+      /works in the desktop app; here, type the model file's path/,
+    );
+    // The message sits under the field, not over it.
+    const field = (await page.locator("#import-path").boundingBox())!;
+    const error = (await page.locator("#import-error").boundingBox())!;
+    expect(error.y).toBeGreaterThanOrEqual(field.y + field.height);
+    // Dropping a .gguf: the browser cannot say where the file is; the desktop app can.
+    await page.evaluate(() => {
+      const data = new DataTransfer();
+      data.items.add(new File(["GGUF"], "Qwen3-1.7B-Q8_0.gguf"));
+      const app = document.querySelector(".app")!;
+      app.dispatchEvent(new DragEvent("dragover", { dataTransfer: data, bubbles: true, cancelable: true }));
+      app.dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
+    });
+    await page.waitForSelector('.toast:has-text("Dropping a file works in the desktop app")');
+    await shoot(page, "import-messages");
+    const toasts = (await page.locator(".toasts").boundingBox())!;
+    const input = (await page.locator("#message").boundingBox())!;
+    // Messages stay above the input bar, in the page's flow.
+    expect(toasts.y + toasts.height).toBeLessThanOrEqual(input.y);
+  }, 60_000);
 
   it("refuses malformed requests at the boundary with a readable error", async () => {
     const page = await openApp();
@@ -265,7 +381,6 @@ describe("the Duet window", () => {
         message: expect.stringMatching(/Invalid session:send-text request/),
       },
     });
-    await page.close();
   }, 60_000);
 });
 
@@ -279,7 +394,7 @@ describe("the window without a usable microphone", () => {
       await page.waitForSelector('.state[data-state="idle"]', { timeout: 30_000 });
       await page.locator("button.ptt").dispatchEvent("pointerdown", { pointerId: 1 });
       await page.waitForSelector(".toast", { timeout: 10_000 });
-      expect(await page.textContent(".toasts")).toMatch(/may not use the microphone/);
+      expect(await page.textContent(".toasts")).toMatch(/Microphone\s*Duet may not use the microphone/);
       await page.locator("button.ptt").dispatchEvent("pointerup", { pointerId: 1 });
     } finally {
       await denying.close();
@@ -302,13 +417,24 @@ describe("the window without a usable microphone", () => {
     }
   }, 60_000);
 
-  it("says clearly when the model file was deleted while loaded", async () => {
+  it("says clearly when the model file was deleted while loaded, and Try again works once it is back", async () => {
     const page = await openApp();
-    unlinkSync(join(harness.modelsDir, "demo.gguf"));
+    const demo = join(harness.modelsDir, "demo.gguf");
+    const kept = join(harness.modelsDir, "..", "demo-again.gguf");
+    copyFileSync(demo, kept);
+    unlinkSync(demo);
     process.kill((await harness.workerPid())!, "SIGKILL");
     await page.waitForSelector('.engine-banner[data-status="failed"]', { timeout: 30_000 });
-    expect(await page.textContent(".engine-banner")).toMatch(/Model file not found/);
-    await page.screenshot({ path: join(artifacts, "model-deleted.png") });
-    await page.close();
-  }, 60_000);
+    expect(await page.textContent(".engine-banner")).toMatch(/The model could not run.*Model file not found/);
+    expect(await page.locator(".engine-banner button").allTextContents()).toEqual([
+      "Choose another model",
+      "Try again",
+      "Open logs",
+    ]);
+    await shoot(page, "error-model-deleted");
+    copyFileSync(kept, demo);
+    await page.click('.engine-banner button:has-text("Try again")');
+    await page.waitForSelector(".engine-banner", { state: "detached", timeout: 30_000 });
+    await page.waitForSelector('.state[data-state="idle"]', { timeout: 30_000 });
+  }, 90_000);
 });

@@ -77,7 +77,19 @@ function summary(
   };
 }
 
-export async function runAsk(args: readonly string[], options: { fixedModel?: string } = {}): Promise<void> {
+export interface RunAskOptions {
+  /** The model to use, whatever the settings say (the demo's). */
+  fixedModel?: string;
+  /**
+   * Show the turn at this many milliseconds per step instead of as fast as it runs (the demo's
+   * scripted model is done in a blink). Only the display waits; the metrics are the real ones.
+   */
+  paceMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function runAsk(args: readonly string[], options: RunAskOptions = {}): Promise<void> {
   let json = args.includes("--json");
   try {
     const { values, positionals } = parseCommandLine(args, ASSISTANT_OPTIONS, "ask");
@@ -109,7 +121,12 @@ export async function runAsk(args: readonly string[], options: { fixedModel?: st
       const turn = assistant.engine.ask(question, { signal: controller.signal });
       const renderer = json ? undefined : new TwoTrackRenderer(process.stdout, question);
       let final: TurnEvent | undefined;
+      const shownFrom = performance.now();
       for await (const event of turn) {
+        if (options.paceMs && !json) {
+          const wait = shownFrom + event.step * options.paceMs - performance.now();
+          if (wait > 0) await sleep(wait);
+        }
         if (json) process.stdout.write(`${JSON.stringify(event)}\n`);
         else renderer!.update(event);
         if (event.type === "end") final = event;

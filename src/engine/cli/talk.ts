@@ -16,6 +16,7 @@ import { ASSISTANT_OPTIONS, ASSISTANT_OPTIONS_USAGE, configForCommand } from "./
 import { parseCommandLine, UsageError } from "./commandLine.js";
 import { ansi, EXIT, failAndExit, formatSeconds, parseNumberOption, progressLog } from "./common.js";
 import { showNativeLogs } from "./nativeLogs.js";
+import { TwoTrackRenderer } from "./twoTrack.js";
 
 const usage = `Usage: npm run talk -- [options] (--wav FILE | --text "...")
 
@@ -119,7 +120,8 @@ async function main(): Promise<void> {
       let metrics: VoiceTurnMetrics | undefined;
       let transcript = "";
       const errors: Array<{ stage: string; message: string }> = [];
-      let track: "think" | "say" | undefined;
+      // The same live view as `ask` and `demo`: the question, then both tracks side by side.
+      const renderer = json ? undefined : new TwoTrackRenderer(process.stdout, values.text ?? "");
       session.on((event: SessionEvent) => {
         if (json)
           process.stdout.write(
@@ -128,21 +130,16 @@ async function main(): Promise<void> {
         if (event.type === "metrics") metrics = event.metrics;
         if (event.type === "error") errors.push({ stage: event.stage, message: event.message });
         if (event.type === "transcript" && event.final) transcript = event.committed;
-        if (json) return;
-        if (event.type === "transcript") {
-          process.stdout.write(
-            `${event.final ? "you said" : "hearing "} | ${event.committed}${event.tentative ? ansi.dim(` ${event.tentative}`) : ""}\n`,
+        if (!renderer) return;
+        if (event.type === "transcript" && audio) {
+          renderer.setQuestion(
+            `${event.committed}${event.tentative ? ` ${event.tentative}` : ""}`.trim(),
+            event.final,
           );
-        } else if (
-          event.type === "turn" &&
-          (event.event.type === "thought" || event.event.type === "answer")
-        ) {
-          const next = event.event.type === "thought" ? "think" : "say";
-          if (next !== track) process.stdout.write(`\n${next === "think" ? "think |" : "say   |"} `);
-          track = next;
-          process.stdout.write(next === "think" ? ansi.dim(event.event.text) : event.event.text);
+        } else if (event.type === "turn") {
+          renderer.update(event.event);
         } else if (event.type === "error") {
-          process.stderr.write(`\n${event.stage} error: ${event.message}\n`);
+          renderer.note(`${event.stage === "stt" ? "speech-to-text" : event.stage} error: ${event.message}`);
         }
       });
 
@@ -159,7 +156,7 @@ async function main(): Promise<void> {
         session.sendText(values.text!);
       }
       await session.whenIdle();
-      if (!json) process.stdout.write("\n");
+      renderer?.finish();
 
       const sampleRate = sink.sampleRate;
       let wavSeconds = 0;

@@ -537,6 +537,7 @@ export async function openLlama(options: OpenLlamaOptions): Promise<LlamaSession
 
   const runtime = new LlamaKvRuntime(context, native, sequences, capabilities);
   const tokenizer = createTokenizer(model);
+  const gpuDevice = llama.gpu === false ? undefined : (await llama.getGpuDeviceNames().catch(() => []))[0];
   const description: ModelDescription = {
     path: options.modelPath,
     architecture: info.architecture,
@@ -544,6 +545,8 @@ export async function openLlama(options: OpenLlamaOptions): Promise<LlamaSession
     chatTemplate: info.chatTemplate,
     layers: info.layers ?? 0,
     gpu: llama.gpu === false ? false : llama.gpu,
+    gpuLayers: model.gpuLayers,
+    ...(gpuDevice ? { gpuDevice } : {}),
     kvCacheType,
     threads: native.nativeContext.getThreads(),
     binary: loaded.binary,

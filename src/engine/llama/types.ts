@@ -147,6 +147,10 @@ export interface ModelDescription {
   chatTemplate: string | undefined;
   layers: number;
   gpu: GpuChoice | false;
+  /** Layers llama.cpp put on the GPU (0: the model runs on the CPU even with a GPU backend). */
+  gpuLayers?: number;
+  /** The GPU's name, as the backend reports it. */
+  gpuDevice?: string;
   /** The KV cache key type in use. */
   kvCacheType: KvCacheType;
   threads: number;

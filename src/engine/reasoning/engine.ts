@@ -44,7 +44,7 @@ export interface EngineBackend {
   runtime: KvRuntime;
   tokenizer: TokenizerInfo;
   description: Pick<ModelDescription, "path" | "chatTemplate"> &
-    Partial<Pick<ModelDescription, "threads" | "gpu">>;
+    Partial<Pick<ModelDescription, "threads" | "gpu" | "gpuLayers" | "gpuDevice">>;
   dispose?(): Promise<void>;
 }
 
@@ -179,6 +179,15 @@ export class ReasoningEngine {
   /** The GPU backend the model runs on, or false on the CPU (false where the backend does not say). */
   get device(): GpuChoice | false {
     return this.backend.description.gpu ?? false;
+  }
+
+  /** The GPU's name and the layers on it, where the backend reports them (the window shows where the model runs). */
+  get gpuPlacement(): { layers?: number; device?: string } {
+    const { gpuLayers, gpuDevice } = this.backend.description;
+    return {
+      ...(gpuLayers !== undefined ? { layers: gpuLayers } : {}),
+      ...(gpuDevice ? { device: gpuDevice } : {}),
+    };
   }
 
   /** CPU threads llama.cpp decodes with, where the backend reports them. */

@@ -24,11 +24,17 @@ export interface OpenAssistantOptions {
   now?: () => number;
 }
 
-/** What runs the model, in words for people: "CPU", "Vulkan GPU". */
-function describeDevice(gpu: GpuChoice | false): string {
-  if (gpu === false || gpu === "cpu") return "CPU";
+/**
+ * What runs the model, in words for people: "CPU", "Vulkan GPU (Radeon 780M)". A GPU backend
+ * that put no layer on the GPU (no GPU memory, a software device) runs the model on the CPU.
+ */
+export function describeDevice(
+  gpu: GpuChoice | false,
+  placement: { layers?: number; device?: string } = {},
+): string {
+  if (gpu === false || gpu === "cpu" || placement.layers === 0) return "CPU";
   const names: Record<string, string> = { cuda: "CUDA", vulkan: "Vulkan", metal: "Metal" };
-  return `${names[gpu] ?? gpu} GPU`;
+  return `${names[gpu] ?? gpu} GPU${placement.device ? ` (${placement.device})` : ""}`;
 }
 
 /** An open assistant: the engine on the loaded model, and (with a sink) the voice session around it. */
@@ -138,6 +144,11 @@ export async function openAssistant(
         language: speech.language,
         ...(speech.vocabularyPrompt ? { vocabularyPrompt: speech.vocabularyPrompt } : {}),
         speechRate: speech.rate,
+        handsFree: {
+          handsFree: speech.handsFree,
+          pauseMs: speech.pauseMs,
+          interruptBySpeaking: speech.interruptBySpeaking,
+        },
         ...(math ? { math } : {}),
         ...(options.now ? { now: options.now } : {}),
       });
@@ -153,7 +164,7 @@ export async function openAssistant(
     model: {
       path: config.files.llm,
       file: basename(config.files.llm),
-      runsOn: describeDevice(engine.device),
+      runsOn: describeDevice(engine.device, engine.gpuPlacement),
     },
     speechToText: recognizer && config.files.stt ? basename(config.files.stt) : null,
     notices,

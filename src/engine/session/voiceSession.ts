@@ -8,6 +8,7 @@ import { LiveTranscriber } from "../speech/liveTranscriber.js";
 import type { SpeechRecognizer } from "../speech/stt.js";
 import type { SpeechSynthesizer } from "../speech/tts/synthesizer.js";
 import type { VoiceActivityDetector } from "../speech/vad.js";
+import { HandsFreeListener } from "./handsFree.js";
 
 export type { ErrorStage, SessionEvent, SessionState, VoiceTurnMetrics } from "../../shared/session.js";
 import type { ErrorStage, SessionEvent, SessionState, VoiceTurnMetrics } from "../../shared/session.js";
@@ -26,6 +27,15 @@ export interface VoiceSessionOptions {
   math?: (latex: string) => string;
   /** Milliseconds, monotonic. Default performance.now. */
   now?: () => number;
+  /** Hands-free listening (changed later with setHandsFree). Default off. */
+  handsFree?: HandsFreeSettings;
+}
+
+/** The settings of hands-free conversation (src/shared/settings.ts, `speech`). */
+export interface HandsFreeSettings {
+  handsFree: boolean;
+  pauseMs: number;
+  interruptBySpeaking: boolean;
 }
 
 interface ActiveTurn {
@@ -57,9 +67,48 @@ export class VoiceSession {
   /** The listening turn, when it waits for the previous turn to end. */
   private pendingStart: Promise<void> | undefined;
   private readonly now: () => number;
+  /** Bumped by stop(): a typed question queued before it must not start after it. */
+  private generation = 0;
+  private handsFreeSettings: HandsFreeSettings;
+  private listener: HandsFreeListener | undefined;
+  /** The turn that is listening was started by the hands-free listener (not push-to-talk). */
+  private listeningHandsFree = false;
+  /** The final transcript of the last utterance is being decoded. */
+  private finishing = false;
 
   constructor(private readonly options: VoiceSessionOptions) {
     this.now = options.now ?? (() => performance.now());
+    this.handsFreeSettings = options.handsFree ?? {
+      handsFree: false,
+      pauseMs: 800,
+      interruptBySpeaking: true,
+    };
+    this.setHandsFree(this.handsFreeSettings);
+  }
+
+  /**
+   * Turns hands-free listening on or off, or changes its pause and whether talking over the
+   * answer interrupts it. Applies at once; nothing is reloaded.
+   */
+  setHandsFree(settings: HandsFreeSettings): void {
+    this.handsFreeSettings = { ...settings };
+    if (!settings.handsFree) {
+      this.listener?.dispose();
+      this.listener = undefined;
+      // An utterance under way ends as if the user had paused.
+      if (this.listeningHandsFree) {
+        this.listeningHandsFree = false;
+        void this.pushToTalkUp();
+      }
+      return;
+    }
+    if (this.listener) this.listener.pauseMs = settings.pauseMs;
+    else
+      this.listener = new HandsFreeListener({ stream: this.options.vad.stream(), pauseMs: settings.pauseMs });
+  }
+
+  get handsFree(): Readonly<HandsFreeSettings> {
+    return this.handsFreeSettings;
   }
 
   on(listener: (event: SessionEvent) => void): () => void {
@@ -114,6 +163,7 @@ export class VoiceSession {
       onChunk: (chunk) => {
         this.emit({ type: "chunk", chunk });
       },
+      onPlayStart: (chunk) => this.emit({ type: "speaking", chunk: { ...chunk } }),
       onError: (error) => this.error("tts", error),
     });
     active.speakers.push(speaker);
@@ -287,15 +337,59 @@ export class VoiceSession {
     this.setState("listening");
   }
 
-  /** 16 kHz mono samples from the microphone while push-to-talk is held. */
+  /**
+   * 16 kHz mono samples from the microphone: while push-to-talk is held, or all the time in
+   * hands-free mode, where the listener decides when the user's turn starts and ends.
+   */
   audio(samples: Float32Array): void {
-    this.transcriber?.push(samples);
+    const listener = this.listener;
+    // Push-to-talk held while hands-free is on: the key decides.
+    if (!listener || (this.stateValue === "listening" && !this.listeningHandsFree)) {
+      this.transcriber?.push(samples);
+      return;
+    }
+    // A new utterance may start unless the answer is being spoken and talking over it is off,
+    // or the last one is still being transcribed.
+    const mayStart =
+      !this.finishing &&
+      this.stateValue !== "listening" &&
+      (this.stateValue !== "speaking" || this.handsFreeSettings.interruptBySpeaking);
+    for (const action of listener.push(samples, mayStart)) {
+      if (action.type === "start") {
+        this.pushToTalkDown();
+        if (this.stateValue !== "listening") {
+          listener.reset();
+          return;
+        }
+        this.listeningHandsFree = true;
+        for (const frame of action.audio) this.transcriber?.push(frame);
+      } else if (action.type === "audio") {
+        this.transcriber?.push(action.samples);
+      } else {
+        this.listeningHandsFree = false;
+        void this.pushToTalkUp();
+      }
+    }
   }
 
   /** Push-to-talk released: the final transcript goes to the engine. */
   async pushToTalkUp(): Promise<void> {
+    if (this.listeningHandsFree) {
+      // Push-to-talk released during a hands-free utterance: the key ended it.
+      this.listeningHandsFree = false;
+      this.listener?.reset();
+    }
     const transcriber = this.transcriber;
     if (!transcriber || this.stateValue !== "listening") return;
+    this.finishing = true;
+    try {
+      await this.finishListening(transcriber);
+    } finally {
+      this.finishing = false;
+    }
+  }
+
+  private async finishListening(transcriber: LiveTranscriber): Promise<void> {
     // The listening turn may still wait for the previous turn to end.
     await this.pendingStart;
     this.pendingStart = undefined;
@@ -392,17 +486,14 @@ export class VoiceSession {
       }
     };
     if (active && !active.engineDone) {
-      // The engine takes the new turn once the old one has ended and been committed.
-      const pending: Promise<void> = active.turn.done.then(
-        () => {
-          if (this.pendingStart === pending) this.pendingStart = undefined;
-          start();
-        },
-        () => {
-          if (this.pendingStart === pending) this.pendingStart = undefined;
-          start();
-        },
-      );
+      // The engine takes the new turn once the old one has ended and been committed, unless
+      // the session was stopped in between.
+      const generation = this.generation;
+      const startAfter = () => {
+        if (this.pendingStart === pending) this.pendingStart = undefined;
+        if (this.generation === generation) start();
+      };
+      const pending: Promise<void> = active.turn.done.then(startAfter, startAfter);
       this.pendingStart = pending;
       this.setState("thinking");
     } else start();
@@ -410,9 +501,27 @@ export class VoiceSession {
 
   /** Stops speaking and thinking. */
   stop(): void {
+    this.generation++;
     this.transcriber?.cancel();
     this.transcriber = undefined;
+    this.listeningHandsFree = false;
+    this.listener?.reset();
     this.silence();
     this.active?.turn.stop();
+  }
+
+  /**
+   * Stops everything and continues another conversation: the engine takes `history` as the
+   * conversation so far (the model stays loaded).
+   */
+  async restart(history: ReadonlyArray<{ user: string; answer: string }>): Promise<void> {
+    this.stop();
+    this.interjecting = false;
+    this.pendingStart = undefined;
+    const active = this.active;
+    this.active = undefined;
+    if (active) await active.turn.done.catch(() => undefined);
+    this.options.engine.restoreHistory(history);
+    this.setState("idle");
   }
 }

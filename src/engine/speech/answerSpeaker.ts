@@ -28,7 +28,10 @@ export interface AnswerSpeakerOptions {
   concurrency?: number;
   rate?: number;
   math?: (latex: string) => string;
+  /** A chunk was heard (played to its end, or had nothing to say). */
   onChunk?: (chunk: SpokenChunk) => void;
+  /** A chunk started playing. */
+  onPlayStart?: (chunk: SpokenChunk) => void;
   /** A failed chunk is skipped (its text stays on screen); the error is reported here. */
   onError?: (error: Error, chunk: SpokenChunk) => void;
 }
@@ -166,6 +169,7 @@ export class AnswerSpeaker {
     }
     chunk.playStartMs = this.options.clock();
     this.current = { chunk, startedAt: chunk.playStartMs };
+    this.options.onPlayStart?.(chunk);
     const { completed } = await this.options.sink.play(audio, chunk.id);
     if (!completed || this.stopped) return;
     chunk.playEndMs = this.options.clock();

@@ -9,11 +9,59 @@ export interface SpeechSpan {
   end: number;
 }
 
+/** Speech detection on live audio, frame by frame (hands-free listening). */
+export interface SpeechStream {
+  /** Feeds 16 kHz mono samples; true while someone is speaking. */
+  accept(samples: Float32Array): boolean;
+  reset(): void;
+  dispose(): void;
+}
+
 /** Finds speech in 16 kHz mono audio. */
 export interface VoiceActivityDetector {
   readonly name: string;
   spans(audio: MonoAudio): SpeechSpan[];
+  /** A detector for live audio, with its own state. */
+  stream(): SpeechStream;
   dispose(): void;
+}
+
+/**
+ * Live energy detection: 20 ms frames louder than the noise floor by a margin are speech. The
+ * floor follows quiet frames down at once and up slowly, so steady noise (a fan) becomes the floor.
+ */
+class EnergyStream implements SpeechStream {
+  private readonly frame = new Float32Array(320);
+  private filled = 0;
+  private noise: number;
+  private speaking = false;
+
+  constructor(
+    private readonly floor: number,
+    private readonly margin: number,
+  ) {
+    this.noise = floor;
+  }
+
+  accept(samples: Float32Array): boolean {
+    for (let i = 0; i < samples.length; i++) {
+      this.frame[this.filled++] = samples[i]!;
+      if (this.filled < this.frame.length) continue;
+      this.filled = 0;
+      const level = rms(this.frame, 0, this.frame.length);
+      this.speaking = level >= this.noise * this.margin;
+      if (level < this.noise) this.noise = Math.max(this.floor, level);
+      else if (!this.speaking) this.noise += (level - this.noise) * 0.05;
+    }
+    return this.speaking;
+  }
+
+  reset(): void {
+    this.filled = 0;
+    this.speaking = false;
+  }
+
+  dispose(): void {}
 }
 
 /**
@@ -59,6 +107,10 @@ export class EnergyVad implements VoiceActivityDetector {
     return spans.filter((s) => s.end - s.start >= minSpeech);
   }
 
+  stream(): SpeechStream {
+    return new EnergyStream(this.options.floor ?? 0.002, 10 ** ((this.options.marginDb ?? 12) / 20));
+  }
+
   dispose(): void {}
 }
 
@@ -69,7 +121,10 @@ interface SherpaVad {
   pop(): void;
   flush(): void;
   reset(): void;
+  isDetected(): boolean;
 }
+
+type SherpaVadClass = new (config: object, bufferSeconds: number) => SherpaVad;
 
 /** The file name the catalog's `silero-vad` entry installs into the models folder. */
 export const SILERO_MODEL_FILE = "silero_vad.onnx";
@@ -77,7 +132,10 @@ export const SILERO_MODEL_FILE = "silero_vad.onnx";
 /** Silero VAD through sherpa-onnx: a small neural model, far better than energy in noise. */
 export class SileroVad implements VoiceActivityDetector {
   readonly name = "silero";
-  private constructor(private readonly vad: SherpaVad) {}
+  private constructor(
+    private readonly vad: SherpaVad,
+    private readonly create: (minSilenceMs: number) => SherpaVad,
+  ) {}
 
   static async load(
     modelPath: string | undefined,
@@ -90,14 +148,14 @@ export class SileroVad implements VoiceActivityDetector {
           "download it with `npm run models -- download silero-vad` (or in Settings).",
       );
     }
-    const sherpa = loadSherpaOnnx<{ Vad: new (config: object, bufferSeconds: number) => SherpaVad }>();
-    try {
-      const vad = new sherpa.Vad(
+    const sherpa = loadSherpaOnnx<{ Vad: SherpaVadClass }>();
+    const create = (minSilenceMs: number): SherpaVad =>
+      new sherpa.Vad(
         {
           sileroVad: {
             model: modelPath,
             threshold: options.threshold ?? 0.5,
-            minSilenceDuration: (options.minSilenceMs ?? 300) / 1000,
+            minSilenceDuration: minSilenceMs / 1000,
             minSpeechDuration: (options.minSpeechMs ?? 200) / 1000,
             windowSize: 512,
             maxSpeechDuration: 30,
@@ -108,7 +166,8 @@ export class SileroVad implements VoiceActivityDetector {
         },
         60,
       );
-      return new SileroVad(vad);
+    try {
+      return new SileroVad(create(options.minSilenceMs ?? 300), create);
     } catch (error) {
       throw new DuetError(
         "model-unreadable",
@@ -137,6 +196,21 @@ export class SileroVad implements VoiceActivityDetector {
     this.vad.flush();
     drain();
     return spans;
+  }
+
+  stream(): SpeechStream {
+    // The pause that ends a turn is the listener's to judge: the model only reports speech now.
+    const vad = this.create(100);
+    return {
+      accept(samples) {
+        vad.acceptWaveform(samples);
+        // Finished segments are not needed here; dropping them keeps the buffer small.
+        while (!vad.isEmpty()) vad.pop();
+        return vad.isDetected();
+      },
+      reset: () => vad.reset(),
+      dispose: () => vad.reset(),
+    };
   }
 
   dispose(): void {

@@ -176,10 +176,13 @@ async function main(): Promise<void> {
     const address = server.address() as AddressInfo;
     process.stdout.write(`Duet harness on http://127.0.0.1:${address.port}/\n`);
   });
+  // What is not saved yet (a turn under way) is saved before the harness ends.
   const shutdown = () => {
-    host.dispose();
-    server.close();
-    process.exit(0);
+    void host.flush().finally(() => {
+      host.dispose();
+      server.close();
+      process.exit(0);
+    });
   };
   process.on("SIGINT", shutdown);
   process.on("SIGTERM", shutdown);

@@ -1,6 +1,6 @@
 import type { AssistantConfig } from "../../engine/session/config.js";
 import type { EngineStatus } from "../../shared/ipc/contract.js";
-import type { FromWorker, HistoryItem, ToWorker } from "../worker/protocol.js";
+import type { FromWorker, HandsFreeOptions, HistoryItem, ToWorker } from "../worker/protocol.js";
 import type { ProcessHandle, ProcessLauncher } from "./processes.js";
 
 /** A running engine process. */
@@ -19,7 +19,9 @@ export interface EngineHostOptions {
 
 /** How a process ended, in words. */
 export function exitWords(code: number | null): string {
-  return code === null ? "it was killed by the system, often for lack of memory" : `exit code ${code}`;
+  return code === null
+    ? "it was killed by the system, often for lack of memory"
+    : `it crashed with exit code ${code}`;
 }
 
 /**
@@ -30,6 +32,8 @@ export class EngineHost {
   private worker: WorkerHandle | undefined;
   private config: AssistantConfig | undefined;
   private history: HistoryItem[] = [];
+  /** The conversation the history belongs to (named in the messages about it). */
+  private conversationId = "";
   private crashes: number[] = [];
   private restartTimer: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -38,6 +42,32 @@ export class EngineHost {
 
   get conversation(): readonly HistoryItem[] {
     return this.history;
+  }
+
+  /** Whether an engine process is running (or about to restart). */
+  get running(): boolean {
+    return this.worker !== undefined;
+  }
+
+  /**
+   * Continues another conversation: the running engine stops what it does and takes its history
+   * (no reload); a later start or restart starts from it too.
+   */
+  switchConversation(conversationId: string, history: readonly HistoryItem[]): void {
+    this.conversationId = conversationId;
+    this.history = history.map(({ user, answer }) => ({ user, answer }));
+    this.send({ type: "restore", history: this.history, conversation: conversationId });
+  }
+
+  /** Settings the voice session applies live (hands-free); kept for restarts too. */
+  setHandsFree(handsFree: HandsFreeOptions): void {
+    if (this.config) this.config = { ...this.config, speech: { ...this.config.speech, ...handsFree } };
+    this.send({ type: "session-options", handsFree });
+  }
+
+  /** Forgets earlier crashes, so a retry gets the full set of automatic restarts again. */
+  forgetCrashes(): void {
+    this.crashes = [];
   }
 
   /** Starts (or restarts) the engine with this configuration, keeping the conversation. */
@@ -54,7 +84,8 @@ export class EngineHost {
     this.worker = worker;
     worker.onMessage((message) => {
       if (this.worker !== worker) return;
-      if (message.type === "history")
+      // A history about another conversation (reported before a switch reached the engine) is stale.
+      if (message.type === "history" && message.conversation === this.conversationId)
         this.history = message.history.map(({ user, answer }) => ({ user, answer }));
       if (message.type === "status") this.options.onStatus(message.engine);
       this.options.onMessage(message);
@@ -65,7 +96,12 @@ export class EngineHost {
       if (this.stopping) return;
       this.crashed(code);
     });
-    worker.post({ type: "start", config: this.config, history: this.history });
+    worker.post({
+      type: "start",
+      config: this.config,
+      history: this.history,
+      conversation: this.conversationId,
+    });
   }
 
   private crashed(code: number | null): void {
@@ -77,7 +113,7 @@ export class EngineHost {
     if (delay === undefined) {
       this.options.onStatus({
         status: "failed",
-        message: `The engine stopped unexpectedly ${this.crashes.length} times in a row (last time: ${exitWords(code)}). Check the model and GPU settings, then restart Duet.`,
+        message: `The engine stopped unexpectedly ${this.crashes.length} times in a row (last time: ${exitWords(code)}). The model may not fit in memory: choose a smaller model or another GPU setting, or try again.`,
       });
       return;
     }

@@ -64,6 +64,8 @@ export class EngineService {
   private assistant: Assistant | undefined;
   private readonly sink: WindowAudioSink;
   private previewId = 1_000_000;
+  /** The conversation the engine holds (named in every history message). */
+  private conversation = "";
 
   constructor(private readonly send: (message: FromWorker) => void) {
     this.sink = new WindowAudioSink(send);
@@ -73,7 +75,24 @@ export class EngineService {
     try {
       switch (message.type) {
         case "start":
+          this.conversation = message.conversation;
           await this.start(message.config, message.history);
+          return;
+        case "restore": {
+          this.conversation = message.conversation;
+          const assistant = this.assistant;
+          if (!assistant) {
+            // Nothing loaded (a failed start): the switch is done; the next start takes the history.
+            this.send({ type: "history", history: message.history, conversation: message.conversation });
+            return;
+          }
+          if (assistant.session) await assistant.session.restart(message.history);
+          else assistant.engine.restoreHistory(message.history);
+          this.sendHistory(assistant);
+          return;
+        }
+        case "session-options":
+          this.assistant?.session?.setHandsFree(message.handsFree);
           return;
         case "push-to-talk":
           if (message.down) this.requireSession().pushToTalkDown();
@@ -149,9 +168,10 @@ export class EngineService {
       assistant.session!.on((event) => {
         this.send({ type: "event", event });
         if (event.type === "metrics" || (event.type === "state" && event.state === "idle")) {
-          this.send({ type: "history", history: [...assistant.engine.history] });
+          this.sendHistory(assistant);
         }
       });
+      this.sendHistory(assistant);
       this.send({
         type: "status",
         engine: {
@@ -171,6 +191,10 @@ export class EngineService {
         engine: { status: "failed", message: error instanceof Error ? error.message : String(error) },
       });
     }
+  }
+
+  private sendHistory(assistant: Assistant): void {
+    this.send({ type: "history", history: [...assistant.engine.history], conversation: this.conversation });
   }
 
   async dispose(): Promise<void> {

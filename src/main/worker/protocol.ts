@@ -11,8 +11,21 @@ export interface HistoryItem {
   answer: string;
 }
 
+/** The hands-free settings, which the voice session applies without restarting the engine. */
+export type HandsFreeOptions = Pick<
+  AssistantConfig["speech"],
+  "handsFree" | "pauseMs" | "interruptBySpeaking"
+>;
+
+/**
+ * Every message that concerns one conversation names it (`conversation`), so that what a turn
+ * of the previous conversation reports after a switch is never taken for the new one's.
+ */
 export type ToWorker =
-  | { type: "start"; config: AssistantConfig; history: HistoryItem[] }
+  | { type: "start"; config: AssistantConfig; history: HistoryItem[]; conversation: string }
+  /** Stop whatever runs and continue another conversation (its history) without reloading the model. */
+  | { type: "restore"; history: HistoryItem[]; conversation: string }
+  | { type: "session-options"; handsFree: HandsFreeOptions }
   | { type: "push-to-talk"; down: boolean }
   | { type: "text"; text: string }
   | { type: "stop" }
@@ -24,4 +37,5 @@ export type FromWorker =
   | { type: "status"; engine: EngineStatus }
   | { type: "event"; event: AppEvent }
   | { type: "audio"; chunk: AudioChunk }
-  | { type: "history"; history: HistoryItem[] };
+  /** The engine's record of the conversation: after every turn, after a start and after a restore. */
+  | { type: "history"; history: HistoryItem[]; conversation: string };

@@ -1,52 +1,34 @@
 import { useEffect, useState, type KeyboardEvent } from "react";
-import type { CatalogEntry, ModelStatus } from "../../shared/ipc/contract.js";
+import type { CatalogEntry, ModelStatus, SpeedEstimate } from "../../shared/ipc/contract.js";
 import { GPU_CHOICES, LAYOUT_NAMES, REASONING_MODES, THOUGHT_SHARING } from "../../shared/choices.js";
+import { useDuet } from "../store/store.js";
+import { useController } from "./context.js";
+import { DownloadBar } from "./DownloadBar.js";
+import { formatBytes } from "./format.js";
 
 /** The choice a select's value names, or undefined for anything else. */
 function pick<T extends string>(choices: readonly T[], value: string): T | undefined {
   return choices.find((c) => c === value);
 }
-import { useDuet } from "../store/store.js";
-import { useController } from "./context.js";
-import { formatBytes } from "./format.js";
 
-function DownloadBar({ id }: { id: string }) {
-  const d = useDuet((s) => s.downloads[id]);
-  const controller = useController();
-  if (!d || d.done) return null;
-  if (d.error)
-    return (
-      <p className="download-error" role="alert">
-        Download failed: {d.error}
-      </p>
-    );
-  const pct = d.totalBytes ? Math.round((d.receivedBytes / d.totalBytes) * 100) : null;
-  // What the download is doing, in words, when it is not moving bytes.
-  const status =
-    d.phase === "connecting"
-      ? "Connecting…"
-      : d.phase === "waiting"
-        ? d.message
-        : d.phase === "verifying"
-          ? "Checking the file against its published checksum…"
-          : d.phase === "installing"
-            ? "Installing…"
-            : null;
-  return (
-    <div className="download" data-phase={d.phase}>
-      <progress value={d.receivedBytes} max={d.totalBytes ?? undefined} aria-label={`Downloading ${id}`} />
-      {status ? (
-        <span role="status">{status}</span>
-      ) : (
-        <span>
-          {pct !== null ? `${pct}% · ` : ""}
-          {formatBytes(d.receivedBytes)}
-          {d.totalBytes ? ` of ${formatBytes(d.totalBytes)}` : ""} · {formatBytes(d.bytesPerSecond)}/s
-          {d.etaSeconds !== null ? ` · ${Math.ceil(d.etaSeconds)} s left` : ""}
-        </span>
-      )}
-      <button onClick={() => void controller.cancelDownload(id)}>Cancel</button>
-    </div>
+/** Whether a model answers at speaking pace here, in words, as a badge. */
+function SpeedBadge({ estimate }: { estimate: SpeedEstimate | undefined }) {
+  if (!estimate) return null;
+  if (!estimate.fitsMemory) return <span className="badge tight">too big for this machine</span>;
+  return estimate.speakingPace ? (
+    <span
+      className="badge fits"
+      title={`About ${estimate.wordsPerSecond} words a second on the ${estimate.runsOn}`}
+    >
+      fits: answers at speaking pace
+    </span>
+  ) : (
+    <span
+      className="badge tight"
+      title={`About ${estimate.wordsPerSecond} words a second on the ${estimate.runsOn}`}
+    >
+      slower than speech here (~{estimate.wordsPerSecond} words/s)
+    </span>
   );
 }
 
@@ -56,14 +38,14 @@ function ModelRow({
   selected,
   inUse,
   onSelect,
-  fits,
+  estimate,
 }: {
   entry: CatalogEntry;
   status: ModelStatus | undefined;
   selected: boolean;
   inUse: boolean;
   onSelect: () => void;
-  fits?: boolean;
+  estimate?: SpeedEstimate | undefined;
 }) {
   const controller = useController();
   const downloading = useDuet((s) => {
@@ -76,11 +58,7 @@ function ModelRow({
       <div className="model-info">
         <span className="model-name">{entry.name}</span>
         <span className="badge">{formatBytes(entry.sizeBytes)}</span>
-        {fits !== undefined && (
-          <span className={`badge ${fits ? "fits" : "tight"}`}>
-            {fits ? "fits your machine" : "may not fit"}
-          </span>
-        )}
+        <SpeedBadge estimate={estimate} />
         {installed && <span className="badge installed">installed</span>}
         {selected && <span className="badge selected">chosen</span>}
         {inUse && <span className="badge in-use">running</span>}
@@ -93,12 +71,16 @@ function ModelRow({
         {!installed && status?.problem && !downloading && (
           <p className="model-description">{status.problem}</p>
         )}
-        <DownloadBar id={entry.id} />
+        <DownloadBar id={entry.id} label={entry.name} />
       </div>
       <div className="model-actions">
         {installed ? (
           <>
-            {!selected && <button onClick={onSelect}>Use</button>}
+            {!selected && (
+              <button onClick={onSelect} aria-label={`Use ${entry.name}`}>
+                Use
+              </button>
+            )}
             <button
               className="secondary"
               onClick={() => void controller.removeModel(entry.id)}
@@ -108,8 +90,62 @@ function ModelRow({
             </button>
           </>
         ) : (
-          <button onClick={() => void controller.download(entry.id)} disabled={downloading}>
+          <button
+            onClick={() => void controller.download(entry.id)}
+            disabled={downloading}
+            aria-label={`${(status?.partialBytes ?? 0) > 0 ? "Resume" : "Download"} ${entry.name}`}
+          >
             {(status?.partialBytes ?? 0) > 0 ? "Resume" : "Download"}
+          </button>
+        )}
+      </div>
+    </li>
+  );
+}
+
+/** A model file that is not from the catalog: in the models folder, imported, or found in another app's folder. */
+function FileModelRow({
+  model,
+  chosen,
+  running,
+  onUse,
+}: {
+  model: ModelStatus;
+  chosen: boolean;
+  running: boolean;
+  onUse: () => void;
+}) {
+  const controller = useController();
+  const where =
+    model.source === "imported"
+      ? "imported"
+      : model.source === "found"
+        ? `from ${model.foundIn ?? "another app"}`
+        : "in your models folder";
+  return (
+    <li className="model-row" data-selected={chosen} data-source={model.source}>
+      <div className="model-info">
+        <span className="model-name">{model.name}</span> <span className="badge">{where}</span>
+        {model.sizeBytes > 0 && <span className="badge">{formatBytes(model.sizeBytes)}</span>}
+        {!model.installed && <span className="badge tight">missing</span>}
+        {chosen && <span className="badge selected">chosen</span>}
+        {running && <span className="badge in-use">running</span>}
+        <p className="model-description">{model.path}</p>
+        {model.problem && <p className="model-description">{model.problem}</p>}
+      </div>
+      <div className="model-actions">
+        {!chosen && model.installed && (
+          <button onClick={onUse} aria-label={`Use ${model.name}`}>
+            Use
+          </button>
+        )}
+        {model.source === "imported" && (
+          <button
+            className="secondary"
+            onClick={() => void controller.removeModel(model.id)}
+            aria-label={`Forget ${model.name}`}
+          >
+            Forget
           </button>
         )}
       </div>
@@ -122,6 +158,10 @@ function HotkeyField({ value, onChange }: { value: string; onChange: (v: string)
   const onKeyDown = (e: KeyboardEvent<HTMLButtonElement>) => {
     if (!capturing) return;
     e.preventDefault();
+    if (e.key === "Escape") {
+      setCapturing(false);
+      return;
+    }
     if (["Control", "Alt", "Shift", "Meta"].includes(e.key)) return;
     const key = e.code === "Space" ? "Space" : e.key.length === 1 ? e.key.toUpperCase() : e.key;
     const parts = [
@@ -140,7 +180,7 @@ function HotkeyField({ value, onChange }: { value: string; onChange: (v: string)
       onClick={() => setCapturing(true)}
       onKeyDown={onKeyDown}
       onBlur={() => setCapturing(false)}
-      aria-label="Push-to-talk hotkey: click, then press the keys"
+      aria-label={`Push-to-talk hotkey: ${value}. Press to change, then press the new keys (Escape keeps it).`}
     >
       {capturing ? "Press the keys…" : value}
     </button>
@@ -173,6 +213,44 @@ function MirrorField({ value, onChange }: { value: string; onChange: (v: string)
   );
 }
 
+function ImportField() {
+  const controller = useController();
+  const importError = useDuet((s) => s.importError);
+  const [importPath, setImportPath] = useState("");
+  return (
+    <div className="import-box">
+      <form
+        className="import"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (importPath.trim())
+            void controller.importModel(importPath.trim()).then((ok) => ok && setImportPath(""));
+        }}
+      >
+        <label htmlFor="import-path">Use a model file you already have (GGUF, whisper or voice folder)</label>
+        <button type="button" onClick={() => void controller.chooseModelFile()}>
+          Choose a file…
+        </button>
+        <input
+          id="import-path"
+          value={importPath}
+          onChange={(e) => setImportPath(e.target.value)}
+          placeholder="or type its path: /path/to/model.gguf"
+          aria-describedby={importError ? "import-error" : undefined}
+        />
+        <button type="submit">Import</button>
+      </form>
+      {importError ? (
+        <p className="field-error" id="import-error" role="alert">
+          {importError}
+        </p>
+      ) : (
+        <p className="hint">You can also drop a .gguf file anywhere on this window.</p>
+      )}
+    </div>
+  );
+}
+
 export function Settings() {
   const controller = useController();
   const settings = useDuet((s) => s.settings);
@@ -180,31 +258,26 @@ export function Settings() {
   const catalog = useDuet((s) => s.catalog);
   const recommendation = useDuet((s) => s.recommendation);
   const engine = useDuet((s) => s.engine);
-  const [importPath, setImportPath] = useState("");
   useEffect(() => {
     void controller.refreshModels();
     void controller.recommend();
   }, [controller]);
   if (!settings) return <main className="settings">Loading settings…</main>;
   const status = (id: string) => models.find((m) => m.id === id);
-  const fits = (entry: CatalogEntry) => {
-    if (!recommendation || entry.kind !== "llm") return undefined;
-    const r = recommendation.recommendation;
-    return (
-      entry.sizeBytes <= r.llm.sizeBytes ||
-      entry.sizeBytes + (r.neededBytes - r.llm.sizeBytes) <= r.budgetBytes
-    );
-  };
+  const estimate = (entry: CatalogEntry) =>
+    recommendation?.recommendation.estimates?.find((e) => e.id === entry.id);
   const section = (kind: CatalogEntry["kind"]) => catalog.filter((c) => c.kind === kind);
-  // Models that are not in the catalog: imported ones and GGUF files put in the models folder.
-  const others = models.filter((m) => m.source !== "catalog");
+  const own = models.filter((m) => m.kind === "llm" && (m.source === "imported" || m.source === "folder"));
+  const found = models.filter((m) => m.kind === "llm" && m.source === "found");
   const use = (key: "llm" | "stt" | "voice", id: string | null) =>
     void controller.updateSettings({ models: { [key]: id } });
+  const update = controller.updateSettings.bind(controller);
   // The model actually running is the engine's to say; the settings hold what the user chose.
   const running = engine.status === "ready" ? engine.modelPath : undefined;
   const chosenLlm = settings.models.llm;
   const isChosen = (m: { id: string; path?: string }) =>
     chosenLlm !== null && (chosenLlm === m.id || chosenLlm === m.path);
+  const speech = settings.speech;
   return (
     <main className="settings" aria-label="Settings">
       <h2>Settings</h2>
@@ -218,7 +291,7 @@ export function Settings() {
       <section aria-labelledby="s-model">
         <h3 id="s-model">Reasoning model</h3>
         {recommendation && <p className="hint">{recommendation.recommendation.reason}</p>}
-        <ul className="model-list">
+        <ul className="model-list" aria-label="Reasoning models to download">
           {section("llm").map((entry) => (
             <ModelRow
               key={entry.id}
@@ -230,81 +303,107 @@ export function Settings() {
               })}
               inUse={running !== undefined && status(entry.id)?.path === running}
               onSelect={() => use("llm", entry.id)}
-              fits={fits(entry)}
+              estimate={estimate(entry)}
             />
           ))}
-          {others
-            .filter((m) => m.kind === "llm")
-            .map((m) => (
-              <li key={m.id} className="model-row" data-selected={isChosen(m)}>
-                <div className="model-info">
-                  <span className="model-name">{m.name}</span>{" "}
-                  <span className="badge">
-                    {m.source === "imported" ? "imported" : "in your models folder"}
-                  </span>
-                  {!m.installed && <span className="badge tight">missing</span>}
-                  {isChosen(m) && <span className="badge selected">chosen</span>}
-                  {running === m.path && <span className="badge in-use">running</span>}
-                  <p className="model-description">{m.path}</p>
-                </div>
-                <div className="model-actions">
-                  {!isChosen(m) && m.installed && <button onClick={() => use("llm", m.path)}>Use</button>}
-                  {m.source === "imported" && (
-                    <button className="secondary" onClick={() => void controller.removeModel(m.id)}>
-                      Forget
-                    </button>
-                  )}
-                </div>
-              </li>
-            ))}
+          {own.map((m) => (
+            <FileModelRow
+              key={m.id}
+              model={m}
+              chosen={isChosen(m)}
+              running={running === m.path}
+              onUse={() => use("llm", m.path)}
+            />
+          ))}
         </ul>
         {chosenLlm === null && (
           <p className="hint" data-testid="model-choice">
             No model chosen: Duet uses the newest one installed.
           </p>
         )}
-        <form
-          className="import"
-          onSubmit={(e) => {
-            e.preventDefault();
-            if (importPath.trim()) void controller.importModel(importPath.trim());
-          }}
-        >
-          <label htmlFor="import-path">
-            Use a model file you already have (GGUF, whisper or voice folder)
-          </label>
+        {found.length > 0 && (
+          <>
+            <h4 id="s-found">Found on this computer</h4>
+            <p className="hint">
+              Models other apps downloaded. Duet uses them where they are, without copying them.
+            </p>
+            <ul className="model-list" aria-labelledby="s-found">
+              {found.map((m) => (
+                <FileModelRow
+                  key={m.id}
+                  model={m}
+                  chosen={isChosen(m)}
+                  running={running === m.path}
+                  onUse={() => use("llm", m.path)}
+                />
+              ))}
+            </ul>
+          </>
+        )}
+        <ImportField />
+      </section>
+
+      <section aria-labelledby="s-talk">
+        <h3 id="s-talk">Talking</h3>
+        <label className="check">
           <input
-            id="import-path"
-            value={importPath}
-            onChange={(e) => setImportPath(e.target.value)}
-            placeholder="/path/to/model.gguf"
+            type="checkbox"
+            checked={speech.handsFree}
+            onChange={(e) => void update({ speech: { handsFree: e.target.checked } })}
           />
-          <button type="submit">Import</button>
-        </form>
+          Hands-free: Duet listens all the time and answers when you pause (no button to hold)
+        </label>
+        <label htmlFor="pause">
+          My turn ends after a pause of <strong>{(speech.pauseMs / 1000).toFixed(1)} s</strong>
+        </label>
+        <input
+          id="pause"
+          type="range"
+          min={300}
+          max={3000}
+          step={100}
+          value={speech.pauseMs}
+          disabled={!speech.handsFree}
+          onChange={(e) => void update({ speech: { pauseMs: Number(e.target.value) } })}
+          aria-valuetext={`${(speech.pauseMs / 1000).toFixed(1)} seconds`}
+        />
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={speech.interruptBySpeaking}
+            disabled={!speech.handsFree}
+            onChange={(e) => void update({ speech: { interruptBySpeaking: e.target.checked } })}
+          />
+          Talking over the answer interrupts it (turn off if your speakers make Duet interrupt itself)
+        </label>
       </section>
 
       <section aria-labelledby="s-mirror">
         <h3 id="s-mirror">Downloads</h3>
         <MirrorField
           value={settings.models.mirrorBaseUrl ?? ""}
-          onChange={(v) => void controller.updateSettings({ models: { mirrorBaseUrl: v === "" ? null : v } })}
+          onChange={(v) => void update({ models: { mirrorBaseUrl: v === "" ? null : v } })}
         />
       </section>
 
       <section aria-labelledby="s-hw">
         <h3 id="s-hw">Hardware</h3>
         <label>
-          GPU backend{" "}
+          Where the model runs{" "}
           <select
             value={settings.hardware.gpu}
             onChange={(e) => {
               const gpu = GPU_CHOICES.find((g) => g === e.target.value);
-              if (gpu) void controller.updateSettings({ hardware: { gpu } });
+              if (gpu) void update({ hardware: { gpu } });
             }}
           >
             {GPU_CHOICES.map((g) => (
               <option key={g} value={g}>
-                {g === "auto" ? "Automatic" : g === "cpu" ? "CPU only" : g.toUpperCase()}
+                {g === "auto"
+                  ? "Automatic (a GPU when one works)"
+                  : g === "cpu"
+                    ? "CPU only"
+                    : `${g.toUpperCase()} GPU`}
               </option>
             ))}
           </select>
@@ -312,7 +411,7 @@ export function Settings() {
         {recommendation && (
           <p className="hint">
             {recommendation.hardware.cpuThreads} CPU threads, {formatBytes(recommendation.hardware.ramBytes)}{" "}
-            RAM
+            memory
             {recommendation.hardware.gpus
               .map(
                 (g) =>
@@ -324,8 +423,8 @@ export function Settings() {
       </section>
 
       <section aria-labelledby="s-stt">
-        <h3 id="s-stt">Speech to text</h3>
-        <ul className="model-list">
+        <h3 id="s-stt">Speech recognition</h3>
+        <ul className="model-list" aria-labelledby="s-stt">
           {section("stt").map((entry) => (
             <ModelRow
               key={entry.id}
@@ -338,10 +437,10 @@ export function Settings() {
           ))}
         </ul>
         <label>
-          Language{" "}
+          Language you speak{" "}
           <select
-            value={settings.speech.language}
-            onChange={(e) => void controller.updateSettings({ speech: { language: e.target.value } })}
+            value={speech.language}
+            onChange={(e) => void update({ speech: { language: e.target.value } })}
           >
             {[
               ["en", "English"],
@@ -365,14 +464,18 @@ export function Settings() {
 
       <section aria-labelledby="s-voice">
         <h3 id="s-voice">Voice</h3>
-        <ul className="model-list">
+        <ul className="model-list" aria-labelledby="s-voice">
           <li className="model-row" data-selected={settings.models.voice === null}>
             <div className="model-info">
               <span className="model-name">System voice</span>
               <p className="model-description">Your operating system's voice; no download needed.</p>
             </div>
             <div className="model-actions">
-              {settings.models.voice !== null && <button onClick={() => use("voice", null)}>Use</button>}
+              {settings.models.voice !== null && (
+                <button onClick={() => use("voice", null)} aria-label="Use the system voice">
+                  Use
+                </button>
+              )}
             </div>
           </li>
           {section("tts").map((entry) => (
@@ -386,99 +489,102 @@ export function Settings() {
             />
           ))}
         </ul>
-        <button onClick={() => void controller.previewVoice()} disabled={engine.status !== "ready"}>
-          Preview voice
-        </button>
-        <label>
-          Speaking rate{" "}
-          <input
-            type="range"
-            min={0.5}
-            max={2}
-            step={0.1}
-            value={settings.speech.rate}
-            onChange={(e) => void controller.updateSettings({ speech: { rate: Number(e.target.value) } })}
-            aria-valuetext={`${settings.speech.rate} times`}
-          />
+        <label htmlFor="rate">
+          Speaking speed <strong>{speech.rate.toFixed(1)}×</strong>
         </label>
+        <input
+          id="rate"
+          type="range"
+          min={0.5}
+          max={2}
+          step={0.1}
+          value={speech.rate}
+          onChange={(e) => void update({ speech: { rate: Number(e.target.value) } })}
+          aria-valuetext={`${speech.rate.toFixed(1)} times normal speed`}
+        />
+        <button onClick={() => void controller.previewVoice()} disabled={engine.status !== "ready"}>
+          Preview the voice
+        </button>
       </section>
 
       <section aria-labelledby="s-hotkey">
         <h3 id="s-hotkey">Push-to-talk hotkey</h3>
         <HotkeyField
           value={settings.hotkey.pushToTalk}
-          onChange={(v) => void controller.updateSettings({ hotkey: { pushToTalk: v } })}
+          onChange={(v) => void update({ hotkey: { pushToTalk: v } })}
         />
       </section>
 
       <section aria-labelledby="s-reasoning">
-        <h3 id="s-reasoning">Reasoning</h3>
+        <h3 id="s-reasoning">How Duet thinks</h3>
         <label>
           Mode{" "}
           <select
             value={settings.reasoning.mode}
             onChange={(e) => {
               const mode = pick(REASONING_MODES, e.target.value);
-              if (mode) void controller.updateSettings({ reasoning: { mode } });
+              if (mode) void update({ reasoning: { mode } });
             }}
           >
-            <option value="async">Think while talking (asynchronous)</option>
-            <option value="thinking">Think first, then answer</option>
+            <option value="async">Think while talking</option>
+            <option value="thinking">Think first, then answer (slow to start)</option>
             <option value="nothinking">Answer without thinking</option>
           </select>
-        </label>
-        <label>
-          Layout{" "}
-          <select
-            value={settings.reasoning.layout}
-            onChange={(e) => {
-              const layout = pick(LAYOUT_NAMES, e.target.value);
-              if (layout) void controller.updateSettings({ reasoning: { layout } });
-            }}
-          >
-            <option value="paper">Paper (the thinker sees the answer)</option>
-            <option value="compact">Compact (fewer moves)</option>
-          </select>
-        </label>
-        <label>
-          Thought sharing{" "}
-          <select
-            value={settings.reasoning.thoughtSharing}
-            onChange={(e) => {
-              const thoughtSharing = pick(THOUGHT_SHARING, e.target.value);
-              if (thoughtSharing) void controller.updateSettings({ reasoning: { thoughtSharing } });
-            }}
-          >
-            <option value="auto">Automatic (every step on a GPU, in chunks on the CPU)</option>
-            <option value="every-step">
-              Every step: the answer always sees the newest thoughts (slower on a CPU)
-            </option>
-            <option value="chunks">
-              In chunks: faster on a CPU; the answer may lag a few words behind the thoughts
-            </option>
-          </select>
-        </label>
-        <label>
-          Ask every{" "}
-          <input
-            type="number"
-            min={1}
-            max={500}
-            value={settings.reasoning.probeInterval}
-            onChange={(e) =>
-              void controller.updateSettings({ reasoning: { probeInterval: Number(e.target.value) } })
-            }
-          />{" "}
-          steps whether the answer may go on
         </label>
         <label className="check">
           <input
             type="checkbox"
             checked={settings.reasoning.safety}
-            onChange={(e) => void controller.updateSettings({ reasoning: { safety: e.target.checked } })}
-          />{" "}
-          Safety mode: check each request before answering
+            onChange={(e) => void update({ reasoning: { safety: e.target.checked } })}
+          />
+          Check each request is safe before answering
         </label>
+        <details className="advanced">
+          <summary>Advanced</summary>
+          <div className="advanced-body">
+            <label>
+              What the thinking sees{" "}
+              <select
+                value={settings.reasoning.layout}
+                onChange={(e) => {
+                  const layout = pick(LAYOUT_NAMES, e.target.value);
+                  if (layout) void update({ reasoning: { layout } });
+                }}
+              >
+                <option value="paper">The question and the answer so far (as in the paper)</option>
+                <option value="compact">Only the question (less work for the computer)</option>
+              </select>
+            </label>
+            <label>
+              When the answer sees new thoughts{" "}
+              <select
+                value={settings.reasoning.thoughtSharing}
+                onChange={(e) => {
+                  const thoughtSharing = pick(THOUGHT_SHARING, e.target.value);
+                  if (thoughtSharing) void update({ reasoning: { thoughtSharing } });
+                }}
+              >
+                <option value="auto">Automatic (at once on a GPU, in batches on the CPU)</option>
+                <option value="every-step">At once (slower on a CPU)</option>
+                <option value="chunks">In batches (faster on a CPU; the answer may lag a few words)</option>
+              </select>
+            </label>
+            <label htmlFor="probe">
+              How often the model checks that its thoughts are far enough ahead to keep talking: every
+            </label>
+            <div className="inline-field">
+              <input
+                id="probe"
+                type="number"
+                min={1}
+                max={500}
+                value={settings.reasoning.probeInterval}
+                onChange={(e) => void update({ reasoning: { probeInterval: Number(e.target.value) } })}
+              />
+              <span>thinking steps (and at every paragraph)</span>
+            </div>
+          </div>
+        </details>
       </section>
 
       <section aria-labelledby="s-troubleshooting">
@@ -488,52 +594,6 @@ export function Settings() {
         </p>
         <button onClick={() => void controller.openLogsFolder()}>Open logs folder</button>
       </section>
-    </main>
-  );
-}
-
-/** Shown until a reasoning model is installed: the recommended model and speech pieces in one go. */
-export function FirstRun() {
-  const controller = useController();
-  const recommendation = useDuet((s) => s.recommendation);
-  const downloads = useDuet((s) => s.downloads);
-  const catalog = useDuet((s) => s.catalog);
-  useEffect(() => {
-    void controller.recommend();
-  }, [controller]);
-  // People read the models' names, not the catalog's ids.
-  const nameOf = (id: string) => catalog.find((entry) => entry.id === id)?.name ?? id;
-  const picks = recommendation ? [recommendation.recommendation.llm.id, "whisper-base.en"] : [];
-  return (
-    <main className="first-run" aria-label="Welcome">
-      <h2>Welcome to Duet</h2>
-      <p>
-        Duet runs a reasoning model on your computer. It needs one model to think and talk, and one to
-        understand speech. Nothing leaves your machine.
-      </p>
-      {recommendation ? (
-        <>
-          <p className="hint">{recommendation.recommendation.reason}</p>
-          <button className="primary" onClick={() => picks.forEach((id) => void controller.download(id))}>
-            Download {recommendation.recommendation.llm.name} and Whisper base
-          </button>
-          {picks.map((id) => (
-            <div key={id}>
-              {downloads[id] && <span className="model-name">{nameOf(id)}</span>}
-              <DownloadBar id={id} />
-            </div>
-          ))}
-        </>
-      ) : (
-        <p>Checking your hardware…</p>
-      )}
-      <p>
-        Or choose in{" "}
-        <button className="link" onClick={() => useDuet.getState().setView("settings")}>
-          Settings
-        </button>
-        .
-      </p>
     </main>
   );
 }

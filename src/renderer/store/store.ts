@@ -3,40 +3,27 @@ import type {
   AppEvent,
   AppSnapshot,
   CatalogEntry,
+  ConversationSummary,
   DownloadPhase,
   EngineStatus,
+  HardwareInfo,
   ModelStatus,
+  OpenConversation,
   Recommendation,
   SessionState,
   Settings,
   SettingsNotice,
-  VoiceTurnMetrics,
-  HardwareInfo,
 } from "../../shared/ipc/contract.js";
+import {
+  emptyTurns,
+  expectUserText,
+  reduceTurns,
+  turnsFrom,
+  type TurnRecord,
+  type TurnsState,
+} from "../../shared/turnRecord.js";
 
-export interface TurnTimeline {
-  /** ms since the turn started. */
-  thoughts: number[];
-  answers: number[];
-  chunks: Array<{ start: number; end: number }>;
-}
-
-export interface TurnRecord {
-  id: number;
-  user: string;
-  userTentative: string;
-  userFinal: boolean;
-  thoughts: string;
-  answerTokens: string[];
-  heardTokens: number;
-  interjections: string[];
-  done: boolean;
-  endReason: string | null;
-  metrics: VoiceTurnMetrics | null;
-  timeline: TurnTimeline;
-  /** Wall clock when the turn started, to place chunk playback on its timeline. */
-  startedAt: number;
-}
+export type { TurnRecord, TurnTimeline } from "../../shared/turnRecord.js";
 
 export interface DownloadState {
   phase: DownloadPhase;
@@ -50,22 +37,32 @@ export interface DownloadState {
   done: boolean;
 }
 
+/** A fix the user can apply from a message, as a button. */
+export type ToastAction = "open-settings" | "retry-engine" | "open-logs";
+
 export interface Toast {
   id: number;
+  /** Where it happened ("stt", "models"...); the title is said in words (toastTitle). */
   stage: string;
   message: string;
+  /** Errors go away after a while; notices (an export saved) too, sooner. */
+  kind: "error" | "info";
+  action?: ToastAction;
 }
 
-export interface DuetState {
+export type View = "conversation" | "settings";
+
+export interface DuetState extends TurnsState {
   connected: boolean;
   engine: EngineStatus;
   state: SessionState;
   settings: Settings | null;
   notice: SettingsNotice | null;
-  turnIds: number[];
-  turns: Record<number, TurnRecord>;
-  pendingUserText: string | null;
-  view: "conversation" | "settings";
+  /** The conversation on screen. */
+  conversationId: string | null;
+  conversationTitle: string;
+  conversations: ConversationSummary[];
+  view: View;
   models: ModelStatus[];
   catalog: readonly CatalogEntry[];
   downloads: Record<string, DownloadState>;
@@ -74,70 +71,78 @@ export interface DuetState {
   hotkeyDown: boolean;
   micLevel: number;
   playing: boolean;
+  /** Hands-free only: the microphone is muted by the user. */
+  muted: boolean;
+  /** The last import's problem, shown under the import field. */
+  importError: string | null;
   apply(events: readonly AppEvent[]): void;
   loadSnapshot(snapshot: AppSnapshot): void;
-  setView(view: DuetState["view"]): void;
+  showConversation(conversation: OpenConversation): void;
+  setView(view: View): void;
   setModels(models: ModelStatus[], catalog: readonly CatalogEntry[]): void;
   setRecommendation(value: DuetState["recommendation"]): void;
   expectUserText(text: string): void;
-  toast(stage: string, message: string): void;
+  toast(stage: string, message: string, options?: { kind?: Toast["kind"]; action?: ToastAction }): void;
   dismissToast(id: number): void;
   setMicLevel(level: number): void;
   setPlaying(playing: boolean): void;
+  setMuted(muted: boolean): void;
+  setImportError(message: string | null): void;
+  /** A download the user asked for, shown at once (before the main process answers). */
+  startingDownload(id: string, totalBytes: number | null): void;
 }
 
 let toastId = 1;
 
-/** The toasts with one more at the end; at most the last four are kept. */
-function withToast(toasts: readonly Toast[], stage: string, message: string): Toast[] {
-  return [...toasts, { id: toastId++, stage, message }].slice(-4);
+/** The fix that goes with an error, when there is one the window can offer. */
+function actionFor(stage: string, message: string): ToastAction | undefined {
+  if ((stage === "stt" || stage === "tts") && /download|settings|model/i.test(message))
+    return "open-settings";
+  if (stage === "engine" && /not ready|failed|stopped/i.test(message)) return "retry-engine";
+  return undefined;
 }
 
-function newTurn(id: number, user: string): TurnRecord {
+/** The toasts with one more at the end; at most the last four are kept. */
+function withToast(
+  toasts: readonly Toast[],
+  stage: string,
+  message: string,
+  options: { kind?: Toast["kind"]; action?: ToastAction } = {},
+): Toast[] {
+  // The same message again (a retry that failed the same way) replaces the old one.
+  const others = toasts.filter((t) => t.message !== message);
+  const action = options.action ?? actionFor(stage, message);
+  return [
+    ...others,
+    { id: toastId++, stage, message, kind: options.kind ?? "error", ...(action ? { action } : {}) },
+  ].slice(-4);
+}
+
+function downloadState(previous: DownloadState | undefined, event: Extract<AppEvent, { type: "download" }>) {
   return {
-    id,
-    user,
-    userTentative: "",
-    userFinal: user !== "",
-    thoughts: "",
-    answerTokens: [],
-    heardTokens: 0,
-    interjections: [],
-    done: false,
-    endReason: null,
-    metrics: null,
-    timeline: { thoughts: [], answers: [], chunks: [] },
-    startedAt: performance.now(),
+    phase: event.progress?.phase ?? previous?.phase ?? "connecting",
+    receivedBytes: event.progress?.receivedBytes ?? previous?.receivedBytes ?? 0,
+    totalBytes: event.progress?.totalBytes ?? previous?.totalBytes ?? null,
+    bytesPerSecond: event.progress?.bytesPerSecond ?? 0,
+    etaSeconds: event.progress?.etaSeconds ?? null,
+    message: event.progress?.message ?? null,
+    error: event.error ?? null,
+    done: event.done ?? false,
   };
 }
 
 /** Applies a batch of events to the state in one update (called once per animation frame). */
 function reduce(state: DuetState, events: readonly AppEvent[]): Partial<DuetState> {
-  let turns = state.turns;
-  let turnIds = state.turnIds;
-  let pendingUserText = state.pendingUserText;
   const patch: Partial<DuetState> = {};
-  const current = (): TurnRecord | undefined => {
-    const id = turnIds[turnIds.length - 1];
-    return id === undefined ? undefined : turns[id];
-  };
-  const update = (turn: TurnRecord, change: Partial<TurnRecord>) => {
-    turns = { ...turns, [turn.id]: { ...turn, ...change } };
-  };
+  let turns: TurnsState = state;
   for (const event of events) {
     switch (event.type) {
       case "state":
         patch.state = event.state;
         break;
-      case "engine": {
+      case "engine":
         patch.engine = event.engine;
-        // A turn cut short by an engine crash or failure is over; say so instead of waiting forever.
-        const turn = current();
-        if (turn && !turn.done && (event.engine.status === "crashed" || event.engine.status === "failed")) {
-          update(turn, { done: true, endReason: "engine stopped" });
-        }
         break;
-      }
       case "settings":
         patch.settings = event.settings;
         if (event.notice) patch.notice = event.notice;
@@ -148,100 +153,39 @@ function reduce(state: DuetState, events: readonly AppEvent[]): Partial<DuetStat
       case "error":
         patch.toasts = withToast(patch.toasts ?? state.toasts, event.stage, event.message);
         break;
+      case "notice":
+        patch.toasts = withToast(patch.toasts ?? state.toasts, "notice", event.message, { kind: "info" });
+        break;
       case "download": {
         const downloads = { ...(patch.downloads ?? state.downloads) };
         // A cancelled download is not a failure: its row goes back to "Resume".
         if (event.cancelled) delete downloads[event.id];
-        else {
-          const previous = downloads[event.id];
-          downloads[event.id] = {
-            phase: event.progress?.phase ?? previous?.phase ?? "connecting",
-            receivedBytes: event.progress?.receivedBytes ?? previous?.receivedBytes ?? 0,
-            totalBytes: event.progress?.totalBytes ?? previous?.totalBytes ?? null,
-            bytesPerSecond: event.progress?.bytesPerSecond ?? 0,
-            etaSeconds: event.progress?.etaSeconds ?? null,
-            message: event.progress?.message ?? null,
-            error: event.error ?? null,
-            done: event.done ?? false,
-          };
-        }
+        else downloads[event.id] = downloadState(downloads[event.id], event);
         patch.downloads = downloads;
         break;
       }
-      case "transcript": {
-        const turn = current();
-        if (turn && !turn.done)
-          update(turn, { user: event.committed, userTentative: event.tentative, userFinal: event.final });
-        break;
-      }
-      case "turn": {
-        const e = event.event;
-        if (e.type === "start") {
-          const id = (turnIds[turnIds.length - 1] ?? 0) + 1;
-          turns = { ...turns, [id]: newTurn(id, pendingUserText ?? "") };
-          turnIds = [...turnIds, id];
-          pendingUserText = null;
-          break;
-        }
-        const turn = current();
-        if (!turn) break;
-        if (e.type === "thought") {
-          update(turn, {
-            thoughts: turn.thoughts + e.text,
-            timeline: { ...turn.timeline, thoughts: [...turn.timeline.thoughts, e.timeMs] },
-          });
-        } else if (e.type === "answer") {
-          const answerTokens = turn.answerTokens.slice(0, e.index);
-          answerTokens[e.index] = e.text;
-          update(turn, {
-            answerTokens,
-            timeline: { ...turn.timeline, answers: [...turn.timeline.answers, e.timeMs] },
-          });
-        } else if (e.type === "truncate") {
-          update(turn, {
-            answerTokens: turn.answerTokens.slice(0, e.keptAnswerTokens),
-            heardTokens: Math.min(turn.heardTokens, e.keptAnswerTokens),
-          });
-        } else if (e.type === "interjection") {
-          update(turn, { interjections: [...turn.interjections, e.text] });
-        } else if (e.type === "input" && !turn.userFinal) {
-          update(turn, { user: e.text, userFinal: e.final });
-        } else if (e.type === "end") {
-          update(turn, { done: true, endReason: e.reason });
+      case "conversations":
+        patch.conversations = event.conversations;
+        if (event.currentId === (patch.conversationId ?? state.conversationId)) {
+          const current = event.conversations.find((c) => c.id === event.currentId);
+          if (current) patch.conversationTitle = current.title;
         }
         break;
-      }
-      case "chunk": {
-        const turn = current();
-        if (!turn) break;
-        const start = event.chunk.playStartMs ?? null;
-        update(turn, {
-          heardTokens: Math.max(turn.heardTokens, event.chunk.endToken),
-          timeline:
-            start !== null && event.chunk.durationMs
-              ? {
-                  ...turn.timeline,
-                  chunks: [...turn.timeline.chunks, { start, end: start + event.chunk.durationMs }],
-                }
-              : turn.timeline,
-        });
+      case "conversation":
+        turns = turnsFrom(event.conversation.turns);
+        patch.conversationId = event.conversation.id;
+        patch.conversationTitle = event.conversation.title;
         break;
-      }
-      case "metrics": {
-        const turn = current();
-        if (turn)
-          update(turn, {
-            metrics: event.metrics,
-            heardTokens: Math.max(turn.heardTokens, event.metrics.heardTokens),
-          });
-        break;
-      }
       case "audio-stop":
         patch.playing = false;
         break;
+      default:
+        break;
     }
+    turns = reduceTurns(turns, [event], () => Date.now());
   }
-  return { ...patch, turns, turnIds, pendingUserText };
+  const { turnIds, pendingUserText } = turns;
+  return turns === state ? patch : { ...patch, turns: turns.turns, turnIds, pendingUserText };
 }
 
 export const useDuet = create<DuetState>()((set) => ({
@@ -250,9 +194,10 @@ export const useDuet = create<DuetState>()((set) => ({
   state: "idle",
   settings: null,
   notice: null,
-  turnIds: [],
-  turns: {},
-  pendingUserText: null,
+  ...emptyTurns(),
+  conversationId: null,
+  conversationTitle: "",
+  conversations: [],
   view: "conversation",
   models: [],
   catalog: [],
@@ -262,41 +207,72 @@ export const useDuet = create<DuetState>()((set) => ({
   hotkeyDown: false,
   micLevel: 0,
   playing: false,
+  muted: false,
+  importError: null,
   apply: (events) => set((state) => reduce(state, events)),
   loadSnapshot: (snapshot) =>
     set((state) => {
-      // Earlier turns (e.g. restored after an engine restart) appear as finished turns.
-      const turns: Record<number, TurnRecord> = {};
-      const turnIds: number[] = [];
-      snapshot.history.forEach((h, i) => {
-        const turn = newTurn(i + 1, h.user);
-        turns[i + 1] = {
-          ...turn,
-          answerTokens: [h.answer],
-          heardTokens: 1,
-          done: true,
-          endReason: "end-of-turn",
-        };
-        turnIds.push(i + 1);
-      });
+      let toasts = state.toasts;
+      for (const message of snapshot.conversationNotices)
+        toasts = withToast(toasts, "conversations", message, { kind: "info" });
       return {
         connected: true,
         engine: snapshot.engine,
         settings: snapshot.settings,
         notice: snapshot.notice ?? null,
         state: snapshot.state,
-        ...(state.turnIds.length === 0 ? { turns, turnIds } : {}),
+        conversations: snapshot.conversations,
+        conversationId: snapshot.conversation.id,
+        conversationTitle: snapshot.conversation.title,
+        toasts,
+        // Earlier turns (a reopened conversation, or after a reload) appear as they were.
+        ...(state.turnIds.length === 0 ? turnsFrom(snapshot.conversation.turns) : {}),
       };
+    }),
+  showConversation: (conversation) =>
+    set({
+      ...turnsFrom(conversation.turns),
+      conversationId: conversation.id,
+      conversationTitle: conversation.title,
+      view: "conversation",
     }),
   setView: (view) => set({ view }),
   setModels: (models, catalog) => set({ models, catalog }),
   setRecommendation: (recommendation) => set({ recommendation }),
-  expectUserText: (text) => set({ pendingUserText: text }),
-  toast: (stage, message) => set((s) => ({ toasts: withToast(s.toasts, stage, message) })),
+  expectUserText: (text) => set((s) => expectUserText(s, text)),
+  toast: (stage, message, options) => set((s) => ({ toasts: withToast(s.toasts, stage, message, options) })),
   dismissToast: (id) => set((s) => ({ toasts: s.toasts.filter((t) => t.id !== id) })),
   setMicLevel: (micLevel) => set({ micLevel }),
   setPlaying: (playing) => set({ playing }),
+  setMuted: (muted) => set({ muted }),
+  setImportError: (importError) => set({ importError }),
+  startingDownload: (id, totalBytes) =>
+    set((s) =>
+      s.downloads[id] && !s.downloads[id].done && !s.downloads[id].error
+        ? {}
+        : {
+            downloads: {
+              ...s.downloads,
+              [id]: {
+                phase: "connecting",
+                receivedBytes: 0,
+                totalBytes,
+                bytesPerSecond: 0,
+                etaSeconds: null,
+                message: null,
+                error: null,
+                done: false,
+              },
+            },
+          },
+    ),
 }));
+
+/** The turn with this id (for components that subscribe to one field of it). */
+export const selectTurn =
+  (id: number) =>
+  (s: DuetState): TurnRecord | undefined =>
+    s.turns[id];
 
 /** Buffers events and applies them once per animation frame, so a fast token stream re-renders at most 60 times a second. */
 export function createEventBatcher(apply: (events: AppEvent[]) => void): (event: AppEvent) => void {

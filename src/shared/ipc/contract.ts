@@ -8,16 +8,26 @@
 import { z } from "zod";
 import type { SessionEvent, SessionState } from "../session.js";
 import { settingsPatchSchema, type Settings, type SettingsNotice } from "../settings.js";
-import type { CatalogEntry, DownloadProgress, HardwareInfo, ModelStatus, Recommendation } from "../models.js";
+import type {
+  CatalogEntry,
+  DownloadProgress,
+  HardwareInfo,
+  ModelStatus,
+  Recommendation,
+  SpeedEstimate,
+} from "../models.js";
+import type { ConversationSummary, OpenConversation } from "../conversations.js";
 
-export type { CatalogEntry, DownloadProgress, ModelStatus, Recommendation, HardwareInfo };
+export type { CatalogEntry, DownloadProgress, ModelStatus, Recommendation, HardwareInfo, SpeedEstimate };
 export type DownloadPhase = DownloadProgress["phase"];
 export type { Settings, SettingsNotice, SettingsPatch } from "../settings.js";
 export type { ErrorStage, SessionEvent, SessionState, SpokenChunk, VoiceTurnMetrics } from "../session.js";
 export type { TurnEvent, TurnMetrics } from "../turnEvents.js";
+export type { ConversationSummary, OpenConversation } from "../conversations.js";
 
 const none = z.object({}).strict();
 const modelId = z.string().min(1).max(4096);
+const conversationId = z.string().regex(/^[a-z0-9-]{1,64}$/, "That conversation does not exist.");
 
 /** Every request the window can make: channel -> the schema of its argument. */
 export const requestSchemas = {
@@ -45,6 +55,27 @@ export const requestSchemas = {
   "voice:preview": z.object({ text: z.string().min(1).max(500) }).strict(),
   /** Opens the folder with Duet's log files (main and engine) in the file manager. */
   "app:open-logs-folder": none,
+  /** Starts the engine again after a failure, or checks again for a missing model. */
+  "engine:retry": none,
+  /** Asks for a model file with the system's file dialog (the desktop app only). */
+  "models:choose-file": none,
+  "conversations:list": none,
+  /** Starts a new, empty conversation (the current one stays saved). */
+  "conversations:new": none,
+  "conversations:open": z.object({ id: conversationId }).strict(),
+  "conversations:rename": z
+    .object({
+      id: conversationId,
+      title: z
+        .string()
+        .trim()
+        .min(1, "A conversation needs a name.")
+        .max(200, "The name is too long (over 200 characters)."),
+    })
+    .strict(),
+  "conversations:delete": z.object({ id: conversationId }).strict(),
+  /** Writes the conversation as Markdown, with or without the thinking. */
+  "conversations:export": z.object({ id: conversationId, thinking: z.boolean() }).strict(),
 } satisfies Record<string, z.ZodType>;
 
 export type RequestChannel = keyof typeof requestSchemas;
@@ -66,6 +97,16 @@ export interface RequestResults {
   "models:recommend": { hardware: HardwareInfo; recommendation: Recommendation };
   "voice:preview": null;
   "app:open-logs-folder": { path: string };
+  "engine:retry": null;
+  /** null: the dialog was cancelled. */
+  "models:choose-file": { path: string | null };
+  "conversations:list": { conversations: ConversationSummary[]; currentId: string };
+  "conversations:new": OpenConversation;
+  "conversations:open": OpenConversation;
+  "conversations:rename": null;
+  "conversations:delete": null;
+  /** Where the file was written; null: the save dialog was cancelled. */
+  "conversations:export": { path: string | null };
 }
 export type RequestResult<C extends RequestChannel> = RequestResults[C];
 
@@ -113,7 +154,13 @@ export type AppEvent =
     }
   | { type: "settings"; settings: Settings; notice?: SettingsNotice }
   | { type: "hotkey"; down: boolean }
-  | { type: "audio-stop" };
+  | { type: "audio-stop" }
+  /** The list of saved conversations changed (a turn was saved, one was renamed...). */
+  | { type: "conversations"; conversations: ConversationSummary[]; currentId: string }
+  /** Another conversation is now the current one (opened, new, or the current one was deleted). */
+  | { type: "conversation"; conversation: OpenConversation }
+  /** Something worth saying that is not an error (an export was saved, a file was set aside). */
+  | { type: "notice"; message: string };
 
 /** A piece of the spoken answer for the window to play. */
 export interface AudioChunk {
@@ -127,7 +174,11 @@ export interface AppSnapshot {
   settings: Settings;
   notice?: SettingsNotice;
   state: SessionState;
-  history: Array<{ user: string; answer: string }>;
+  /** The conversation on screen, with every turn so far. */
+  conversation: OpenConversation;
+  conversations: ConversationSummary[];
+  /** Saved conversations that could not be read, and where they were kept. */
+  conversationNotices: string[];
 }
 
 /** What the preload exposes as `window.duet`; the dev harness's socket bridge implements the same. */
@@ -137,4 +188,9 @@ export interface DuetBridge {
   sendAudio(samples: Float32Array): void;
   onEvent(listener: (event: AppEvent) => void): () => void;
   onAudio(listener: (chunk: AudioChunk) => void): () => void;
+  /**
+   * The path of a file dropped on the window (Electron's webUtils.getPathForFile); absent where
+   * the page cannot know it (a browser, through the dev harness).
+   */
+  pathForFile?(file: File): string;
 }

@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -40,6 +41,41 @@ describe("npm run ask", () => {
     for (const t of ["start", "prefill", "state", "thought", "answer", "probe", "end"])
       expect(types).toContain(t);
   });
+
+  it("npm run demo shows the turn at a speaking pace by default, and at once with --fast", async () => {
+    const env = { ...process.env, DUET_DATA_DIR: mkdtempSync(join(tmpdir(), "duet-demo-")) };
+    /** Runs the demo on a pipe, noting when each line of the tracks arrived. */
+    const run = (args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string; arrivals: number[] }>((resolve) => {
+        const child = spawn(join("node_modules", ".bin", "tsx"), ["src/engine/cli/demo.ts", ...args], {
+          env,
+        });
+        let stdout = "";
+        let stderr = "";
+        const arrivals: number[] = [];
+        child.stdout.on("data", (d: Buffer) => {
+          const text = d.toString();
+          for (const line of text.split("\n"))
+            if (/^(think|say) +\|/.test(line)) arrivals.push(performance.now());
+          stdout += text;
+        });
+        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        child.on("close", (code) => resolve({ code, stdout, stderr, arrivals }));
+      });
+    const paced = await run(["--gpu", "cpu"]);
+    expect(paced.code).toBe(0);
+    expect(paced.stdout).toMatch(/^Question: What is two plus two\?\n/);
+    expect(paced.stdout).toMatch(/say {3}\| So the answer is 4\./);
+    expect(paced.stderr).toMatch(/Shown at about 8 steps a second/);
+    // The first line ends near step 7 and the last near step 21, shown 120 ms a step apart (the
+    // turn itself is over in a fraction of a second).
+    expect(paced.arrivals.length).toBeGreaterThanOrEqual(4);
+    expect(paced.arrivals.at(-1)! - paced.arrivals[0]!).toBeGreaterThan(10 * 120);
+    const fast = await run(["--fast", "--gpu", "cpu"]);
+    expect(fast.code).toBe(0);
+    expect(fast.stdout).toMatch(/say {3}\| So the answer is 4\./);
+    expect(fast.stderr).not.toMatch(/Shown at about/);
+  }, 60_000);
 
   it("shows both tracks as text on a pipe and prints the metrics", async () => {
     const model = await tinyModelPath({ program: DEMO_PROGRAM });

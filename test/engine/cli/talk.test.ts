@@ -72,6 +72,28 @@ describe("npm run talk", () => {
     ]);
   });
 
+  it("shows the question and both tracks as whole lines on a pipe, like ask and demo", async () => {
+    const model = await tinyModelPath({ program: DEMO_PROGRAM });
+    const { code, stdout } = await talk([
+      "--model",
+      model,
+      "--gpu",
+      "cpu",
+      "--speed",
+      "10",
+      "--text",
+      "What is two plus two?",
+    ]);
+    expect(code).toBe(0);
+    const lines = stdout.split("\n");
+    expect(lines[0]).toBe("Question: What is two plus two?");
+    expect(lines).toContain("think | Okay, adding small numbers.");
+    expect(lines).toContain("say   | Let me work it out!");
+    expect(lines).toContain("say   | So the answer is 4.");
+    // Whole lines, never one fragment per line ("think | and").
+    expect(lines.filter((l) => /^(think|say) +\|/.test(l))).toHaveLength(5);
+  });
+
   it("explains bad audio and missing pieces", async () => {
     const model = await tinyModelPath({ program: DEMO_PROGRAM });
     const notWav = scratch("question.mp3");

@@ -464,4 +464,35 @@ describe("the catalog and recommendations", () => {
     expect(tiny).toMatchObject({ fits: false });
     expect(tiny.reason).toMatch(/expect it to be slow/);
   });
+
+  it("recommends and badges only what answers at speaking pace: the cores count, not just the memory", () => {
+    const laptop = (cpuThreads: number): HardwareInfo => ({ ...machine([], 32), cpuThreads });
+    // A 2-core CPU without a GPU has memory for every model but speed for the smallest only.
+    const small = recommendSetup(laptop(2));
+    expect(small.llm.id).toBe("qwen3-0.6b");
+    expect(small.fits).toBe(true);
+    expect(small.estimates.filter((e) => e.speakingPace).map((e) => e.id)).toEqual(["qwen3-0.6b"]);
+    expect(small.estimates.find((e) => e.id === "qwen3-14b")).toMatchObject({
+      fitsMemory: true,
+      speakingPace: false,
+      runsOn: "CPU",
+    });
+    expect(small.estimates.find((e) => e.id === "qwen3-14b")!.wordsPerSecond).toBeLessThan(0.5);
+    expect(small.reason).toMatch(
+      /^Qwen3 0\.6B .* speaking pace on the CPU \(2 CPU threads, no usable GPU\): about [\d.]+ words a second/,
+    );
+    // Twice the cores (with two threads each): the 1.7B keeps up too.
+    expect(recommendSetup(laptop(8)).llm.id).toBe("qwen3-1.7b");
+    // One slow core: nothing keeps up; the fastest that fits, said plainly.
+    const slow = recommendSetup(laptop(1));
+    expect(slow).toMatchObject({ fits: false, llm: { id: "qwen3-0.6b" } });
+    expect(slow.reason).toMatch(/slower than people speak/);
+    // A GPU: everything that fits its memory keeps up.
+    const gpu = recommendSetup(
+      machine([
+        { backend: "cuda", usable: true, vramBytes: 24e9, freeVramBytes: 23e9, devices: ["RTX 4090"] },
+      ]),
+    );
+    expect(gpu.estimates.every((e) => e.speakingPace)).toBe(true);
+  });
 });

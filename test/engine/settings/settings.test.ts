@@ -63,7 +63,11 @@ describe("settings: the one store", () => {
     const store = await SettingsStore.open(folder());
     await store.update({ speech: { language: "de", rate: 1.5 }, hardware: { threads: 3 } });
     await store.update({ speech: { rate: 0.8 } });
-    expect(store.get().speech).toEqual({ language: "de", rate: 0.8, vocabularyPrompt: "" });
+    expect(store.get().speech).toEqual({
+      ...defaultSettings().speech,
+      language: "de",
+      rate: 0.8,
+    });
     expect(store.get().hardware.threads).toBe(3);
   });
 
@@ -78,7 +82,8 @@ describe("settings: the one store", () => {
     await expect(store.update({ models: { mirrorBaseUrl: "not a url" } })).rejects.toThrow(
       /models\.mirrorBaseUrl/,
     );
-    await expect(store.update({ speech: { handsFree: true } } as never)).rejects.toThrow(/speech/);
+    await expect(store.update({ speech: { listenForever: true } } as never)).rejects.toThrow(/speech/);
+    await expect(store.update({ speech: { pauseMs: 50 } })).rejects.toThrow(/speech\.pauseMs/);
     expect(store.get()).toEqual(defaultSettings());
   });
 
