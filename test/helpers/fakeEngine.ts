@@ -23,7 +23,11 @@ export function fakeEngine(
   streams: { writer?: readonly string[]; thinker?: readonly string[]; main?: readonly string[] },
   probeAnswers: readonly ("yes" | "no")[] = ["yes"],
   options: ReasoningEngineOptions & { contextSize?: number } = {},
-  backend: { gpu?: "vulkan" | "cuda" | "metal" | false; capabilities?: RuntimeCapabilities } = {},
+  backend: {
+    gpu?: "vulkan" | "cuda" | "metal" | false;
+    gpuLayers?: number;
+    capabilities?: RuntimeCapabilities;
+  } = {},
 ): FakeSetup {
   const tokenizer = new FakeTokenizer();
   const perSequence: Record<number, readonly string[]> = {};
@@ -35,7 +39,10 @@ export function fakeEngine(
   const scripts = listScripts(tokenizer, perSequence, probeAnswers);
   const runtime = new FakeKvRuntime(tokenizer, scripts, options.contextSize ?? 4096);
   if (backend.capabilities) runtime.capabilities = backend.capabilities;
-  const description = backend.gpu !== undefined ? { gpu: backend.gpu } : {};
+  const description = {
+    ...(backend.gpu !== undefined ? { gpu: backend.gpu } : {}),
+    ...(backend.gpuLayers !== undefined ? { gpuLayers: backend.gpuLayers } : {}),
+  };
   const engine = new ReasoningEngine(
     {
       runtime,

@@ -129,7 +129,9 @@ export class ReasoningEngine {
     private readonly backend: EngineBackend,
     options: ReasoningEngineOptions = {},
   ) {
-    const gpu = backend.description.gpu;
+    const { gpu, gpuLayers } = backend.description;
+    // A GPU backend that placed no layer on the GPU (too little memory, or no device) runs on the CPU.
+    const onGpu = gpu !== undefined && gpu !== false && gpu !== "cpu" && gpuLayers !== 0;
     const requested = options.placement ?? "auto";
     if (!["auto", "rotate", "gap", "copy"].includes(requested))
       throw new DuetError(
@@ -139,7 +141,7 @@ export class ReasoningEngine {
     this.placement = requested === "auto" ? ViewCache.bestStrategy(backend.runtime) : requested;
     this.gapTokens = options.gapTokens ?? 64;
     // Sharing thoughts every step is cheap on a GPU, and wherever moves need no K-shift pass.
-    const cheapMirrors = (gpu !== undefined && gpu !== false && gpu !== "cpu") || this.placement !== "rotate";
+    const cheapMirrors = onGpu || this.placement !== "rotate";
     this.options = resolveReasonerOptions(options, cheapMirrors);
     this.historyRefreshTokens = options.historyRefreshTokens ?? 1024;
     if (!Number.isInteger(this.historyRefreshTokens) || this.historyRefreshTokens < 0)

@@ -250,5 +250,10 @@ describe("thought lag: what the writer has not seen yet", () => {
     const turn = gpu.engine.ask("q");
     await turn.done;
     expect(turn.events[0]).toMatchObject({ type: "start", thoughtSharing: "every step" });
+    // A GPU backend that put no layer on the GPU runs on the CPU: chunks again.
+    const noLayers = fakeEngine(script, ["yes"], {}, { gpu: "vulkan", gpuLayers: 0 });
+    expect(noLayers.engine.options.thoughtSharing).toMatch(/chunks of 32/);
+    const someLayers = fakeEngine(script, ["yes"], {}, { gpu: "vulkan", gpuLayers: 12 });
+    expect(someLayers.engine.options.thoughtSharing).toBe("every step");
   });
 });
