@@ -11,7 +11,7 @@
  * goes on with " indeed" (its runner-up).
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { ReasoningEngine, type ReasoningEngineOptions } from "../../../src/engine/reasoning/engine.js";
+import { type OpenReasoningEngineOptions, ReasoningEngine } from "../../../src/engine/reasoning/engine.js";
 import type { TurnEvent } from "../../../src/engine/reasoning/events.js";
 import type { TinyCopyRule } from "../../../src/engine/tiny-model/copyProgram.js";
 import { chainRules } from "../../../src/engine/tiny-model/demoProgram.js";
@@ -69,7 +69,7 @@ interface Outcome {
   probes: number[];
 }
 
-async function run(model: TinyProgram, options: ReasoningEngineOptions): Promise<Outcome> {
+async function run(model: TinyProgram, options: Partial<OpenReasoningEngineOptions>): Promise<Outcome> {
   const engine = await ReasoningEngine.open({
     modelPath: await tinyModelPath({ program: model }),
     gpu: "cpu",
@@ -149,7 +149,12 @@ describe("the writer's answer depends on the thoughts its view holds", () => {
       `${placement}: sharing every step gives lag 0 and the induction head finds the pair (${patched.reason})`,
       async () => {
         expect(patched.available, patched.reason).toBe(true);
-        const everyStep = await run(INDUCTION, { thoughtSharing: "every-step", placement });
+        // Named explicitly: the stock pass of CI (DUET_LLAMA_BINARY=stock) must not pick this test's binary.
+        const everyStep = await run(INDUCTION, {
+          thoughtSharing: "every-step",
+          placement,
+          binary: "patched",
+        });
         expect(everyStep.lagMax).toBe(0);
         expect(everyStep.greenThought).toBeLessThan(everyStep.yields);
         expect(everyStep.answer).toBe("Let me see, so it yields green");
