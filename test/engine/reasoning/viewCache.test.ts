@@ -26,6 +26,14 @@ function cacheWith(contextSize = 64, sequences = 2, options: ViewCacheOptions = 
 
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
 
+/** A refusal: the error's code for programs, its words for people. */
+const refused = (code: string, words: RegExp | string) =>
+  expect.objectContaining({
+    code,
+    message: typeof words === "string" ? words : expect.stringMatching(words),
+  });
+const badInput = (words: RegExp | string) => refused("invalid-argument", words);
+
 /** Places every view's backlog. */
 const placeAll = (cache: ViewCache) =>
   cache.place(cache.viewIds().flatMap((view) => cache.backlog(view).map((b) => ({ view, ...b }))));
@@ -35,8 +43,8 @@ describe("the view cache's guards", () => {
     const { cache, runtime } = cacheWith();
     cache.setViews([{ id: "v", blocks: ["a", "b"] }]);
     cache.extend("a", [1, 2, 3]);
-    await expect(cache.place([{ view: "v", block: "a", tokens: [1, 9] }])).rejects.toThrow(
-      /Placement into v\/a does not match the block's content at 1/,
+    await expect(cache.place([{ view: "v", block: "a", tokens: [1, 9] }])).rejects.toEqual(
+      badInput("Placement into v/a does not match the block's content at 1."),
     );
     // Past the content's end is a mismatch too.
     await expect(cache.place([{ view: "v", block: "a", tokens: [1, 2, 3, 4] }])).rejects.toThrow(/at 3/);
@@ -53,15 +61,17 @@ describe("the view cache's guards", () => {
     cache.setViews([{ id: "v", blocks: ["a", "b"] }]);
     cache.extend("a", [1]);
     cache.extend("b", [2]);
-    await expect(cache.place([{ view: "w", block: "a", tokens: [1] }])).rejects.toThrow(/Unknown view w/);
-    expect(() => cache.extend("zzz", [1])).toThrow(/Unknown block zzz/);
-    expect(() => cache.blockStart("v", "zzz")).toThrow(/does not show block zzz/);
+    await expect(cache.place([{ view: "w", block: "a", tokens: [1] }])).rejects.toEqual(
+      badInput("Unknown view w."),
+    );
+    expect(() => cache.extend("zzz", [1])).toThrow(badInput("Unknown block zzz."));
+    expect(() => cache.blockStart("v", "zzz")).toThrow(badInput("View v does not show block zzz."));
     await expect(
       cache.place([
         { view: "v", block: "a", tokens: [1], logits: true },
         { view: "v", block: "b", tokens: [2], logits: true },
       ]),
-    ).rejects.toThrow(/Two logits placements in view v/);
+    ).rejects.toEqual(badInput("Two logits placements in view v."));
   });
 
   it("refuses more views than sequences, and dropping a block a view still holds", async () => {
@@ -72,12 +82,12 @@ describe("the view cache's guards", () => {
         { id: "b", blocks: ["x"] },
         { id: "c", blocks: ["x"] },
       ]),
-    ).toThrow(/needs 3 sequences; the context has 2/);
+    ).toThrow(badInput("The layout needs 3 sequences; the context has 2."));
     cache.setViews([{ id: "v", blocks: ["a", "b"] }]);
     cache.extend("a", [1, 2]);
     await placeAll(cache);
     expect(() => cache.setViews([{ id: "v", blocks: ["b"] }])).toThrow(
-      /still holds block a; remove it first/,
+      badInput("View v still holds block a; remove it first."),
     );
     // Keeping the block keeps its cells; a new empty block may be added.
     cache.setViews([{ id: "v", blocks: ["a", "c"] }]);
@@ -95,9 +105,15 @@ describe("the view cache's guards", () => {
     cache.extend("a", [4, 5]);
     cache.extend("t", [6]);
     await placeAll(cache);
-    expect(() => cache.mergeBlocks("v", ["h", "a"], "h")).toThrow(/not adjacent/);
-    expect(() => cache.mergeBlocks("v", ["h", "u"], "a")).toThrow(/must be one of the merged blocks/);
-    expect(() => cache.mergeBlocks("v", ["h", "nope"], "h")).toThrow(/not adjacent/);
+    expect(() => cache.mergeBlocks("v", ["h", "a"], "h")).toThrow(
+      badInput("Blocks h, a are not adjacent in view v."),
+    );
+    expect(() => cache.mergeBlocks("v", ["u", "h"], "h")).toThrow(badInput(/not adjacent/));
+    expect(() => cache.mergeBlocks("v", ["h", "u"], "a")).toThrow(
+      badInput("a must be one of the merged blocks."),
+    );
+    expect(() => cache.mergeBlocks("v", ["h", "nope"], "h")).toThrow(badInput(/not adjacent/));
+    expect(() => cache.mergeBlocks("v", ["nope", "h"], "h")).toThrow(badInput(/not adjacent/));
     cache.mergeBlocks("v", ["h", "u", "a"], "h");
     expect(cache.blockLength("v", "h")).toBe(5);
     expect(cache.blockStart("v", "t")).toBe(5);
@@ -113,13 +129,17 @@ describe("the view cache's guards", () => {
     await placeAll(cache);
     cache.verify();
     runtime.remove(0, 2, 3);
-    expect(() => cache.verify()).toThrow(/View v spans \[0, 1\] but its blocks hold 3 tokens/);
+    expect(() => cache.verify()).toThrow(
+      refused("adapter-incompatible", "View v spans [0, 1] but its blocks hold 3 tokens at [0, 2]."),
+    );
     // An empty view must hold no cells at all.
     const other = cacheWith();
     other.cache.setViews([{ id: "v", blocks: ["a"] }]);
     other.cache.verify();
     await other.runtime.decode([{ sequence: 0, firstPosition: 0, tokens: [7] }]);
-    expect(() => other.cache.verify()).toThrow(/spans \[0, 0\] but its blocks hold 0 tokens/);
+    expect(() => other.cache.verify()).toThrow(
+      refused("adapter-incompatible", "View v spans [0, 0] but its blocks hold 0 tokens."),
+    );
   });
 });
 
@@ -132,7 +152,13 @@ describe("a full context, exactly", () => {
     expect(cache.freeCells("v")).toBe(0);
     const error = await cache.place([{ view: "v", block: "a", tokens: [11] }]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ContextFullError);
-    expect(error).toMatchObject({ view: "v", needed: 1, available: 0, code: "context-overflow" });
+    expect(error).toMatchObject({
+      view: "v",
+      needed: 1,
+      available: 0,
+      code: "context-overflow",
+      message: "The v view needs 1 more cells but only 0 are free.",
+    });
   });
 
   it("asks a probe that fits exactly, and refuses one a token too long, leaving the view as it was", async () => {
@@ -248,6 +274,11 @@ describe("the work the cache does", () => {
       { view: "w", block: "thoughts", tokens: [10, 11] },
     ]);
     expect(runtime.decodes.length - decodesBefore).toBe(1);
+    // The writer's logits are read after its own token, before the mirrored thoughts behind it.
+    expect(runtime.decodes.at(-1)).toEqual([
+      { sequence: 1, firstPosition: 2, tokens: [10, 11], logitIndex: 1 },
+      { sequence: 0, firstPosition: 2, tokens: [20, 10, 11], logitIndex: 0 },
+    ]);
     expect(refs[0]).toBeDefined();
     expect(refs[1]).toBeDefined();
     expect(refs[2]).toBeUndefined();
@@ -283,13 +314,17 @@ describe("choosing a strategy", () => {
     const tokenizer = new FakeTokenizer();
     const runtime = new FakeKvRuntime(tokenizer, listScripts(tokenizer, {}));
     expect(new ViewCache(runtime).strategy).toBe("rotate");
-    expect(() => new ViewCache(runtime, undefined, { strategy: "gap" })).toThrow(/cannot decode into gaps/);
+    expect(() => new ViewCache(runtime, undefined, { strategy: "gap" })).toThrow(
+      refused("unsupported-operation", /cannot decode into gaps/),
+    );
     runtime.capabilities = { gapDecode: true, kvCopy: false };
-    expect(() => new ViewCache(runtime, undefined, { strategy: "copy" })).toThrow(/cannot copy cells/);
+    expect(() => new ViewCache(runtime, undefined, { strategy: "copy" })).toThrow(
+      refused("unsupported-operation", /cannot copy cells/),
+    );
     expect(new ViewCache(runtime, undefined, { strategy: "gap" }).strategy).toBe("gap");
     for (const gapTokens of [0, -1, 1.5, Number.NaN])
       expect(() => new ViewCache(runtime, undefined, { strategy: "gap", gapTokens })).toThrow(
-        /gapTokens must be a positive integer/,
+        badInput("gapTokens must be a positive integer."),
       );
     expect(new ViewCache(runtime, undefined, { strategy: "gap", gapTokens: 1 }).strategy).toBe("gap");
   });
@@ -368,10 +403,10 @@ describe.each([["rotate"], ["gap"], ["copy"]] as const)("placing by %s", (strate
         { view: "v", block: "a", tokens: [3] },
         { view: "v", block: "a", tokens: [3] },
       ]),
-    ).rejects.toThrow(/does not match the block's content at 3/);
+    ).rejects.toEqual(badInput(/does not match the block's content at 3/));
     // A block another view shows is still not this view's.
-    await expect(cache.place([{ view: "v", block: "b", tokens: [7] }])).rejects.toThrow(
-      /View v does not show block b/,
+    await expect(cache.place([{ view: "v", block: "b", tokens: [7] }])).rejects.toEqual(
+      badInput("View v does not show block b."),
     );
     expect(runtime.decodes).toHaveLength(1);
   });
@@ -618,7 +653,7 @@ describe("placing into gaps (Duet's llama.cpp)", () => {
     cache.removeRange("a", 0, 3);
     expect(cache.blockLength("v", "a")).toBe(0);
     expect(cache.gapAfter("v", "a")).toBe(3);
-    expect(() => cache.setViews([{ id: "v", blocks: ["b"] }])).toThrow(/still holds block a/);
+    expect(() => cache.setViews([{ id: "v", blocks: ["b"] }])).toThrow(badInput(/still holds block a/));
     const count = operations.length;
     cache.dropFromView("v", "a");
     expect(operations).toHaveLength(count);
@@ -661,7 +696,10 @@ describe("placing into gaps (Duet's llama.cpp)", () => {
     cache.extend("u", [8]);
     await cache.place([{ view: "v", block: "u", tokens: [8] }]);
     expect(cache.shiftPasses).toBe(2);
-    expect(() => cache.mergeBlocks("v", ["h", "u", "a"], "h")).toThrow(/have gaps between them/);
+    expect(() => cache.mergeBlocks("v", ["h", "u", "a"], "h")).toThrow(
+      badInput("Blocks h, u, a have gaps between them; close them first."),
+    );
+    expect(() => cache.mergeBlocks("v", ["u", "a"], "u")).toThrow(badInput(/have gaps between them/));
     cache.closeGaps();
     expect(["h", "u", "a", "t"].map((b) => cache.gapAfter("v", b))).toEqual([0, 0, 0, 0]);
     expect(runtime.orderedTokens(0)).toEqual([1, 2, 7, 3, 8, 4, 5, 6]);
@@ -670,6 +708,7 @@ describe("placing into gaps (Duet's llama.cpp)", () => {
     expect(cache.blockLength("v", "h")).toBe(7);
     expect(cache.blockStart("v", "t")).toBe(7);
     expect(cache.viewTokens("v")).toEqual([1, 2, 7, 3, 8, 4, 5, 6]);
+    expect(cache.backlog("v")).toEqual([]);
     cache.verify();
     cache.extend("t", [9]);
     await cache.place([{ view: "v", block: "t", tokens: [9] }]);
@@ -872,8 +911,8 @@ describe("the view cache's bookkeeping", () => {
     expect(cache.tokens("nothing")).toEqual([]);
     expect(cache.hasBlock("w", "a")).toBe(false);
     expect(cache.freeCells("v")).toBe(31);
-    expect(() => cache.truncateBlock("zzz", 0)).toThrow(/Unknown block zzz/);
-    expect(() => cache.removeRange("zzz", 0, 1)).toThrow(/Unknown block zzz/);
+    expect(() => cache.truncateBlock("zzz", 0)).toThrow(badInput("Unknown block zzz."));
+    expect(() => cache.removeRange("zzz", 0, 1)).toThrow(badInput("Unknown block zzz."));
   });
 
   it("removes only from views that hold cells at the range, and dropping an empty block costs nothing", async () => {
@@ -892,7 +931,10 @@ describe("the view cache's bookkeeping", () => {
       { kind: "remove", view: "x", block: "h", tokens: 2, movedCells: 0 },
     ]);
     cache.dropFromView("y", "e");
+    cache.removeRange("h", 0, 0);
+    cache.removeRange("h", 1, -1);
     expect(operations.filter((op) => op.kind === "remove")).toHaveLength(1);
+    expect(cache.tokens("h")).toEqual([1, 2]);
   });
 
   it("rotates two placements into two middle blocks of one view in one decode", async () => {
@@ -908,7 +950,7 @@ describe("the view cache's bookkeeping", () => {
       { view: "v", block: "a", tokens: [4] },
       { view: "v", block: "b", tokens: [5] },
     ]);
-    expect(runtime.decodes.at(-1)).toEqual([{ sequence: 0, firstPosition: 3, tokens: [4, 5] }]);
+    expect(runtime.decodes.at(-1)).toStrictEqual([{ sequence: 0, firstPosition: 3, tokens: [4, 5] }]);
     expect(operations.slice(-2)).toEqual([
       { kind: "insert", view: "v", block: "a", tokens: 1, movedCells: 3 },
       { kind: "insert", view: "v", block: "b", tokens: 1, movedCells: 2 },
@@ -932,6 +974,41 @@ describe("the view cache's bookkeeping", () => {
     expect(runtime.orderedTokens(0)).toEqual([1, 4]);
     cache.extend("b", [5]);
     await cache.place([{ view: "v", block: "b", tokens: [5] }]);
+    expect(cache.shiftPasses).toBe(1);
+  });
+});
+
+describe("work that is not needed is not done", () => {
+  it.each([["rotate"], ["gap"]] as const)(
+    "%s: dropping an empty middle block, or closing gaps where there are none, moves nothing",
+    async (strategy) => {
+      const { cache, runtime, operations } = cacheWith(64, 2, { strategy, gapTokens: 4 });
+      cache.setViews([{ id: "v", blocks: ["a", "e", "b"] }]);
+      cache.extend("a", [1]);
+      cache.extend("b", [2]);
+      await placeAll(cache);
+      const count = operations.length;
+      cache.dropFromView("v", "e");
+      cache.closeGaps();
+      expect(operations).toHaveLength(count);
+      cache.extend("b", [3]);
+      await cache.place([{ view: "v", block: "b", tokens: [3] }]);
+      expect(cache.shiftPasses).toBe(0);
+      expect(runtime.orderedTokens(0)).toEqual([1, 2, 3]);
+    },
+  );
+
+  it("pays a waiting K-shift in the probe's decode, once", async () => {
+    const { cache } = cacheWith();
+    cache.setViews([{ id: "v", blocks: ["a", "b"] }]);
+    cache.extend("a", [1]);
+    cache.extend("b", [2]);
+    await placeAll(cache);
+    cache.removeRange("a", 0, 1);
+    await cache.probe("v", [50], 2);
+    expect(cache.shiftPasses).toBe(1);
+    cache.extend("b", [3]);
+    await cache.place([{ view: "v", block: "b", tokens: [3] }]);
     expect(cache.shiftPasses).toBe(1);
   });
 });
