@@ -438,6 +438,10 @@ describe.each([["rotate"], ["gap"], ["copy"]] as const)("placing by %s", (strate
     expect(thinker.sequence).toBe(1);
     expect(thinker.tokens[thinker.logitIndex!]).toBe(11);
     expect(cache.viewTokens("w")).toEqual([1, 2, 10, 11, 20, 21]);
+    // The writer's view comes first in the batch, yet copies what the thinker decodes in it.
+    if (strategy === "copy")
+      expect(runtime.copies).toEqual([[{ from: 1, to: 0, start: 2, end: 4, delta: 0 }]]);
+    else expect(runtime.copies).toHaveLength(0);
     expectTable(cache, runtime, "w", 0);
     expectTable(cache, runtime, "t", 1);
   });
@@ -554,6 +558,12 @@ describe("placing into gaps (Duet's llama.cpp)", () => {
     expect(cache.blockStart("v", "c")).toBe(13);
     expect(cache.length("v")).toBe(6);
     expect(cache.shiftPasses).toBe(2);
+    // b fills its gap, then reopens it behind a's: only c moves.
+    cache.extend("b", [7, 8, 9, 10, 11]);
+    await cache.place([{ view: "v", block: "b", tokens: [7, 8, 9, 10] }]);
+    await cache.place([{ view: "v", block: "b", tokens: [11] }]);
+    expect(operations.at(-2)).toEqual({ kind: "gap", view: "v", block: "b", tokens: 5, movedCells: 1 });
+    expectTable(cache, runtime, "v", 0);
     cache.verify();
   });
 
@@ -578,6 +588,25 @@ describe("placing into gaps (Duet's llama.cpp)", () => {
     ]);
     expect(cache.gapAfter("v", "a")).toBe(4);
     expect(cache.shiftPasses).toBe(1);
+    expectTable(cache, runtime, "v", 0);
+  });
+
+  it("grows a gap too small for a batch by what is missing, plus the gap size", async () => {
+    const { cache, runtime, operations } = gapCache();
+    cache.setViews([{ id: "v", blocks: ["a", "b"] }]);
+    cache.extend("a", [1]);
+    cache.extend("b", [2]);
+    await placeAll(cache);
+    cache.extend("a", [3, 4, 5, 6, 7, 8, 9, 10]);
+    await cache.place([{ view: "v", block: "a", tokens: [3] }]);
+    await cache.place([{ view: "v", block: "a", tokens: [4] }]);
+    // 3 free positions are left; 6 tokens need 3 more, and the gap is opened 4 wider than that.
+    expect(cache.gapAfter("v", "a")).toBe(3);
+    await cache.place([{ view: "v", block: "a", tokens: [5, 6, 7, 8, 9, 10] }]);
+    expect(operations.at(-2)).toEqual({ kind: "gap", view: "v", block: "a", tokens: 7, movedCells: 1 });
+    expect(cache.gapAfter("v", "a")).toBe(4);
+    expect(cache.blockStart("v", "b")).toBe(13);
+    expect(cache.shiftPasses).toBe(2);
     expectTable(cache, runtime, "v", 0);
   });
 
@@ -641,6 +670,15 @@ describe("placing into gaps (Duet's llama.cpp)", () => {
     cache.removeRange("a", 1, 1);
     expect(operations.at(-1)).toEqual({ kind: "remove", view: "v", block: "a", tokens: 1, movedCells: 3 });
     expect(runtime.orderedTokens(0)).toEqual([1, 3, 4, 5]);
+    cache.verify();
+    // The same in a block further into the view.
+    cache.setViews([{ id: "v", blocks: ["a", "b", "c"] }]);
+    cache.extend("b", [6, 7, 8]);
+    cache.extend("c", [9]);
+    await placeAll(cache);
+    cache.removeRange("b", 1, 1);
+    expect(operations.at(-1)).toEqual({ kind: "remove", view: "v", block: "b", tokens: 1, movedCells: 3 });
+    expect(runtime.orderedTokens(0)).toEqual([1, 3, 4, 5, 7, 8, 9]);
     cache.verify();
   });
 
@@ -716,6 +754,21 @@ describe("placing into gaps (Duet's llama.cpp)", () => {
     expect(cache.shiftPasses).toBe(3);
   });
 
+  it("closes a gap smaller than its block's cells without touching them", async () => {
+    const { cache, runtime } = gapCache();
+    cache.setViews([{ id: "v", blocks: ["a", "b"] }]);
+    cache.extend("a", [1]);
+    cache.extend("b", [2]);
+    await placeAll(cache);
+    cache.extend("a", [3, 4, 5, 6]);
+    await cache.place([{ view: "v", block: "a", tokens: [3] }]);
+    await cache.place([{ view: "v", block: "a", tokens: [4, 5, 6] }]);
+    expect(cache.gapAfter("v", "a")).toBe(1);
+    cache.closeGaps();
+    expect(runtime.orderedTokens(0)).toEqual([1, 3, 4, 5, 6, 2]);
+    expectTable(cache, runtime, "v", 0);
+  });
+
   it("merges blocks whose last one has a gap, keeping that gap after the merged block", async () => {
     const { cache, runtime } = gapCache();
     cache.setViews([{ id: "v", blocks: ["h", "u", "t"] }]);
@@ -725,6 +778,7 @@ describe("placing into gaps (Duet's llama.cpp)", () => {
     await placeAll(cache);
     cache.extend("u", [4]);
     await cache.place([{ view: "v", block: "u", tokens: [4] }]);
+    expect(() => cache.mergeBlocks("v", ["h", "u", "t"], "h")).toThrow(badInput(/have gaps between them/));
     cache.mergeBlocks("v", ["h", "u"], "h");
     cache.setContent("h", [1, 2, 4]);
     expect(cache.hasBlock("v", "u")).toBe(false);
@@ -916,10 +970,11 @@ describe("the view cache's bookkeeping", () => {
   });
 
   it("removes only from views that hold cells at the range, and dropping an empty block costs nothing", async () => {
-    const { cache, operations } = cacheWith();
+    const { cache, operations } = cacheWith(64, 3);
     cache.setViews([
       { id: "x", blocks: ["h"] },
       { id: "y", blocks: ["h", "e"] },
+      { id: "z", blocks: ["e"] },
     ]);
     cache.extend("h", [1, 2, 3, 4]);
     await cache.place([
