@@ -126,8 +126,19 @@ export class FakeKvRuntime implements KvRuntime {
     this.cells = Array.from({ length: sequences }, () => []);
   }
 
-  /** Simulated time per decode, so a turn can be caught while it is still running. */
-  decodeDelayMs = 0;
+  /** While set, decodes wait for it: a turn is caught while it is still running, without timing. */
+  private held: Promise<void> | undefined;
+
+  /** Makes every decode wait until the returned function is called. */
+  holdDecodes(): () => void {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    this.held = held;
+    return () => {
+      if (this.held === held) this.held = undefined;
+      release();
+    };
+  }
 
   /** Stock llama.cpp by default; a test may grant the patched build's operations. */
   capabilities: RuntimeCapabilities = { gapDecode: false, kvCopy: false };
@@ -162,7 +173,7 @@ export class FakeKvRuntime implements KvRuntime {
   }
 
   async decode(items: readonly BatchItem[]): Promise<Array<LogitsRef | undefined>> {
-    if (this.decodeDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.decodeDelayMs));
+    while (this.held) await this.held;
     this.decodeId++;
     this.refs = new Map();
     this.decodes.push(items.map((i) => ({ ...i, tokens: [...i.tokens] })));

@@ -403,7 +403,12 @@ export class ViewCache {
     const planned: Planned[] = [];
     for (const [view, list] of byView) {
       const state = this.view(view);
-      for (const p of list) {
+      // Targets are read in reading order, so a block's tokens never land where a later block's
+      // tokens of this batch were just placed (rotation takes any order; positions here are final).
+      const inReadingOrder = [...list].sort(
+        (x, y) => state.blocks.indexOf(x.block) - state.blocks.indexOf(y.block),
+      );
+      for (const p of inReadingOrder) {
         const n = p.tokens.length;
         const offset = state.lengths.get(p.block) ?? 0;
         const target = this.blockStart(view, p.block) + offset;

@@ -18,6 +18,8 @@ import { tinyModelPath } from "../../helpers/models.js";
 class ToneVoice implements SpeechSynthesizer {
   readonly name = "tone";
   calls = 0;
+  /** Called as each chunk reaches the voice (a test may hold the engine there). */
+  onSynthesize: (() => void) | undefined;
   constructor(
     private readonly msPerChar = 20,
     private readonly synthMs = 5,
@@ -26,6 +28,7 @@ class ToneVoice implements SpeechSynthesizer {
   async synthesize(text: string): Promise<SynthesizedSpeech> {
     // Numbered before waiting: calls overlap, so the counter may have moved on by then.
     const call = ++this.calls;
+    this.onSynthesize?.();
     await new Promise((resolve) => setTimeout(resolve, this.synthMs));
     if (call === this.failOnCall) throw new Error("voice crashed");
     const samples = new Float32Array(Math.round((text.length * this.msPerChar * 16000) / 1000)).fill(0.1);
@@ -52,14 +55,21 @@ class SentenceRecognizer implements SpeechRecognizer {
   async dispose(): Promise<void> {}
 }
 
-/** Records play/stop times around a TimelineSink. */
+/** Records play/stop times around a TimelineSink, and says when a given number of chunks started playing. */
 class WatchedSink implements AudioSink {
   plays: number[] = [];
   stops: number[] = [];
+  private waiting: Array<{ count: number; resolve: () => void }> = [];
   constructor(private readonly inner: TimelineSink) {}
   play(audio: MonoAudio, id: number) {
     this.plays.push(performance.now());
+    for (const wait of this.waiting) if (this.plays.length >= wait.count) wait.resolve();
+    this.waiting = this.waiting.filter((wait) => this.plays.length < wait.count);
     return this.inner.play(audio, id);
+  }
+  untilPlays(count: number): Promise<void> {
+    if (this.plays.length >= count) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.push({ count, resolve }));
   }
   stop() {
     this.stops.push(performance.now());
@@ -100,12 +110,44 @@ const burst = (ms: number, offset: number) =>
     ((offset + i) / 16) % 600 < 400 ? 0.3 * Math.sin(i / 3) : 0,
   );
 
-/** Feeds speech-like audio in 20 ms frames, in real time (partials need time to happen) or faster. */
-async function speak(session: VoiceSession, ms: number, realTime = false) {
-  for (let i = 0; i < ms / 20; i++) {
-    session.audio(burst(20, i * 320));
-    await new Promise((resolve) => setTimeout(resolve, realTime ? 20 : 2));
+/** Feeds `ms` of speech-like audio, from `fromMs` on, in 20 ms frames. */
+function speak(session: VoiceSession, ms: number, fromMs = 0) {
+  for (let at = fromMs; at < fromMs + ms; at += 20) session.audio(burst(20, (at / 20) * 320));
+}
+
+/** The next session event that matches. */
+const nextEvent = (session: VoiceSession, match: (event: SessionEvent) => boolean) =>
+  new Promise<SessionEvent>((resolve) => {
+    const stop = session.on((event) => {
+      if (!match(event)) return;
+      stop();
+      resolve(event);
+    });
+  });
+
+/**
+ * Speaks the way a person does, a little at a time: each 600 ms of audio (a burst and its pause, so
+ * the voice detector hears speech) only after the previous part was transcribed, until `done`.
+ * Partials come from the transcriber's own timer, not from sleeps here. Returns the audio fed.
+ */
+async function speakUntil(session: VoiceSession, done: () => boolean, maxMs: number): Promise<number> {
+  let fed = 0;
+  while (!done() && fed < maxMs) {
+    const partial = nextEvent(session, (event) => event.type === "transcript" && !event.final);
+    speak(session, 600, fed);
+    fed += 600;
+    await partial;
   }
+  return fed;
+}
+
+/** Holds the fake engine's decodes from the moment the first chunk reaches the voice: the turn is still running then. */
+function holdAtFirstChunk(voice: ToneVoice, runtime: { holdDecodes(): () => void }) {
+  let release: (() => void) | undefined;
+  voice.onSynthesize = () => {
+    release ??= runtime.holdDecodes();
+  };
+  return () => release?.();
 }
 
 const metricsOf = (events: SessionEvent[]) =>
@@ -137,7 +179,10 @@ describe("the voice session", () => {
     const { session, events } = await demoSession({ recognizer });
     session.pushToTalkDown();
     expect(session.state).toBe("listening");
-    await speak(session, 2400, true);
+    const taken = () => events.some((e) => e.type === "turn" && e.event.type === "input" && !e.event.final);
+    const fed = await speakUntil(session, taken, 2400);
+    expect(taken()).toBe(true);
+    speak(session, 2400 - fed, fed);
     await session.pushToTalkUp();
     await session.whenIdle();
     const inputs = events
@@ -159,14 +204,14 @@ describe("the voice session", () => {
       speed: 1,
     });
     session.sendText("What is two plus two?");
-    while (sink.plays.length < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+    await sink.untilPlays(2);
     session.pushToTalkDown();
     // Stopped synchronously, inside the key-down handler.
     expect(sink.stops.length).toBe(1);
     const heard = engine.history[0]!.answer;
     expect(heard.length).toBeGreaterThan(0);
     expect(heard.length).toBeLessThan("Let me work it out!\n\nSo the answer is 4.".length);
-    await speak(session, 900);
+    speak(session, 900);
     await session.pushToTalkUp();
     await session.whenIdle();
     expect(engine.history.map((h) => h.user)).toEqual(["What is two plus two?", "stop please"]);
@@ -179,20 +224,22 @@ describe("the voice session", () => {
       ["yes"],
       { mode: "thinking" },
     );
-    setup.runtime.decodeDelayMs = 10;
+    const voice = new ToneVoice(8, 5);
+    const release = holdAtFirstChunk(voice, setup.runtime);
     const start = performance.now();
     const sink = new WatchedSink(new TimelineSink(() => performance.now() - start, 1));
     const events: SessionEvent[] = [];
     const session = new VoiceSession({
       engine: setup.engine,
       vad: new EnergyVad(),
-      synthesizer: new ToneVoice(8, 5),
+      synthesizer: voice,
       sink,
     });
     session.on((e) => events.push(e));
     session.sendText("First question");
-    while (sink.plays.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    await sink.untilPlays(1);
     session.sendText("Second question");
+    release();
     await session.whenIdle();
     expect(events.filter((e) => e.type === "error")).toEqual([]);
     expect(setup.engine.busy).toBe(false);
@@ -212,7 +259,8 @@ describe("the voice session", () => {
       ["yes"],
       { mode: "thinking" },
     );
-    setup.runtime.decodeDelayMs = 10;
+    const voice = new ToneVoice(8, 5);
+    const release = holdAtFirstChunk(voice, setup.runtime);
     const start = performance.now();
     const sink = new WatchedSink(new TimelineSink(() => performance.now() - start, 1));
     const events: SessionEvent[] = [];
@@ -220,14 +268,15 @@ describe("the voice session", () => {
       engine: setup.engine,
       recognizer: new SentenceRecognizer("in French please"),
       vad: new EnergyVad(),
-      synthesizer: new ToneVoice(8, 5),
+      synthesizer: voice,
       sink,
     });
     session.on((e) => events.push(e));
     session.sendText("Say many words");
-    while (sink.plays.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    await sink.untilPlays(1);
     session.pushToTalkDown();
-    await speak(session, 1000);
+    release();
+    speak(session, 1000);
     await session.pushToTalkUp();
     await session.whenIdle();
     expect(events.filter((e) => e.type === "error")).toEqual([]);
@@ -240,7 +289,8 @@ describe("the voice session", () => {
       ["yes"],
       { probe: "yes" },
     );
-    setup.runtime.decodeDelayMs = 15;
+    const voice = new ToneVoice(8, 5);
+    const release = holdAtFirstChunk(voice, setup.runtime);
     const start = performance.now();
     const sink = new WatchedSink(new TimelineSink(() => performance.now() - start, 1));
     const events: SessionEvent[] = [];
@@ -248,14 +298,18 @@ describe("the voice session", () => {
       engine: setup.engine,
       recognizer: new SentenceRecognizer("in French"),
       vad: new EnergyVad(),
-      synthesizer: new ToneVoice(8, 5),
+      synthesizer: voice,
       sink,
     });
     session.on((e) => events.push(e));
+    // The engine goes on once the interjection's words are in (the final transcript comes just before).
+    session.on((e) => {
+      if (e.type === "transcript" && e.final) release();
+    });
     session.sendText("Say many words");
-    while (sink.plays.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    await sink.untilPlays(1);
     session.pushToTalkDown();
-    await speak(session, 700);
+    speak(session, 700);
     await session.pushToTalkUp();
     await session.whenIdle();
     const turnEvents = events
@@ -285,7 +339,7 @@ describe("the voice session", () => {
     recognizer.failFinal = true;
     const { session, events } = await demoSession({ recognizer });
     session.pushToTalkDown();
-    await speak(session, 900);
+    speak(session, 900);
     await session.pushToTalkUp();
     await session.whenIdle();
     expect(events.some((e) => e.type === "error" && e.stage === "stt")).toBe(true);

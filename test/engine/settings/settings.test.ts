@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { readFile, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SETTINGS_VERSION, defaultSettings, type Settings } from "../../../src/shared/settings.js";
 import { SettingsStore } from "../../../src/engine/settings/store.js";
@@ -242,5 +242,260 @@ describe("settings: a data folder Duet cannot write", () => {
     await store.update({ speech: { rate: 1.2 } });
     expect(store.get().speech.rate).toBe(1.2);
     expect(await readdir(dir)).toEqual(["settings.json"]);
+  });
+});
+
+type Operation = keyof SettingsFileSystem;
+
+/** The real file system with every call recorded; `failing` makes the named operations fail with an errno code. */
+function recordingDisk(failing: Partial<Record<Operation, string>> = {}) {
+  const calls: Operation[] = [];
+  const fs = { ...realFileSystem };
+  for (const name of Object.keys(realFileSystem) as Operation[]) {
+    const real = realFileSystem[name] as (...args: unknown[]) => Promise<unknown>;
+    (fs as Record<Operation, unknown>)[name] = async (...args: unknown[]) => {
+      calls.push(name);
+      const code = failing[name];
+      if (code) throw Object.assign(new Error(`${code}: injected, ${name}`), { code });
+      return real(...args);
+    };
+  }
+  return { fs, calls, failing };
+}
+
+describe("settings: reading the file", () => {
+  it("uses a valid file as it is, without rewriting it", async () => {
+    const text = JSON.stringify({ version: 1, speech: { language: "de" } }, null, 1);
+    const disk = recordingDisk();
+    const { dir, store } = await openOn(text, disk.fs);
+    expect(store.notice).toBeUndefined();
+    expect(store.writable).toBe(true);
+    expect(store.path).toBe(join(dir, "settings.json"));
+    expect(store.get()).toEqual({
+      ...defaultSettings(),
+      speech: { ...defaultSettings().speech, language: "de" },
+    });
+    expect(disk.calls).toEqual(["readFile"]);
+    expect(await readFile(join(dir, "settings.json"), "utf8")).toBe(text);
+  });
+
+  it("uses defaults without a word when there is no file yet", async () => {
+    const disk = recordingDisk();
+    const store = await SettingsStore.open(folder(), { fs: disk.fs });
+    expect(store.notice).toBeUndefined();
+    expect(store.writable).toBe(true);
+    expect(disk.calls).toEqual(["readFile"]);
+  });
+
+  it("uses defaults when the file cannot be read, says why in words, and writes nothing even after a change", async () => {
+    const disk = recordingDisk({ readFile: "EACCES" });
+    const original = JSON.stringify({ version: 1, speech: { language: "de" } });
+    const { dir, store } = await openOn(original, disk.fs);
+    const path = join(dir, "settings.json");
+    expect(store.get()).toEqual(defaultSettings());
+    expect(store.writable).toBe(false);
+    expect(store.notice).toEqual({
+      kind: "unreadable",
+      message: expect.stringContaining(`Duet may not read ${path} (permission denied`) as string,
+    });
+    expect(store.notice!.message).toMatch(
+      /Default settings are in use until then; nothing was changed on disk\.$/,
+    );
+    await store.update({ speech: { rate: 1.5 } });
+    expect(store.get().speech.rate).toBe(1.5);
+    expect(store.notice!.kind).toBe("unreadable");
+    expect(disk.calls).toEqual(["readFile"]);
+    expect(await readFile(path, "utf8")).toBe(original);
+  });
+
+  it("keeps a file with one section of the wrong type, resetting only that section", async () => {
+    const original = JSON.stringify({
+      version: 1,
+      hardware: 5,
+      speech: { language: "de" },
+      firstRunDone: "yes",
+      models: { llm: "q.gguf", imported: [{ path: "", kind: "llm", name: "x" }] },
+    });
+    const { store } = await openOn(original);
+    expect(store.get().hardware).toEqual(defaultSettings().hardware);
+    expect(store.get().speech.language).toBe("de");
+    expect(store.get().firstRunDone).toBe(false);
+    expect(store.get().models).toMatchObject({ llm: "q.gguf", imported: [] });
+    expect(store.notice!.message).toContain(
+      "Some settings could not be used and are back to their defaults: models.imported (Too small: expected string to have >=1 characters); hardware (expected object, received number); firstRunDone (expected boolean, received string).",
+    );
+  });
+});
+
+describe("settings: every file kept aside, or left alone when it cannot be", () => {
+  const cases = [
+    ["not JSON", "{", "corrupt", "corrupt", "move", /damaged: it is not valid JSON/],
+    [
+      "from a newer Duet",
+      JSON.stringify({ version: SETTINGS_VERSION + 1 }),
+      "newer",
+      "from-newer-duet",
+      "move",
+      new RegExp(
+        `written by a newer Duet \\(format ${SETTINGS_VERSION + 1}; this version reads up to ${SETTINGS_VERSION}\\)`,
+      ),
+    ],
+    [
+      "of an unknown format",
+      JSON.stringify({ version: "one" }),
+      "corrupt",
+      "unknown-format",
+      "move",
+      /could not be used: its format version "one" is not one Duet wrote\./,
+    ],
+    [
+      "with an invalid field",
+      JSON.stringify({ version: 1, speech: { language: "de", rate: 9 } }),
+      "corrupt",
+      "corrupt",
+      "copy",
+      /back to their defaults: speech\.rate \(/,
+    ],
+    [
+      "of format 0",
+      JSON.stringify({ model: "q.gguf", threads: 3 }),
+      "migrated",
+      "format-0",
+      "copy",
+      /converted from an older Duet's format\./,
+    ],
+  ] as const;
+
+  it.each(cases)(
+    "keeps a file %s aside under a name that says why",
+    async (_name, text, kind, label, how, reason) => {
+      const disk = recordingDisk();
+      const { dir, store } = await openOn(text, disk.fs);
+      const preservedAs = join(dir, `settings.${label}-${stamp}.json`);
+      expect(store.notice).toMatchObject({ kind, preservedAs });
+      expect(store.notice!.message).toMatch(reason);
+      expect(store.notice!.message).toContain(
+        how === "move"
+          ? `Default settings are in use; your file was kept as ${preservedAs}.`
+          : `The original file was kept as ${preservedAs}.`,
+      );
+      expect(store.writable).toBe(true);
+      expect(await readFile(preservedAs, "utf8")).toBe(text);
+      expect(disk.calls).toContain(how === "move" ? "rename" : "copyFile");
+      const files = (await readdir(dir)).sort();
+      if (how === "move") {
+        // Nothing is written until a change: Duet's defaults need no file.
+        expect(files).toEqual([basename(preservedAs)]);
+        expect(store.get()).toEqual(defaultSettings());
+      } else {
+        // The converted settings replace the original.
+        expect(files).toEqual([basename(preservedAs), "settings.json"].sort());
+        const saved = await readFile(join(dir, "settings.json"), "utf8");
+        expect(saved).toBe(`${JSON.stringify(store.get(), null, 2)}\n`);
+      }
+    },
+  );
+
+  it.each(cases)(
+    "leaves a file %s untouched when nothing can be written next to it",
+    async (_name, text, kind, _label, how, reason) => {
+      const disk = recordingDisk({ rename: "EROFS", copyFile: "EROFS", writeFile: "EROFS", mkdir: "EROFS" });
+      const { dir, store } = await openOn(text, disk.fs);
+      const path = join(dir, "settings.json");
+      expect(store.notice).toEqual({ kind, message: expect.stringMatching(reason) as string });
+      expect(store.notice!.message).toContain(
+        how === "move"
+          ? `Default settings are in use for now; your file was left untouched, and changes cannot be saved, because Duet cannot write next to it (${path}).`
+          : `They are in use for now but cannot be saved: Duet cannot write next to ${path}.`,
+      );
+      expect(store.writable).toBe(false);
+      if (how === "copy") expect(store.get()).not.toEqual(defaultSettings());
+      await store.update({ hardware: { threads: 7 } });
+      expect(store.get().hardware.threads).toBe(7);
+      expect(store.notice!.kind).toBe(kind);
+      expect(disk.calls.filter((call) => call === "writeFile" || call === "mkdir")).toEqual([]);
+      expect(await readdir(dir)).toEqual(["settings.json"]);
+      expect(await readFile(path, "utf8")).toBe(text);
+    },
+  );
+});
+
+describe("settings: changes and this run's overrides", () => {
+  it("saves readable JSON, creating the data folder when it is missing", async () => {
+    const dir = join(folder(), "new", "deeper");
+    const store = await SettingsStore.open(dir);
+    const settings = await store.update({ hardware: { threads: 4 } });
+    expect(settings.hardware.threads).toBe(4);
+    expect(await readFile(join(dir, "settings.json"), "utf8")).toBe(`${JSON.stringify(settings, null, 2)}\n`);
+  });
+
+  it("replaces lists whole", async () => {
+    const store = await SettingsStore.open(folder());
+    const model = (name: string) => ({ path: `/m/${name}.gguf`, kind: "llm" as const, name });
+    await store.update({ models: { imported: [model("a"), model("b")] } });
+    await store.update({ models: { imported: [model("c")] } });
+    expect(store.get().models.imported).toEqual([model("c")]);
+  });
+
+  it("names the setting a change gets wrong, or says the change is not settings at all", async () => {
+    const store = await SettingsStore.open(folder());
+    await expect(store.update({ hardware: { threads: "2" as never } })).rejects.toThrow(
+      "Invalid setting hardware.threads: Invalid input: expected number, received string.",
+    );
+    await expect(store.update("threads=2" as never)).rejects.toThrow(/^Invalid setting the file: /);
+    expect(() => store.override({ speech: { rate: 5 } })).toThrow(/^Invalid setting speech\.rate: /);
+  });
+
+  it("layers overrides over saved changes, field by field, and saves only the changes", async () => {
+    const dir = folder();
+    const store = await SettingsStore.open(dir);
+    store.override({ speech: { rate: 1.5 } });
+    store.override({ speech: { language: "fr" } });
+    expect(store.get().speech).toEqual({ language: "fr", rate: 1.5, vocabularyPrompt: "" });
+    const returned = await store.update({ speech: { language: "de", vocabularyPrompt: "Duet" } });
+    // The override still wins for this run; the saved file has the change alone.
+    expect(returned.speech).toEqual({ language: "fr", rate: 1.5, vocabularyPrompt: "Duet" });
+    expect(store.get()).toEqual(returned);
+    const saved = JSON.parse(await readFile(join(dir, "settings.json"), "utf8")) as Settings;
+    expect(saved.speech).toEqual({ language: "de", rate: 1, vocabularyPrompt: "Duet" });
+  });
+
+  it("tells every listener the settings in effect, and no one about a refused change", async () => {
+    const store = await SettingsStore.open(folder());
+    const first: number[] = [];
+    const second: number[] = [];
+    const stopFirst = store.on((s) => first.push(s.speech.rate));
+    store.on((s) => second.push(s.speech.rate));
+    store.override({ speech: { rate: 0.5 } });
+    await store.update({ hardware: { threads: 2 } });
+    await expect(store.update({ speech: { rate: 3 } })).rejects.toThrow(/speech\.rate/);
+    expect(() => store.override({ speech: { rate: 3 } })).toThrow(/speech\.rate/);
+    stopFirst();
+    await store.update({ hardware: { threads: 3 } });
+    expect(first).toEqual([0.5, 0.5]);
+    expect(second).toEqual([0.5, 0.5, 0.5]);
+  });
+
+  it("says when a change cannot be saved, and stops saying so once a save works again", async () => {
+    const disk = recordingDisk({ rename: "ENOSPC" });
+    const dir = folder();
+    const store = await SettingsStore.open(dir, { fs: disk.fs });
+    await store.update({ hardware: { threads: 2 } });
+    expect(store.notice).toEqual({
+      kind: "unwritable",
+      message: `Your settings cannot be saved, so changes last until Duet closes. Duet cannot save ${join(dir, "settings.json")}: the disk is full. Free some space.`,
+    });
+    expect(await readdir(dir)).toEqual([]);
+    delete disk.failing.rename;
+    await store.update({ hardware: { threads: 3 } });
+    expect(store.notice).toBeUndefined();
+    const saved = JSON.parse(await readFile(join(dir, "settings.json"), "utf8")) as Settings;
+    expect(saved.hardware.threads).toBe(3);
+  });
+
+  it("keeps a conversion's notice after later saves", async () => {
+    const { store } = await openOn(JSON.stringify({ model: "q.gguf" }));
+    await store.update({ hardware: { threads: 2 } });
+    expect(store.notice?.kind).toBe("migrated");
   });
 });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   LiveTranscriber,
   agreedPrefix,
@@ -8,7 +8,7 @@ import type { MonoAudio } from "../../../src/engine/speech/pcm.js";
 import type { SpeechRecognizer, Transcription } from "../../../src/engine/speech/stt.js";
 import { EnergyVad } from "../../../src/engine/speech/vad.js";
 
-/** A recogniser that "hears" a word per half second of audio it is given, after a set delay. */
+/** A recogniser that "hears" a word per half second of audio it is given, after a set delay (on the fake clock). */
 class ScriptedRecognizer implements SpeechRecognizer {
   readonly name = "scripted";
   calls: Array<{ audioMs: number; at: number }> = [];
@@ -43,9 +43,25 @@ const feed = async (
 ) => {
   for (let i = 0; i < ms / 20; i++) {
     t.push(samples(20, i * 320));
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await vi.advanceTimersByTimeAsync(20);
   }
 };
+
+/** Releases push-to-talk: the final decode runs on the fake clock. */
+const finish = async (t: LiveTranscriber) => {
+  const final = t.finish();
+  await vi.runAllTimersAsync();
+  return final;
+};
+
+// The transcriber's timers, the recogniser's decode time and performance.now() all run on a fake
+// clock: partials happen at exact times, whatever the machine's load.
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe("live transcription while push-to-talk is held", () => {
   it("commits words only when consecutive partials agree, and never the last word", () => {
@@ -65,7 +81,7 @@ describe("live transcription while push-to-talk is held", () => {
       onPartial: (p) => partials.push(p),
     });
     await feed(t, 3000);
-    const final = await t.finish();
+    const final = await finish(t);
     expect(final.text).toBe("what is two plus two please");
     expect(final.silent).toBe(false);
     expect(partials.length).toBeGreaterThanOrEqual(3);
@@ -74,17 +90,18 @@ describe("live transcription while push-to-talk is held", () => {
       expect(partials[i]!.committed.length).toBeGreaterThanOrEqual(partials[i - 1]!.committed.length);
     expect(partials.at(-1)!.committed.length).toBeGreaterThan(0);
     expect("what is two plus two please".startsWith(partials.at(-1)!.committed)).toBe(true);
-    // Never faster than decoding allows: 1.5 x the last decode time between starts.
+    // Never faster than decoding allows: after each 250 ms decode, 1.5 x 250 ms pass before the next starts.
     const partialCalls = recognizer.calls.slice(0, -1);
+    expect(partialCalls.length).toBeGreaterThanOrEqual(3);
     for (let i = 1; i < partialCalls.length; i++)
-      expect(partialCalls[i]!.at - partialCalls[i - 1]!.at).toBeGreaterThan(250 * 1.5 - 30);
+      expect(partialCalls[i]!.at - partialCalls[i - 1]!.at).toBe(250 + 250 * 1.5);
   });
 
   it("sends nothing to the recogniser for silence and reports a silent recording", async () => {
     const recognizer = new ScriptedRecognizer(["ghost"], 10);
     const t = new LiveTranscriber({ recognizer, vad: new EnergyVad(), minIntervalMs: 100 });
     await feed(t, 800, (ms) => new Float32Array((ms * 16000) / 1000));
-    const final = await t.finish();
+    const final = await finish(t);
     expect(final).toMatchObject({ text: "", silent: true });
     expect(recognizer.calls).toHaveLength(0);
   });
@@ -101,7 +118,7 @@ describe("live transcription while push-to-talk is held", () => {
     });
     await feed(t, 1600);
     expect(errors.map((e) => e.message)).toEqual(["decoder hiccup"]);
-    expect((await t.finish()).text).toBe("hello there friend");
+    expect((await finish(t)).text).toBe("hello there friend");
   });
 
   it("keeps memory bounded for a 10-minute recording: partials see 30 s, the recording stops growing", async () => {
@@ -115,7 +132,7 @@ describe("live transcription while push-to-talk is held", () => {
     const minute = tone(60_000);
     for (let i = 0; i < 11; i++) {
       t.push(minute);
-      await new Promise((resolve) => setTimeout(resolve, 80));
+      await vi.advanceTimersByTimeAsync(80);
     }
     expect(t.audioMs).toBe(600_000);
     expect(t.truncated).toBe(true);
