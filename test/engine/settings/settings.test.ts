@@ -451,13 +451,14 @@ describe("settings: changes and this run's overrides", () => {
     const store = await SettingsStore.open(dir);
     store.override({ speech: { rate: 1.5 } });
     store.override({ speech: { language: "fr" } });
-    expect(store.get().speech).toEqual({ language: "fr", rate: 1.5, vocabularyPrompt: "" });
+    const speech = defaultSettings().speech;
+    expect(store.get().speech).toEqual({ ...speech, language: "fr", rate: 1.5 });
     const returned = await store.update({ speech: { language: "de", vocabularyPrompt: "Duet" } });
     // The override still wins for this run; the saved file has the change alone.
-    expect(returned.speech).toEqual({ language: "fr", rate: 1.5, vocabularyPrompt: "Duet" });
+    expect(returned.speech).toEqual({ ...speech, language: "fr", rate: 1.5, vocabularyPrompt: "Duet" });
     expect(store.get()).toEqual(returned);
     const saved = JSON.parse(await readFile(join(dir, "settings.json"), "utf8")) as Settings;
-    expect(saved.speech).toEqual({ language: "de", rate: 1, vocabularyPrompt: "Duet" });
+    expect(saved.speech).toEqual({ ...speech, language: "de", vocabularyPrompt: "Duet" });
   });
 
   it("tells every listener the settings in effect, and no one about a refused change", async () => {
