@@ -2,7 +2,9 @@
 // "dir" target against a stub Electron folder, then the result is inspected and measured. The
 // stub carries Electron's fuse wire (its defaults), so the fuses electron-builder flips are read
 // back from the packaged binary. Also prints where the app keeps its logs and crash dumps.
-// Usage: node build/checkPackaging.mjs [--json]
+// Usage: node build/checkPackaging.mjs [--json] [--keep]
+// --keep leaves the unpacked app in place (its folder is `output` in the report); otherwise it is
+// removed when the check ends.
 import { execFileSync } from "node:child_process";
 import {
   mkdtempSync,
@@ -12,6 +14,7 @@ import {
   writeFileSync,
   chmodSync,
   existsSync,
+  rmSync,
 } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -61,6 +64,11 @@ chmodSync(join(stub, "electron"), 0o755);
 writeFileSync(join(stub, "version"), electronVersion);
 for (const f of ["LICENSE", "LICENSES.chromium.html"]) writeFileSync(join(stub, f), "stub");
 const output = mkdtempSync(join(tmpdir(), "duet-release-"));
+// The unpacked app is a few hundred MB: gone when the check ends, whichever way it ends.
+const keep = process.argv.includes("--keep");
+process.on("exit", () => {
+  for (const folder of keep ? [stub] : [stub, output]) rmSync(folder, { recursive: true, force: true });
+});
 
 execFileSync(process.execPath, ["build/build.mjs"], { stdio: json ? "ignore" : "inherit" });
 execFileSync(

@@ -14,6 +14,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type LaunchOptions } from "playwright-core";
+import { testCacheDir } from "./testDirs.js";
 
 export interface Harness {
   /** The window's address; a restart gives a new one. */
@@ -158,9 +159,9 @@ function sourcesKey(): string {
  * which the packaging test rebuilds at the same time.
  */
 export function builtWindow(): string {
-  const target = join(tmpdir(), `duet-window-${sourcesKey()}`);
+  const target = join(testCacheDir("window"), sourcesKey());
   if (existsSync(join(target, "renderer", "index.html"))) return join(target, "renderer");
-  const build = mkdtempSync(join(tmpdir(), "duet-window-build-"));
+  const build = mkdtempSync(join(testCacheDir("window"), "build-"));
   execFileSync(process.execPath, ["build/build.mjs", "renderer", "--out", build], { stdio: "ignore" });
   try {
     renameSync(build, target);

@@ -9,7 +9,7 @@ import { patchedLlamaAvailability } from "../helpers/patchedLlama.js";
 describe("packaging (electron-builder --linux dir against a stub Electron)", () => {
   it("packs the app into asar, unpacks only this platform's native builds, and leaves out dev files", () => {
     const report = JSON.parse(
-      execFileSync(process.execPath, ["build/checkPackaging.mjs", "--json"], { timeout: 240_000 })
+      execFileSync(process.execPath, ["build/checkPackaging.mjs", "--json", "--keep"], { timeout: 240_000 })
         .toString()
         .trim()
         .split("\n")
