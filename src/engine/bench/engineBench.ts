@@ -255,7 +255,7 @@ async function main(): Promise<void> {
     layout: LayoutName;
   }> = [];
   for (const binary of binaries) {
-    const placements: PlacementStrategy[] = binary === "stock" ? ["rotate"] : ["copy", "gap"];
+    const placements: PlacementStrategy[] = binary === "stock" ? ["rotate"] : ["gap", "copy"];
     for (const placement of placements)
       for (const sharing of (values.quick && binary === "stock"
         ? ["chunks"]
@@ -265,7 +265,7 @@ async function main(): Promise<void> {
   if (!values.quick)
     policies.push({
       binary: defaultBinary,
-      placement: defaultBinary === "patched" ? "copy" : "rotate",
+      placement: defaultBinary === "patched" ? "gap" : "rotate",
       sharing: "auto",
       layout: "compact",
     });
@@ -290,7 +290,8 @@ async function main(): Promise<void> {
     const isDefault =
       policy.binary === defaultBinary &&
       policy.layout === "paper" &&
-      policy.placement === engine.placement &&
+      // What "auto" picks on this binary, not merely what this policy asked for.
+      policy.placement === ViewCache.bestStrategy(engine.runtime) &&
       (engine.placement !== "rotate" ? policy.sharing === "every-step" : policy.sharing === "chunks");
     if (isDefault && !defaultName) defaultName = name;
     results[name] = {

@@ -96,9 +96,13 @@ export class ViewCache {
     }
   }
 
-  /** The best strategy the runtime supports. */
+  /**
+   * The default strategy for what the runtime can do: gaps wherever it can decode into them. Both
+   * gap and copy placement are exact; a copy saves recomputing the mirrored tokens but costs a
+   * graph of its own, and measured slower than decoding them into the gap (docs/native-build.md,
+   * "Raw decode costs"), so copies are used only when asked for.
+   */
   static bestStrategy(runtime: Pick<KvRuntime, "capabilities">): PlacementStrategy {
-    if (runtime.capabilities.kvCopy && runtime.capabilities.gapDecode) return "copy";
     return runtime.capabilities.gapDecode ? "gap" : "rotate";
   }
 

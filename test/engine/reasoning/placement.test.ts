@@ -88,8 +88,11 @@ describe.each(strategies)("placement by %s", (placement, backend) => {
 });
 
 describe("placement choice", () => {
-  it("picks copies where the runtime can copy, gaps where it can only decode into them, rotation otherwise", () => {
-    expect(fakeEngine({}, ["yes"], {}, { capabilities: PATCHED }).engine.placement).toBe("copy");
+  it("picks gaps where the runtime decodes into them, copies only on request, rotation otherwise", () => {
+    expect(fakeEngine({}, ["yes"], {}, { capabilities: PATCHED }).engine.placement).toBe("gap");
+    expect(fakeEngine({}, ["yes"], { placement: "copy" }, { capabilities: PATCHED }).engine.placement).toBe(
+      "copy",
+    );
     expect(
       fakeEngine({}, ["yes"], {}, { capabilities: { gapDecode: true, kvCopy: false } }).engine.placement,
     ).toBe("gap");

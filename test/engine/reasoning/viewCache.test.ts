@@ -301,10 +301,10 @@ const copyCache = (contextSize = 64, sequences = 2) =>
   cacheWith(contextSize, sequences, { strategy: "copy", gapTokens: 4 });
 
 describe("choosing a strategy", () => {
-  it("picks copies, then gaps, then rotation, from what the runtime can do", () => {
+  it("picks gaps wherever the runtime decodes into them (copies only on request), rotation otherwise", () => {
     const best = (gapDecode: boolean, kvCopy: boolean) =>
       ViewCache.bestStrategy({ capabilities: { gapDecode, kvCopy } });
-    expect(best(true, true)).toBe("copy");
+    expect(best(true, true)).toBe("gap");
     expect(best(true, false)).toBe("gap");
     expect(best(false, true)).toBe("rotate");
     expect(best(false, false)).toBe("rotate");
