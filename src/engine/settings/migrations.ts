@@ -22,7 +22,7 @@ const migrations: Record<number, (old: Json) => Json> = {
 
 /** What a parsed settings file is, judged by its version field alone. */
 export type SettingsFormat =
-  | { kind: "current" }
+  | { kind: "current"; version: number }
   | { kind: "old"; version: number }
   | { kind: "newer"; version: number }
   | { kind: "unknown"; reason: string };
@@ -47,14 +47,14 @@ export function settingsFormat(raw: unknown): SettingsFormat {
   const version = object.version;
   if (typeof version !== "number" || !Number.isInteger(version) || version < 0)
     return { kind: "unknown", reason: `its format version ${describe(version)} is not one Duet wrote` };
-  if (version === SETTINGS_VERSION) return { kind: "current" };
+  if (version === SETTINGS_VERSION) return { kind: "current", version };
   if (version > SETTINGS_VERSION) return { kind: "newer", version };
   if (!(version in migrations))
     return { kind: "unknown", reason: `its format version ${version} is not one Duet wrote` };
   return { kind: "old", version };
 }
 
-/** Brings a file of an old format to the current one (validation happens after). */
+/** Brings a file of an old format to the current one, and leaves a current one as it is (validation happens after). */
 export function migrateSettings(raw: Json, from: number): Json {
   let current = raw;
   let version = from;

@@ -32,18 +32,26 @@ export type SettingsListener = (settings: Settings) => void;
 
 type Json = Record<string, unknown>;
 
+/** The fields a patch section names: a field set to undefined (TypeScript allows it) names nothing. */
+const namedFields = (fields: object): Json =>
+  Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+
 /**
  * Applies a patch section by section: each named field replaces the old one (arrays are replaced
- * whole), other fields stay. Works for settings and for merging two patches.
+ * whole), other fields stay. Works for settings and for merging two patches. A validated patch
+ * holds sections (objects) and firstRunDone (a boolean); a section or field set to undefined
+ * changes nothing.
+ *
+ * The patch schema checks every field with the same rule as the stored settings, and no rule
+ * spans fields, so merging valid settings with a valid patch always gives valid settings: the
+ * result needs no second check. A rule across fields would have to be checked here.
  */
 function mergeSections<T extends object>(base: T, patch: SettingsPatch): T {
   const out = structuredClone(base) as Json;
   for (const [key, value] of Object.entries(patch)) {
     if (value === undefined) continue;
-    const current = out[key];
-    const isSection = typeof value === "object" && value !== null && !Array.isArray(value);
     out[key] =
-      isSection && typeof current === "object" && current !== null ? { ...current, ...value } : value;
+      typeof value === "object" ? { ...(out[key] as object | undefined), ...namedFields(value) } : value;
   }
   return out as T;
 }
@@ -53,28 +61,29 @@ const fieldName = (path: readonly PropertyKey[]): string => path.map(String).joi
 
 /**
  * Parses the settings of a current-format file, keeping every field that is valid: an invalid
- * field takes its default, and its name is reported. Undefined when nothing can be kept.
+ * field takes its default (a whole section when the section is not an object), and its name is
+ * reported with the first reason.
  */
-function parseKeepingValidFields(raw: Json): { settings: Settings; dropped: string[] } | undefined {
+function parseKeepingValidFields(raw: Json): { settings: Settings; dropped: string[] } {
+  const first = settingsSchema.safeParse(raw);
+  if (first.success) return { settings: first.data, dropped: [] };
   const candidate = structuredClone(raw);
-  const dropped: string[] = [];
-  for (let attempt = 0; attempt < 64; attempt++) {
-    const result = settingsSchema.safeParse(candidate);
-    if (result.success) return { settings: result.data, dropped };
-    const issue = result.error.issues[0]!;
-    // Reset the smallest part that holds the issue: a field of a section, or the section itself.
-    const path = issue.path.slice(0, 2).map(String);
-    if (path.length === 0 || path[0] === "version") return undefined;
-    const [section, field] = path as [string, string | undefined];
-    const holder = candidate[section];
-    if (field !== undefined && typeof holder === "object" && holder !== null && !Array.isArray(holder)) {
-      delete (holder as Json)[field];
-    } else {
-      delete candidate[section];
-    }
-    dropped.push(`${fieldName(path)} (${issue.message.replace(/^Invalid input: /, "")})`);
+  const dropped = new Map<string, string>();
+  // Zod reports every issue in one pass. An issue's path starts with a section and its field, or
+  // with the section alone when it is not an object (or with firstRunDone); never with the
+  // version, which settingsFormat checked (or a migration wrote).
+  for (const issue of first.error.issues) {
+    const [section, field] = issue.path.map(String) as [string, string?];
+    if (field === undefined) delete candidate[section];
+    else delete (candidate[section] as Json)[field];
+    const name = fieldName(issue.path.slice(0, 2));
+    if (!dropped.has(name)) dropped.set(name, issue.message.replace("Invalid input: ", ""));
   }
-  return undefined;
+  // Every part that failed is gone and takes its default, so this parse cannot fail.
+  return {
+    settings: settingsSchema.parse(candidate),
+    dropped: [...dropped].map(([name, reason]) => `${name} (${reason})`),
+  };
 }
 
 /**
@@ -121,22 +130,19 @@ export class SettingsStore {
     }
     const stamp = now().toISOString().replace(/[:.]/g, "-");
     /**
-     * Keeps the original aside, byte for byte, under a name that says why: moved when Duet will
+     * Keeps the original aside, byte for byte, under a name that says why: renamed when Duet will
      * not use it, copied when a converted version replaces it. Undefined when the folder is not writable.
      */
-    const keepAside = async (label: string, how: "move" | "copy"): Promise<string | undefined> => {
+    const keepAside = (label: string, keep: "rename" | "copyFile"): Promise<string | undefined> => {
       const preserved = join(folder, `settings.${label}-${stamp}.json`);
-      try {
-        if (how === "move") await fs.rename(path, preserved);
-        else await fs.copyFile(path, preserved);
-        return preserved;
-      } catch {
-        return undefined;
-      }
+      return fs[keep](path, preserved).then(
+        () => preserved,
+        () => undefined,
+      );
     };
     /** Defaults, with a notice, for a file Duet cannot use; the file itself is kept. */
     const setAside = async (kind: "corrupt" | "newer", label: string, reason: string) => {
-      const preservedAs = await keepAside(label, "move");
+      const preservedAs = await keepAside(label, "rename");
       if (!preservedAs) {
         return make(
           defaultSettings(),
@@ -177,19 +183,12 @@ export class SettingsStore {
     if (format.kind === "unknown")
       return setAside("corrupt", "unknown-format", `Your settings file could not be used: ${format.reason}.`);
 
-    const current = format.kind === "old" ? migrateSettings(raw as Json, format.version) : (raw as Json);
-    const parsed = parseKeepingValidFields(current);
-    if (!parsed)
-      return setAside(
-        "corrupt",
-        "corrupt",
-        "Your settings file could not be used: its format version is damaged.",
-      );
+    const parsed = parseKeepingValidFields(migrateSettings(raw as Json, format.version));
     if (format.kind === "current" && parsed.dropped.length === 0) return make(parsed.settings);
 
     // The file must be rewritten (an old format, or invalid fields): keep the original first.
     const label = format.kind === "old" ? `format-${format.version}` : "corrupt";
-    const preservedAs = await keepAside(label, "copy");
+    const preservedAs = await keepAside(label, "copyFile");
     const what =
       format.kind === "old"
         ? `Your settings were converted from an older Duet's format.`
@@ -239,10 +238,7 @@ export class SettingsStore {
    * change, never saved.
    */
   override(patch: SettingsPatch): void {
-    const checked = this.validate(patch);
-    const candidate = mergeSections(this.get(), checked);
-    this.check(candidate);
-    this.overrides = mergeSections(this.overrides, checked);
+    this.overrides = mergeSections(this.overrides, this.validate(patch));
     this.notify();
   }
 
@@ -252,10 +248,7 @@ export class SettingsStore {
    * why and how to fix it.
    */
   async update(patch: SettingsPatch): Promise<Settings> {
-    const checked = this.validate(patch);
-    const candidate = mergeSections(this.persisted, checked);
-    this.check(candidate);
-    this.persisted = candidate;
+    this.persisted = mergeSections(this.persisted, this.validate(patch));
     await this.save();
     this.notify();
     return this.get();
@@ -273,31 +266,14 @@ export class SettingsStore {
     return result.data;
   }
 
-  private check(candidate: Settings): void {
-    const result = settingsSchema.safeParse(candidate);
-    if (!result.success) {
-      const issue = result.error.issues[0];
-      throw new DuetError(
-        "invalid-argument",
-        `Invalid setting ${fieldName(issue?.path ?? [])}: ${issue?.message ?? "rejected"}.`,
-      );
-    }
-  }
-
   private notify(): void {
     const settings = this.get();
     for (const listener of this.listeners) listener(settings);
   }
 
   private async save(): Promise<void> {
-    if (!this.writableFile) {
-      if (!this.noticeValue)
-        this.noticeValue = {
-          kind: "unwritable",
-          message: `Your settings cannot be saved to ${this.path}; changes last until Duet closes.`,
-        };
-      return;
-    }
+    // Not writable only when opening said so, in the notice it set.
+    if (!this.writableFile) return;
     try {
       await this.fs.mkdir(join(this.path, ".."), { recursive: true });
       await writeFileAtomic(this.path, `${JSON.stringify(this.persisted, null, 2)}\n`, this.fs);

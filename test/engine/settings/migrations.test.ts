@@ -9,7 +9,10 @@ import { migrateSettings, settingsFormat } from "../../../src/engine/settings/mi
 
 describe("recognising a settings file's format", () => {
   it("reads the current version, a newer one, and format 0 with or without its version", () => {
-    expect(settingsFormat({ version: SETTINGS_VERSION })).toEqual({ kind: "current" });
+    expect(settingsFormat({ version: SETTINGS_VERSION })).toEqual({
+      kind: "current",
+      version: SETTINGS_VERSION,
+    });
     expect(settingsFormat({ version: SETTINGS_VERSION + 1 })).toEqual({
       kind: "newer",
       version: SETTINGS_VERSION + 1,

@@ -106,6 +106,56 @@ describe("settings: the one store", () => {
     expect(seen).toHaveLength(2);
     expect(() => store.override({ hardware: { threads: 0 } })).toThrow(/hardware\.threads/);
   });
+
+  it("sets firstRunDone, the one setting outside a section, in the same change as a section", async () => {
+    const dir = folder();
+    const store = await SettingsStore.open(dir);
+    await store.update({ firstRunDone: true, speech: { rate: 1.5 } });
+    const expected = {
+      ...defaultSettings(),
+      firstRunDone: true,
+      speech: { ...defaultSettings().speech, rate: 1.5 },
+    };
+    expect(store.get()).toEqual(expected);
+    expect((await SettingsStore.open(dir)).get()).toEqual(expected);
+    // An override of it holds for this run only.
+    store.override({ firstRunDone: false });
+    expect(store.get().firstRunDone).toBe(false);
+    expect((await SettingsStore.open(dir)).get().firstRunDone).toBe(true);
+  });
+
+  it("takes a section or a field set to undefined as not named: it changes nothing", async () => {
+    const dir = folder();
+    const store = await SettingsStore.open(dir);
+    await store.update({ speech: { rate: 1.5 } });
+    await store.update({ speech: undefined, hardware: { threads: 3 } });
+    await store.update({ speech: { rate: undefined, language: "de" } });
+    const speech = { ...defaultSettings().speech, rate: 1.5, language: "de" };
+    expect(store.get().speech).toEqual(speech);
+    expect(store.get().hardware.threads).toBe(3);
+    const saved = JSON.parse(await readFile(join(dir, "settings.json"), "utf8")) as Settings;
+    expect(saved.speech).toEqual(speech);
+    store.override({ speech: { rate: 0.5 } });
+    store.override({ speech: { rate: undefined, language: "fr" }, hardware: undefined });
+    expect(store.get().speech).toEqual({ ...speech, rate: 0.5, language: "fr" });
+    expect(store.get().hardware.threads).toBe(3);
+  });
+
+  it("refuses an invalid change or override with the invalid-argument code", async () => {
+    const store = await SettingsStore.open(folder());
+    await expect(store.update({ speech: { rate: 9 } })).rejects.toMatchObject({
+      name: "DuetError",
+      code: "invalid-argument",
+    });
+    let refused: unknown;
+    try {
+      store.override({ hardware: { threads: 0 } });
+    } catch (error) {
+      refused = error;
+    }
+    expect(refused).toMatchObject({ name: "DuetError", code: "invalid-argument" });
+    expect(store.get()).toEqual(defaultSettings());
+  });
 });
 
 describe("settings: nothing the user wrote is lost", () => {
@@ -175,6 +225,29 @@ describe("settings: nothing the user wrote is lost", () => {
     const { store } = await openOn(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(body)]));
     expect(store.notice).toBeUndefined();
     expect(store.get().speech.language).toBe("es");
+  });
+
+  it("keeps a U+FEFF inside a value: only a byte-order mark at the very start is dropped", async () => {
+    const body = JSON.stringify({ version: 1, speech: { vocabularyPrompt: "Duet\uFEFF Anchor" } });
+    const { store } = await openOn(body);
+    expect(store.notice).toBeUndefined();
+    expect(store.get().speech.vocabularyPrompt).toBe("Duet\uFEFF Anchor");
+  });
+
+  it("leaves the original in place when its converted settings cannot be saved", async () => {
+    const original = JSON.stringify({ model: "/models/q.gguf", threads: 6 });
+    const disk = recordingDisk({ writeFile: "ENOSPC" });
+    const { dir, store } = await openOn(original, disk.fs);
+    const path = join(dir, "settings.json");
+    // The original was copied, not moved: settings.json still holds it, and so does the copy.
+    expect(await readFile(path, "utf8")).toBe(original);
+    expect(await readFile(join(dir, `settings.format-0-${stamp}.json`), "utf8")).toBe(original);
+    expect((await readdir(dir)).sort()).toEqual([`settings.format-0-${stamp}.json`, "settings.json"]);
+    expect(store.get()).toMatchObject({ models: { llm: "/models/q.gguf" }, hardware: { threads: 6 } });
+    expect(store.notice).toEqual({
+      kind: "unwritable",
+      message: `Your settings cannot be saved, so changes last until Duet closes. Duet cannot save ${path}: the disk is full. Free some space.`,
+    });
   });
 
   it("migrates the first command-line builds' flat file from a copy, keeping the original", async () => {
@@ -323,6 +396,44 @@ describe("settings: reading the file", () => {
     expect(store.get().models).toMatchObject({ llm: "q.gguf", imported: [] });
     expect(store.notice!.message).toContain(
       "Some settings could not be used and are back to their defaults: models.imported (Too small: expected string to have >=1 characters); hardware (expected object, received number); firstRunDone (expected boolean, received string).",
+    );
+  });
+
+  it("resets a section written as a list or as null, and firstRunDone written as an object", async () => {
+    const original = JSON.stringify({
+      version: 1,
+      hardware: [{ threads: 2 }],
+      reasoning: null,
+      speech: { language: "de" },
+      firstRunDone: { done: true },
+    });
+    const { store } = await openOn(original);
+    expect(store.get()).toEqual({
+      ...defaultSettings(),
+      speech: { ...defaultSettings().speech, language: "de" },
+    });
+    expect(store.notice!.message).toContain(
+      "back to their defaults: hardware (expected object, received array); reasoning (expected object, received null); firstRunDone (expected boolean, received object).",
+    );
+  });
+
+  it("names each broken field once, with its first reason, and keeps the section's other fields", async () => {
+    const original = JSON.stringify({
+      version: 1,
+      models: {
+        llm: "q.gguf",
+        imported: [
+          { path: "", kind: "llm", name: "a" },
+          { path: "/m/b.gguf", kind: "tape", name: "b" },
+        ],
+      },
+      speech: { language: 3, rate: 9, vocabularyPrompt: "Duet" },
+    });
+    const { store } = await openOn(original);
+    expect(store.get().models).toEqual({ ...defaultSettings().models, llm: "q.gguf" });
+    expect(store.get().speech).toEqual({ ...defaultSettings().speech, vocabularyPrompt: "Duet" });
+    expect(store.notice!.message).toBe(
+      `Some settings could not be used and are back to their defaults: models.imported (Too small: expected string to have >=1 characters); speech.language (expected string, received number); speech.rate (Too big: expected number to be <=2). The original file was kept as ${store.notice!.preservedAs}.`,
     );
   });
 });
@@ -492,6 +603,15 @@ describe("settings: changes and this run's overrides", () => {
     expect(store.notice).toBeUndefined();
     const saved = JSON.parse(await readFile(join(dir, "settings.json"), "utf8")) as Settings;
     expect(saved.hardware.threads).toBe(3);
+  });
+
+  it("says nothing when a change is saved and nothing was wrong", async () => {
+    const dir = folder();
+    const store = await SettingsStore.open(dir);
+    await store.update({ hardware: { threads: 2 } });
+    expect(store.notice).toBeUndefined();
+    expect(store.writable).toBe(true);
+    expect(JSON.parse(await readFile(join(dir, "settings.json"), "utf8"))).toEqual(store.get());
   });
 
   it("keeps a conversion's notice after later saves", async () => {
