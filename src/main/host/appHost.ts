@@ -6,6 +6,7 @@
 import { mkdir, stat } from "node:fs/promises";
 import { basename, dirname, extname, join } from "node:path";
 import { DuetError, isDuetError } from "../../engine/errors.js";
+import { explainError } from "../../engine/fileErrors.js";
 import { catalog, findCatalogEntry, type ModelKind } from "../../engine/models/catalog.js";
 import type { DownloadOptions, DownloadProgress } from "../../engine/models/download.js";
 import { ModelManager, type ModelStatus } from "../../engine/models/manager.js";
@@ -217,10 +218,7 @@ export class AppHost {
     this.configuring = this.configuring
       .then(() => this.applyConfiguration())
       .catch((error: unknown) => {
-        this.setEngineStatus({
-          status: "failed",
-          message: error instanceof Error ? error.message : String(error),
-        });
+        this.setEngineStatus({ status: "failed", message: explainError(error) });
       });
   }
 
@@ -486,12 +484,7 @@ export class AppHost {
       })
       .catch((error: unknown) => {
         if (isDuetError(error, "aborted")) this.options.emit({ type: "download", id, cancelled: true });
-        else
-          this.options.emit({
-            type: "download",
-            id,
-            error: error instanceof Error ? error.message : String(error),
-          });
+        else this.options.emit({ type: "download", id, error: explainError(error) });
       })
       .finally(() => this.downloads.delete(id));
   }
