@@ -376,6 +376,51 @@ describe("the app host (main process state)", () => {
   });
 });
 
+describe("the app host with a damaged model in the folder", () => {
+  it("never runs it: says which file cannot be used and why, and starts once a good model replaces it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "duet-host-damaged-"));
+    mkdirSync(join(dir, "models"));
+    const good = readFileSync(await tinyModelPath({ program: DEMO_PROGRAM }));
+    const damaged = join(dir, "models", "model.gguf");
+    writeFileSync(damaged, good.subarray(0, Math.floor(good.length * 0.9)));
+    const launcher = new FakeLauncher();
+    const host = new AppHost({
+      dataDir: join(dir, "data"),
+      modelsDir: join(dir, "models"),
+      launcher,
+      probeLauncher: new FakeProbeLauncher("answer"),
+      emit: () => {},
+      emitAudio: () => {},
+      recheckMs: 20,
+    });
+    await host.init();
+    expect(host.snapshot().engine).toEqual({
+      status: "no-model",
+      message: expect.stringMatching(
+        new RegExp(
+          `^No reasoning model Duet can run is installed: ${damaged} is truncated: .* Download one to start\\.$`,
+        ),
+      ),
+    });
+    expect(launcher.workers).toHaveLength(0);
+    const { models } = (await handleRequest(host.handlers, "models:list", {})) as {
+      models: Array<{ path: string; installed: boolean; problem?: string }>;
+    };
+    expect(models.find((m) => m.path === damaged)).toMatchObject({
+      installed: false,
+      problem: expect.stringContaining("is truncated"),
+    });
+    // The whole file is back (a download finished, a copy completed): the engine starts with it.
+    writeFileSync(damaged, good);
+    await expect.poll(() => launcher.workers.length, { timeout: 5000, interval: 20 }).toBe(1);
+    expect(launcher.workers[0]!.posted[0]).toMatchObject({
+      type: "start",
+      config: { files: { llm: damaged } },
+    });
+    host.dispose();
+  });
+});
+
 describe("the app host with a data folder it cannot write", () => {
   /** Root can write anywhere: the folders are made unwritable by their shape instead. */
   const folders = {

@@ -231,7 +231,13 @@ export class AppHost {
       this.setEngineStatus(
         llm.status === "missing"
           ? { status: "missing-model", message: llm.message, choice: llm.choice }
-          : { status: "no-model", message: "No reasoning model is installed yet: download one to start." },
+          : {
+              status: "no-model",
+              message:
+                llm.unusable.length > 0
+                  ? `No reasoning model Duet can run is installed: ${llm.unusable.join(" ")} Download one to start.`
+                  : "No reasoning model is installed yet: download one to start.",
+            },
       );
       return;
     }
