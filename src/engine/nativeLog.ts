@@ -9,10 +9,28 @@ export interface NativeLogLine {
   text: string;
 }
 
-let sink: (line: NativeLogLine) => void = () => {};
+/**
+ * How much a sink wants to hear: "all" (llama.cpp's informational lines too: the model's shape,
+ * its tensors, the context it made) or only "warnings" and errors. llama.cpp filters by level
+ * before a line reaches JavaScript, so a sink that keeps nothing should not ask for everything.
+ */
+export type NativeLogDetail = "all" | "warnings";
 
-export function setNativeLogSink(next: (line: NativeLogLine) => void): void {
+let sink: (line: NativeLogLine) => void = () => {};
+let detail: NativeLogDetail = "warnings";
+
+/** Sends every native line to `next`. Set it before loading models: the detail applies to loads after it. */
+export function setNativeLogSink(
+  next: (line: NativeLogLine) => void,
+  nextDetail: NativeLogDetail = "all",
+): void {
   sink = next;
+  detail = nextDetail;
+}
+
+/** What the current sink asked for (see NativeLogDetail). */
+export function nativeLogDetail(): NativeLogDetail {
+  return detail;
 }
 
 export function nativeLog(line: NativeLogLine): void {

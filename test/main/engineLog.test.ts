@@ -19,7 +19,7 @@ import { tinyModelPath } from "../helpers/models.js";
 import { tinyWhisperPath } from "../helpers/whisper.js";
 
 describe("the engine process's output in the log file", () => {
-  it("writes the engine's lines, native whisper.cpp logs included, to duet.log", async () => {
+  it("writes the engine's lines, native llama.cpp and whisper.cpp logs included, to duet.log", async () => {
     const folder = mkdtempSync(join(tmpdir(), "duet-engine-log-"));
     const log = openAppLog(folder, { echo: false });
     let child: ChildProcess | undefined;
@@ -79,6 +79,19 @@ describe("the engine process's output in the log file", () => {
         /\[engine\] info: \[whisper\.cpp\] whisper_model_load: n_vocab\s+= 51864$/.test(l),
       ),
     ).toBe(true);
+    // llama.cpp's informational lines too (not only its warnings): the model file and its shape.
+    expect(
+      engineLines.some((l) =>
+        /\[engine\] info: \[llama\.cpp\] llama_model_loader: loaded meta data with \d+ key-value pairs/.test(
+          l,
+        ),
+      ),
+    ).toBe(true);
+    expect(engineLines.some((l) => /\[engine\] info: \[llama\.cpp\] print_info: n_layer += 1$/.test(l))).toBe(
+      true,
+    );
+    // Loading progress dots are no lines of their own.
+    expect(engineLines.filter((l) => /\[llama\.cpp\] \.+$/.test(l))).toEqual([]);
     for (const line of engineLines)
       expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[engine\] /);
   });

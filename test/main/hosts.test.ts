@@ -4,6 +4,7 @@ import {
   copyFileSync,
   mkdirSync,
   readFileSync,
+  readdirSync,
   rmSync,
   utimesSync,
 } from "node:fs";
@@ -184,6 +185,8 @@ async function appHost(
     probe?: "answer" | "crash";
     overrides?: { models: { mirrorBaseUrl: string } };
     dir?: string;
+    /** Default: `data` in `dir`. */
+    dataDir?: string;
     recheckMs?: number;
     dialogs?: AppHostDialogs;
   } = {},
@@ -195,7 +198,7 @@ async function appHost(
   const probeLauncher = new FakeProbeLauncher(options.probe ?? "answer");
   const events: AppEvent[] = [];
   const host = new AppHost({
-    dataDir: join(dir, "data"),
+    dataDir: options.dataDir ?? join(dir, "data"),
     modelsDir: join(dir, "models"),
     launcher,
     probeLauncher,
@@ -370,6 +373,124 @@ describe("the app host (main process state)", () => {
     await expect(
       handleRequest(host.handlers, "models:import", { path: join(dir, "not-a-model.txt") }),
     ).rejects.toThrow(/not a model Duet can use/);
+  });
+});
+
+describe("the app host with a damaged model in the folder", () => {
+  it("never runs it: says which file cannot be used and why, and starts once a good model replaces it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "duet-host-damaged-"));
+    mkdirSync(join(dir, "models"));
+    const good = readFileSync(await tinyModelPath({ program: DEMO_PROGRAM }));
+    const damaged = join(dir, "models", "model.gguf");
+    writeFileSync(damaged, good.subarray(0, Math.floor(good.length * 0.9)));
+    const launcher = new FakeLauncher();
+    const host = new AppHost({
+      dataDir: join(dir, "data"),
+      modelsDir: join(dir, "models"),
+      launcher,
+      probeLauncher: new FakeProbeLauncher("answer"),
+      emit: () => {},
+      emitAudio: () => {},
+      recheckMs: 20,
+    });
+    await host.init();
+    expect(host.snapshot().engine).toEqual({
+      status: "no-model",
+      message: expect.stringMatching(
+        new RegExp(
+          `^No reasoning model Duet can run is installed: ${damaged} is truncated: .* Download one to start\\.$`,
+        ),
+      ),
+    });
+    expect(launcher.workers).toHaveLength(0);
+    const { models } = (await handleRequest(host.handlers, "models:list", {})) as {
+      models: Array<{ path: string; installed: boolean; problem?: string }>;
+    };
+    expect(models.find((m) => m.path === damaged)).toMatchObject({
+      installed: false,
+      problem: expect.stringContaining("is truncated"),
+    });
+    // The whole file is back (a download finished, a copy completed): the engine starts with it.
+    writeFileSync(damaged, good);
+    await expect.poll(() => launcher.workers.length, { timeout: 5000, interval: 20 }).toBe(1);
+    expect(launcher.workers[0]!.posted[0]).toMatchObject({
+      type: "start",
+      config: { files: { llm: damaged } },
+    });
+    host.dispose();
+  });
+});
+
+describe("the app host with a data folder it cannot write", () => {
+  /** Root can write anywhere: the folders are made unwritable by their shape instead. */
+  const folders = {
+    "beneath a regular file": (dir: string) => {
+      writeFileSync(join(dir, "blocker"), "not a folder\n");
+      return { dataDir: join(dir, "blocker", "duet"), named: join(dir, "blocker", "duet", "settings.json") };
+    },
+    "whose settings.json is a folder": (dir: string) => {
+      mkdirSync(join(dir, "data", "settings.json"), { recursive: true });
+      return { dataDir: join(dir, "data"), named: join(dir, "data", "settings.json") };
+    },
+  };
+
+  it.each(Object.keys(folders) as Array<keyof typeof folders>)(
+    "comes up %s: settings in memory, the engine started, a notice that says where and how to fix it",
+    async (shape) => {
+      const dir = mkdtempSync(join(tmpdir(), "duet-host-unwritable-"));
+      const { dataDir, named } = folders[shape](dir);
+      const { host, launcher, events, request, settled } = await appHost({ dir, dataDir });
+      // The engine runs the model found in the models folder (DUET_MODELS_DIR elsewhere).
+      expect(launcher.workers[0]!.posted[0]).toMatchObject({
+        type: "start",
+        config: { files: { llm: join(dir, "models", "demo.gguf") } },
+      });
+      const notice = host.snapshot().notice;
+      expect(notice?.message).toContain(named);
+      expect(notice?.message).toMatch(/Fix: .*Default settings are in use/);
+      expect(notice?.message).not.toMatch(/\bE[A-Z]{3,}\b/);
+      // A change holds for this run, reaches the engine, and every settings event carries the notice.
+      launcher.workers[0]!.reply(readyStatus);
+      await request("settings:update", { patch: { reasoning: { layout: "compact" } } });
+      await settled();
+      expect(host.snapshot().settings.reasoning.layout).toBe("compact");
+      expect(launcher.workers.at(-1)!.posted[0]).toMatchObject({
+        config: { reasoning: { layout: "compact" } },
+      });
+      const settingsEvents = events.filter((e) => e.type === "settings");
+      expect(settingsEvents.length).toBeGreaterThan(0);
+      for (const event of settingsEvents)
+        expect(event).toMatchObject({ notice: { message: notice!.message } });
+      // Nothing was written where the folder or file stands in the way.
+      if (shape === "beneath a regular file")
+        expect(readFileSync(join(dir, "blocker"), "utf8")).toBe("not a folder\n");
+      else expect(readdirSync(join(dir, "data", "settings.json"))).toEqual([]);
+      host.dispose();
+    },
+  );
+
+  it("explains a download into a models folder it cannot make, in words", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "duet-host-unwritable-"));
+    writeFileSync(join(dir, "blocker"), "not a folder\n");
+    let failed: (error: string) => void = () => {};
+    const failure = new Promise<string>((resolve) => (failed = resolve));
+    const host = new AppHost({
+      dataDir: join(dir, "blocker", "duet"),
+      modelsDir: join(dir, "blocker", "duet", "models"),
+      launcher: new FakeLauncher(),
+      probeLauncher: new FakeProbeLauncher("answer"),
+      emit: (e) => e.type === "download" && "error" in e && failed(e.error),
+      emitAudio: () => {},
+      // Nothing may reach the network if the folder were made after all.
+      overrides: { models: { mirrorBaseUrl: await closedPortUrl() } },
+    });
+    await host.init();
+    expect(host.snapshot().engine).toMatchObject({ status: "no-model" });
+    await handleRequest(host.handlers, "models:download", { id: "silero-vad" });
+    expect(await failure).toBe(
+      `Duet cannot create ${join(dir, "blocker", "duet", "models")}: part of that path is a file, not a folder. Fix: set DUET_DATA_DIR to another folder.`,
+    );
+    host.dispose();
   });
 });
 

@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { handleRequest, type RequestHandlers } from "../../src/main/ipc/requests.js";
 import { registerRequests, senderCheck, type SenderEvent } from "../../src/main/ipc/router.js";
@@ -111,5 +114,24 @@ describe("the IPC router", () => {
       error: { code: "engine-busy", message: "The engine is busy." },
     });
     await expect(handleRequest(handlers, "session:stop", {})).rejects.toThrow(/busy/);
+  });
+
+  it("explains a file-system failure in a handler in words, not Node's errno message", async () => {
+    const blocker = join(mkdtempSync(join(tmpdir(), "duet-router-")), "blocker");
+    writeFileSync(blocker, "a file\n");
+    const handlers = recordingHandlers([]);
+    handlers["session:stop"] = () => {
+      mkdirSync(join(blocker, "folder"));
+      return null;
+    };
+    const ipc = new FakeIpcMain();
+    registerRequests(ipc, handlers, () => true);
+    expect(await ipc.invoke(trusted, { channel: "session:stop", args: {} })).toEqual({
+      ok: false,
+      error: {
+        code: "ENOTDIR",
+        message: `Duet cannot create ${join(blocker, "folder")}: part of that path is a file, not a folder. Fix: set DUET_DATA_DIR to another folder.`,
+      },
+    });
   });
 });

@@ -116,11 +116,14 @@ export async function configForCommand(flags: AssistantFlags): Promise<CommandAs
     const howToGet =
       `Download one with "npm run models -- download qwen3-1.7b", put a Qwen3 GGUF file in ${folder}, ` +
       `pass --model PATH, or try "npm run demo" (no download).`;
+    const { llm } = resolved;
     throw new DuetError(
       "model-not-found",
-      resolved.llm.status === "missing"
-        ? `${resolved.llm.message} Or pass --model PATH.`
-        : `No reasoning model in ${folder}. ${howToGet}`,
+      llm.status === "missing"
+        ? `${llm.message} Or pass --model PATH.`
+        : llm.unusable.length > 0
+          ? `No reasoning model Duet can run in ${folder}: ${llm.unusable.join(" ")} ${howToGet}`
+          : `No reasoning model in ${folder}. ${howToGet}`,
     );
   }
   return { config: resolved.config, notices: [...notices, ...resolved.notices] };

@@ -1,15 +1,17 @@
 import { isDuetError } from "../errors.js";
+import { explainError } from "../fileErrors.js";
 import { UsageError } from "./commandLine.js";
 
 /** Exit codes of every command. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, nothingHeard: 3 } as const;
 
 /**
- * Prints an error for a person (DuetErrors are already written for one) and exits: 2 for a
- * mistake in the command line (with the usage), 1 otherwise. A stack trace only with DUET_DEBUG.
+ * Prints an error for a person (DuetErrors are already written for one, a file-system failure is
+ * explained with its fix) and exits: 2 for a mistake in the command line (with the usage), 1
+ * otherwise. A stack trace only with DUET_DEBUG.
  */
 export function failAndExit(error: unknown, options: { json?: boolean; usage?: string } = {}): never {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = explainError(error);
   const code = isDuetError(error) ? error.code : "internal";
   if (options.json) process.stdout.write(`${JSON.stringify({ type: "error", code, message })}\n`);
   process.stderr.write(`duet: ${message}\n`);

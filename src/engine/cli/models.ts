@@ -75,7 +75,17 @@ async function main(): Promise<void> {
     }
     if (!command) throw new UsageError("Give a command.");
     const settings = await SettingsStore.open(duetDataDir());
-    if (settings.notice) process.stderr.write(`duet: ${settings.notice.message}\n`);
+    const openingNotice = settings.notice?.message;
+    if (openingNotice) process.stderr.write(`duet: ${openingNotice}\n`);
+    /** After a change to the settings: says so when it was not saved (it lasts for this run only). */
+    const reportUnsaved = (change: string) => {
+      if (settings.savesChanges) return;
+      const why =
+        settings.notice && settings.notice.message !== openingNotice
+          ? settings.notice.message
+          : `Duet cannot save its settings (${settings.path}; see above).`;
+      process.stderr.write(`duet: ${change} for this run only: ${why}\n`);
+    };
     // A mirror in the environment applies to this run only; it is never written to the settings.
     settings.override(environmentOverrides());
     const manager = new ModelManager({ folder: modelsDir(), settings });
@@ -142,6 +152,7 @@ async function main(): Promise<void> {
         if (!argument) throw new UsageError("import needs a path.");
         const status = await manager.import(argument);
         out(status, `Added ${status.name} (${status.kind}) from ${status.path}\n`);
+        reportUnsaved(`${status.name} is added`);
         return;
       }
       case "verify": {
@@ -164,6 +175,7 @@ async function main(): Promise<void> {
         if (!argument) throw new UsageError("remove needs a model id or an imported path.");
         await manager.remove(argument);
         out({ removed: argument }, `Removed ${argument}\n`);
+        reportUnsaved(`${argument} is removed`);
         return;
       }
       case "recommend": {

@@ -22,7 +22,7 @@ import {
   type LlamaContextSequence,
   type LlamaModel,
 } from "node-llama-cpp";
-import { nativeLog } from "../nativeLog.js";
+import { nativeLog, nativeLogDetail } from "../nativeLog.js";
 import { DuetError, abortError, type DuetErrorCode } from "../errors.js";
 import { assertShiftableArchitecture, inspectLlmFile } from "../models/inspect.js";
 import {
@@ -162,7 +162,10 @@ export interface OpenLlamaOptions {
   useMmap?: boolean;
   /** Cancels loading. */
   signal?: AbortSignal;
-  /** llama.cpp log level; lines go to the native log (see nativeLog.ts). Default "warn". */
+  /**
+   * llama.cpp log level; lines go to the native log (see nativeLog.ts). Default: "info" when the
+   * native log keeps everything (--verbose, the app's log file), else "warn".
+   */
   logLevel?: "error" | "warn" | "info" | "debug";
   /**
    * Which llama.cpp binary to load. "auto" (default, or `DUET_LLAMA_BINARY`): Duet's patched build
@@ -196,9 +199,14 @@ const stockInstances = new Map<string, Promise<Llama>>();
 /** How each loaded binary links llama.cpp: shared builds of both kinds must never meet in one process. */
 const loadedLinkage = new Map<NativeBinaryKind, "static" | "shared">();
 
-/** llama.cpp's lines go to the native log (quiet in commands and tests, the log file in the app). */
-const toNativeLog = (level: LlamaLogLevel, message: string): void =>
+/**
+ * llama.cpp's lines go to the native log (quiet in commands and tests, the log file in the app),
+ * except its loading progress: dots that arrive one line each here, up to a hundred per load.
+ */
+const toNativeLog = (level: LlamaLogLevel, message: string): void => {
+  if (/^\.+$/.test(message.trim())) return;
   nativeLog({ source: "llama.cpp", level: String(level), text: message });
+};
 
 function getStockLlama(gpu: GpuChoice, logLevel: LlamaLogLevel): Promise<Llama> {
   return getLlama({
@@ -475,7 +483,7 @@ export async function openLlama(options: OpenLlamaOptions): Promise<LlamaSession
     warn: LlamaLogLevel.warn,
     info: LlamaLogLevel.info,
     debug: LlamaLogLevel.debug,
-  }[options.logLevel ?? "warn"];
+  }[options.logLevel ?? (nativeLogDetail() === "all" ? "info" : "warn")];
   const choice = options.binary ?? binaryChoice(process.env.DUET_LLAMA_BINARY, "DUET_LLAMA_BINARY");
   const loaded = await getLlamaFor(gpu, logLevel, choice, options.nativeDir ?? defaultNativeDir());
   const llama = loaded.llama;

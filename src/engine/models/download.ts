@@ -3,6 +3,7 @@ import type { IncomingMessage } from "node:http";
 import { dirname } from "node:path";
 import { formatBytes } from "../../shared/format.js";
 import { DuetError } from "../errors.js";
+import { explainFileError } from "../fileErrors.js";
 import { sha256File } from "./hashFile.js";
 import { ProgressReporter, SpeedMeter, type DownloadProgress } from "./progress.js";
 import {
@@ -523,9 +524,10 @@ async function fileSystemError(
       { cause: error },
     );
   }
+  const failedPath = (error as NodeJS.ErrnoException).path;
   return new DownloadError(
     "filesystem",
-    `Cannot write the download into ${folder}: ${(error as Error).message}`,
+    `The download cannot be saved. ${explainFileError(error, typeof failedPath === "string" ? failedPath : partPath(job.destination), "write")}`,
     false,
     { cause: error },
   );

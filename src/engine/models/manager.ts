@@ -3,6 +3,7 @@ import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { promisify } from "node:util";
 import { DuetError } from "../errors.js";
+import { explainError } from "../fileErrors.js";
 import type { SettingsStore } from "../settings/store.js";
 import { catalog, resolveDownloadUrl, type CatalogEntry, type ModelKind } from "./catalog.js";
 import {
@@ -57,6 +58,13 @@ export interface ModelManagerOptions {
   findModels?: FindModelsOptions;
 }
 
+/** A header check of a file Duet did not install itself, valid while the file's size and time stay. */
+interface FileCheck {
+  size: number;
+  mtimeMs: number;
+  problem: string | undefined;
+}
+
 /** How long a scan of other apps' folders is reused before the next look. */
 const FOUND_MODELS_TTL_MS = 30_000;
 
@@ -65,6 +73,7 @@ export class ModelManager {
   private readonly queue: DownloadQueue;
   private readonly active = new Map<string, Promise<ModelStatus>>();
   private foundScan: { at: number; scan: Promise<FoundModelsScan> } | undefined;
+  private readonly fileChecks = new Map<string, FileCheck>();
 
   constructor(private readonly options: ModelManagerOptions) {
     this.queue = new DownloadQueue(options.parallelDownloads ?? 2);
@@ -138,6 +147,29 @@ export class ModelManager {
     };
   }
 
+  /**
+   * Why a model file the user put in place (in the models folder, or imported) cannot be used:
+   * its header is checked like an import's (damaged, truncated, not a model, an architecture Duet
+   * cannot run), once per version of the file. Undefined when it checks out or is not there.
+   */
+  private async fileProblem(path: string, kind: ModelKind): Promise<string | undefined> {
+    const info = await stat(path).catch(() => undefined);
+    if (!info) return undefined;
+    const cached = this.fileChecks.get(path);
+    if (cached && cached.size === info.size && cached.mtimeMs === info.mtimeMs) return cached.problem;
+    let problem: string | undefined;
+    try {
+      if (kind === "llm") await validateLlmFile(path);
+      else if (kind === "stt") await validateWhisperFile(path);
+      else if (info.isDirectory()) await validateVoiceFolder(path);
+      else await validateOnnxFile(path, kind);
+    } catch (error) {
+      problem = explainError(error);
+    }
+    this.fileChecks.set(path, { size: info.size, mtimeMs: info.mtimeMs, problem });
+    return problem;
+  }
+
   private async exists(path: string): Promise<boolean> {
     try {
       await stat(path);
@@ -183,31 +215,36 @@ export class ModelManager {
           : undefined;
       if (!kind) continue;
       const path = join(this.options.folder, name);
+      const problem = await this.fileProblem(path, kind);
       out.push({
         id: path,
         name,
         kind,
         source: "folder",
-        installed: true,
+        installed: problem === undefined,
         path,
         sizeBytes: await sizeOf(path),
         partialBytes: 0,
         verified: false,
+        ...(problem ? { problem } : {}),
         description: "Found in your models folder.",
       });
     }
     for (const imported of this.options.settings.get().models.imported) {
       const info = await stat(imported.path).catch(() => undefined);
+      // Checked when it was imported; checked again once the file changed.
+      const problem = info ? await this.fileProblem(imported.path, imported.kind) : undefined;
       out.push({
         id: imported.path,
         name: imported.name,
         kind: imported.kind,
         source: "imported",
-        installed: info !== undefined,
+        installed: info !== undefined && problem === undefined,
         path: imported.path,
         sizeBytes: info?.size ?? 0,
         partialBytes: 0,
         verified: false,
+        ...(problem ? { problem } : {}),
         description: "Imported from your disk.",
       });
     }
@@ -389,7 +426,8 @@ export class ModelManager {
     const results: VerifyResult[] = [];
     for (const status of await this.list()) {
       const entry = status.source === "catalog" ? this.entry(status.id) : undefined;
-      if (entry ? !(await this.exists(status.path)) : !status.installed) continue;
+      // Every file that is there, damaged ones included: verify says what is wrong with each.
+      if (!(await this.exists(status.path))) continue;
       try {
         if (!entry) {
           await validateModelPath(status.path);

@@ -14,8 +14,11 @@ export type ModelResolution =
     }
   /** The user chose a model whose file is not there: never replaced by another silently. */
   | { status: "missing"; choice: string; name: string; message: string }
-  /** Nothing chosen and nothing installed. */
-  | { status: "none"; message: string };
+  /**
+   * Nothing chosen and nothing usable installed. `unusable`: why each model file of this kind that
+   * is there cannot be used (damaged, truncated, not a model), for the message that says so.
+   */
+  | { status: "none"; message: string; unusable: string[] };
 
 const KIND_WORDS: Record<ModelKind, string> = {
   llm: "reasoning model",
@@ -34,7 +37,8 @@ async function modifiedMs(path: string): Promise<number | undefined> {
 
 /**
  * The file for a model choice of one kind:
- * - a choice (a catalog id, or the path of an imported, found or given file) whose file is there;
+ * - a choice (a catalog id, or the path of an imported, found or given file) whose file is there
+ *   (a damaged file the user chose is theirs to run: opening it says what is wrong with it);
  * - a choice whose file is gone: "missing", with what to do (download it again or pick another);
  * - no choice: the most recently added installed model of that kind, or "none".
  * `models` is what ModelManager.list() reports.
@@ -47,7 +51,8 @@ export async function resolveModel(
   const word = KIND_WORDS[kind];
   if (choice !== null) {
     const listed = models.find((m) => m.id === choice || m.path === choice);
-    if (listed?.installed && (await modifiedMs(listed.path)) !== undefined)
+    const usable = listed?.installed || (listed?.source !== "catalog" && listed?.problem !== undefined);
+    if (listed && usable && (await modifiedMs(listed.path)) !== undefined)
       return { status: "ok", path: listed.path, name: listed.name, chosen: true };
     if (!listed && (await modifiedMs(choice)) !== undefined)
       return { status: "ok", path: choice, name: basename(choice), chosen: true };
@@ -73,5 +78,15 @@ export async function resolveModel(
     .filter((c): c is { model: ModelStatus; modified: number } => c.modified !== undefined)
     .sort((a, b) => b.modified - a.modified || a.model.path.localeCompare(b.model.path))[0];
   if (newest) return { status: "ok", path: newest.model.path, name: newest.model.name, chosen: false };
-  return { status: "none", message: `No ${word} is installed yet.` };
+  const unusable = models
+    .filter((m) => m.kind === kind && m.source !== "found" && m.source !== "catalog" && m.problem)
+    .map((m) => m.problem!);
+  return {
+    status: "none",
+    message:
+      unusable.length > 0
+        ? `No ${word} Duet can run is installed: ${unusable.join(" ")}`
+        : `No ${word} is installed yet.`,
+    unusable,
+  };
 }

@@ -2,6 +2,8 @@ import { randomBytes } from "node:crypto";
 import * as nodeFs from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
+export { errnoCode, explainFileError } from "../fileErrors.js";
+
 /**
  * The file operations the settings store needs. The real file system by default; tests inject
  * failures (a read-only disk, a folder owned by another user) that root cannot produce with chmod.
@@ -45,35 +47,5 @@ export async function writeFileAtomic(
   } catch (error) {
     await fs.rm(temporary, { force: true }).catch(() => undefined);
     throw error;
-  }
-}
-
-/** The error's errno code ("EACCES", "EROFS", ...), if it has one. */
-export function errnoCode(error: unknown): string | undefined {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return typeof code === "string" ? code : undefined;
-}
-
-/** Why a file operation failed, in words, with what to do about it. */
-export function explainFileError(error: unknown, path: string, doing: "read" | "save"): string {
-  const folder = dirname(path);
-  switch (errnoCode(error)) {
-    case "EACCES":
-    case "EPERM":
-      return (
-        `Duet may not ${doing} ${path} (permission denied; the folder may belong to another user, ` +
-        `for example after running Duet with sudo). Fix: give it back to your user ` +
-        `(\`sudo chown -R "$USER" "${folder}"\` on Linux and macOS), or set DUET_DATA_DIR to a folder you own.`
-      );
-    case "EROFS":
-      return `Duet cannot ${doing} ${path}: the disk is read-only. Fix: set DUET_DATA_DIR to a writable folder.`;
-    case "ENOSPC":
-      return `Duet cannot ${doing} ${path}: the disk is full. Free some space.`;
-    case "EISDIR":
-      return `${path} is a folder, not a file. Fix: move that folder away; Duet then creates the file.`;
-    case "ENOTDIR":
-      return `Duet cannot ${doing} ${path}: part of that path is a file, not a folder. Fix: set DUET_DATA_DIR to another folder.`;
-    default:
-      return `Duet cannot ${doing} ${path} (${error instanceof Error ? error.message : String(error)}).`;
   }
 }

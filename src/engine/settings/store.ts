@@ -222,6 +222,11 @@ export class SettingsStore {
     return this.writableFile;
   }
 
+  /** Whether the last change reached the file (false: it lasts until this process ends). */
+  get savesChanges(): boolean {
+    return this.writableFile && this.noticeValue?.kind !== "unwritable";
+  }
+
   /** Why the stored settings were not used as they were, or cannot be saved; undefined when all is well. */
   get notice(): SettingsNotice | undefined {
     return this.noticeValue;

@@ -6,6 +6,7 @@
 import { mkdir, stat } from "node:fs/promises";
 import { basename, dirname, extname, join } from "node:path";
 import { DuetError, isDuetError } from "../../engine/errors.js";
+import { explainError } from "../../engine/fileErrors.js";
 import { catalog, findCatalogEntry, type ModelKind } from "../../engine/models/catalog.js";
 import type { DownloadOptions, DownloadProgress } from "../../engine/models/download.js";
 import { ModelManager, type ModelStatus } from "../../engine/models/manager.js";
@@ -217,10 +218,7 @@ export class AppHost {
     this.configuring = this.configuring
       .then(() => this.applyConfiguration())
       .catch((error: unknown) => {
-        this.setEngineStatus({
-          status: "failed",
-          message: error instanceof Error ? error.message : String(error),
-        });
+        this.setEngineStatus({ status: "failed", message: explainError(error) });
       });
   }
 
@@ -233,7 +231,13 @@ export class AppHost {
       this.setEngineStatus(
         llm.status === "missing"
           ? { status: "missing-model", message: llm.message, choice: llm.choice }
-          : { status: "no-model", message: "No reasoning model is installed yet: download one to start." },
+          : {
+              status: "no-model",
+              message:
+                llm.unusable.length > 0
+                  ? `No reasoning model Duet can run is installed: ${llm.unusable.join(" ")} Download one to start.`
+                  : "No reasoning model is installed yet: download one to start.",
+            },
       );
       return;
     }
@@ -486,12 +490,7 @@ export class AppHost {
       })
       .catch((error: unknown) => {
         if (isDuetError(error, "aborted")) this.options.emit({ type: "download", id, cancelled: true });
-        else
-          this.options.emit({
-            type: "download",
-            id,
-            error: error instanceof Error ? error.message : String(error),
-          });
+        else this.options.emit({ type: "download", id, error: explainError(error) });
       })
       .finally(() => this.downloads.delete(id));
   }

@@ -1,4 +1,5 @@
 import { DuetError } from "../../engine/errors.js";
+import { explainError } from "../../engine/fileErrors.js";
 import {
   isRequestChannel,
   requestSchemas,
@@ -45,12 +46,15 @@ export async function handleRequest(
   return handler(parsed.data);
 }
 
-/** A thrown error as the window sees it: its code ("internal" when it has none) and its message. */
+/**
+ * A thrown error as the window sees it: its code ("internal" when it has none) and its message
+ * (a file-system failure explained in words, never Node's "ENOTDIR: not a directory, ...").
+ */
 export function toRequestError(error: unknown): RequestError {
-  const e = error as { code?: unknown; message?: unknown } | null | undefined;
+  const e = error as { code?: unknown } | null | undefined;
   return {
     code: typeof e?.code === "string" ? e.code : "internal",
-    message: typeof e?.message === "string" ? e.message : String(error),
+    message: explainError(error),
   };
 }
 

@@ -11,6 +11,7 @@ import {
 import { GgmlType, GgufValueType } from "../../../src/engine/gguf/types.js";
 import { gguf, writeGgufFile } from "../../../src/engine/gguf/writer.js";
 import { isDuetError } from "../../../src/engine/errors.js";
+import { ggufString, header, hostile, u32, u64 } from "../../helpers/hostileGguf.js";
 import { scratchPath, tinyModelPath } from "../../helpers/models.js";
 
 describe("GGUF writer and reader", () => {
@@ -98,27 +99,6 @@ describe("GGUF writer and reader", () => {
     await expect(readGgufFile(cut)).rejects.toMatchObject({ code: "gguf-truncated" });
   });
 });
-
-/** A GGUF header: magic, version 3, the counts, then `rest` (metadata entries). */
-function header(tensors: bigint, entries: bigint, ...rest: Buffer[]): Buffer {
-  const head = Buffer.alloc(24);
-  head.writeUInt32LE(0x46554747, 0);
-  head.writeUInt32LE(3, 4);
-  head.writeBigUInt64LE(tensors, 8);
-  head.writeBigUInt64LE(entries, 16);
-  return Buffer.concat([head, ...rest]);
-}
-const u32 = (v: number) => Buffer.from(Uint32Array.of(v).buffer);
-const u64 = (v: bigint) => Buffer.from(BigUint64Array.of(v).buffer);
-const ggufString = (text: string) => Buffer.concat([u64(BigInt(Buffer.byteLength(text))), Buffer.from(text)]);
-
-/** Writes `head` at the start of a sparse file of `size` bytes (no disk space used for the rest). */
-async function hostile(name: string, head: Buffer, size: number): Promise<string> {
-  const path = scratchPath(name);
-  await writeFile(path, head);
-  await truncate(path, size);
-  return path;
-}
 
 /** Runs `read` and returns its error and the largest buffer the reader asked for meanwhile. */
 async function largestAllocation(read: () => Promise<unknown>): Promise<{ error: unknown; largest: number }> {

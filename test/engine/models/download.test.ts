@@ -641,7 +641,9 @@ describe("disk space", () => {
     };
     const error = await failure(downloadFile(options({ url: route.url, openPartFile: denied }).options));
     expect(error).toMatchObject({ reason: "filesystem", retryable: false });
-    expect(error.message).toMatch(/Cannot write the download into .*: permission denied/);
+    expect(error.message).toMatch(
+      /^The download cannot be saved\. Duet may not write .*\.part \(permission denied; .*\)\. Fix: /,
+    );
   });
 });
 

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, utimesSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, truncateSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -69,5 +69,43 @@ describe("one model resolution for the app and every command", () => {
     expect(gone.status === "missing" && gone.message).toMatch(
       /chosen reasoning model deleted\.gguf is missing/,
     );
+  });
+
+  it("never picks a damaged file, says why when nothing else is there, and runs it only when chosen", async () => {
+    const { folder, demo, manager } = await setup();
+    const damaged = join(folder, "damaged.gguf");
+    copyFileSync(demo, damaged);
+    truncateSync(damaged, 1000);
+    const models = await manager.list();
+    expect(models.find((m) => m.path === damaged)).toMatchObject({
+      installed: false,
+      problem: expect.stringMatching(/damaged\.gguf is truncated or damaged/),
+    });
+    const none = await resolveModel("llm", null, models);
+    expect(none).toEqual({
+      status: "none",
+      message: expect.stringMatching(
+        /^No reasoning model Duet can run is installed: .*damaged\.gguf is truncated/,
+      ),
+      unusable: [expect.stringContaining(damaged)],
+    });
+    // Chosen, it is the user's file to run: opening it says what is wrong (not "missing").
+    expect(await resolveModel("llm", damaged, models)).toMatchObject({
+      status: "ok",
+      path: damaged,
+      chosen: true,
+    });
+    // A good model beside it is picked even though the damaged one is newer.
+    const good = join(folder, "good.gguf");
+    copyFileSync(demo, good);
+    utimesSync(good, new Date(2024, 0, 1), new Date(2024, 0, 1));
+    expect(await resolveModel("llm", null, await manager.list())).toMatchObject({ status: "ok", path: good });
+    // Once the file is whole again (its size and time changed), it is checked again and picked.
+    copyFileSync(demo, damaged);
+    expect((await manager.list()).find((m) => m.path === damaged)).toMatchObject({ installed: true });
+    expect(await resolveModel("llm", null, await manager.list())).toMatchObject({
+      status: "ok",
+      path: damaged,
+    });
   });
 });
