@@ -460,6 +460,7 @@ export class VoiceSession {
   }
 
   private async finishListening(transcriber: LiveTranscriber): Promise<void> {
+    const generation = this.generation;
     // The listening turn may still wait for the previous turn to end.
     await this.pendingStart;
     this.pendingStart = undefined;
@@ -472,6 +473,8 @@ export class VoiceSession {
     let silent = true;
     try {
       const final = await transcriber.finish();
+      // Stopped meanwhile: these words go nowhere.
+      if (this.generation !== generation) return;
       text = final.text;
       silent = final.silent;
       sttMs = final.decodeMs;
@@ -575,10 +578,16 @@ export class VoiceSession {
     this.transcriber?.cancel();
     this.transcriber = undefined;
     this.queuedKey = undefined;
+    this.interjecting = false;
+    // A listening turn waiting for the previous one to end will not start.
+    this.pendingStart = undefined;
     this.listeningHandsFree = false;
     this.listener?.reset();
     this.silence();
     this.active?.turn.stop();
+    // Nothing listens any more (words being transcribed are dropped, see finishListening): idle
+    // once the stopped turn has ended.
+    if (this.stateValue === "listening") this.setState(this.active ? "thinking" : "idle");
   }
 
   /**

@@ -437,6 +437,27 @@ describe("the voice session in hands-free mode, speaking again while the last wo
     expect(finals(events)).toEqual(["one two three", "one two three four five"]);
     expect(engine.history.at(-1)).toMatchObject({ user: "one two three four five" });
   });
+
+  it("Stop while listening, or while the words are transcribed, ends in idle and the next words are heard", async () => {
+    const { s, events, recognizer } = fakeSession();
+    await feed(s, concat([quiet(300), bursts(2)]));
+    expect(s.state).toBe("listening");
+    s.stop();
+    await s.whenIdle();
+    const release = recognizer.hold();
+    await feed(s, concat([bursts(3), quiet(600)]));
+    expect(s.state).toBe("listening");
+    s.stop();
+    release();
+    await s.whenIdle();
+    // Stopped words go nowhere; the session listens as before.
+    const next = untilFinals(s, 1);
+    await feed(s, concat([bursts(4), quiet(600)]));
+    await next;
+    await s.whenIdle();
+    expect(finals(events)).toEqual(["one two three four"]);
+    expect(events.filter((e) => e.type === "error")).toEqual([]);
+  });
 });
 
 describe("the voice session continuing another conversation", () => {
