@@ -124,6 +124,16 @@ export class HandsFreeListener {
     return [this.startWith(held.frames, held.silenceSamples)];
   }
 
+  /**
+   * The held speech ends here, pause or not (the microphone was muted, so no pause would come):
+   * it becomes a whole turn when the gate opens.
+   */
+  endHeld(): void {
+    if (!this.held) return;
+    this.held.ended = true;
+    this.speechSamples = 0;
+  }
+
   /** Hands over the held speech, from its pre-roll, and forgets it (push-to-talk took over). */
   takeHeld(): Float32Array[] {
     const frames = this.held?.frames ?? [];

@@ -426,7 +426,12 @@ export class VoiceSession {
       this.listeningHandsFree = false;
       this.listener?.reset();
     }
-    if (this.finishing) return this.finishing;
+    if (this.finishing) {
+      // Released (or muted) while the last utterance is finished: what hands-free held meanwhile
+      // ends here, else it would start a turn that no more audio comes to end.
+      this.listener?.endHeld();
+      return this.finishing;
+    }
     const transcriber = this.transcriber;
     if (!transcriber || this.stateValue !== "listening") return;
     const finishing = this.finishThenContinue(transcriber);

@@ -190,6 +190,17 @@ describe("hands-free turn taking while a new turn cannot start yet", () => {
     expect(turnAudio(after)).toEqual(range(4700, 6800));
   });
 
+  it("held speech cut off by muting becomes a whole turn, with no pause after it", () => {
+    const l = listener([[1000, 4000]]);
+    expect(run(l, numbered(2000), () => "soon")).toEqual([]);
+    l.endHeld();
+    const opened = l.open();
+    expect(opened.map((a) => a.type)).toEqual(["start", "end"]);
+    expect(concat((opened[0] as Extract<HandsFreeAction, { type: "start" }>).audio)).toEqual(
+      range(700, 2000),
+    );
+  });
+
   it("a second utterance said while still waiting joins the held one", () => {
     const speech = [
       [1000, 1600],
@@ -436,6 +447,19 @@ describe("the voice session in hands-free mode, speaking again while the last wo
     expect(events.filter((e) => e.type === "error")).toEqual([]);
     expect(finals(events)).toEqual(["one two three", "one two three four five"]);
     expect(engine.history.at(-1)).toMatchObject({ user: "one two three four five" });
+  });
+
+  it("muting while the first is transcribed ends the second where it was cut off", async () => {
+    const { s, events, recognizer } = fakeSession();
+    const release = recognizer.hold();
+    await feed(s, concat([quiet(300), bursts(3), quiet(600)]));
+    await feed(s, concat([voiced(300), quiet(200), voiced(300)]));
+    // The window mutes the microphone while listening: a push-to-talk release, then no more audio.
+    const muted = s.pushToTalkUp();
+    release();
+    await muted;
+    await s.whenIdle();
+    expect(finals(events)).toEqual(["one two three", "one two"]);
   });
 
   it("Stop while listening, or while the words are transcribed, ends in idle and the next words are heard", async () => {
