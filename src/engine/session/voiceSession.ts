@@ -5,13 +5,17 @@ import type { TurnMetrics } from "../reasoning/events.js";
 import type { Turn } from "../reasoning/turn/handle.js";
 import { AnswerSpeaker, type AudioSink } from "../speech/answerSpeaker.js";
 import { LiveTranscriber } from "../speech/liveTranscriber.js";
+import { STT_SAMPLE_RATE } from "../speech/pcm.js";
 import type { SpeechRecognizer } from "../speech/stt.js";
 import type { SpeechSynthesizer } from "../speech/tts/synthesizer.js";
 import type { VoiceActivityDetector } from "../speech/vad.js";
-import { HandsFreeListener } from "./handsFree.js";
+import { HandsFreeListener, type HandsFreeAction, type HandsFreeGate } from "./handsFree.js";
 
 export type { ErrorStage, SessionEvent, SessionState, VoiceTurnMetrics } from "../../shared/session.js";
 import type { ErrorStage, SessionEvent, SessionState, VoiceTurnMetrics } from "../../shared/session.js";
+
+/** LiveTranscriber's default recording limit (10 minutes). */
+const MAX_QUEUED_KEY_SAMPLES = 600 * STT_SAMPLE_RATE;
 
 export interface VoiceSessionOptions {
   engine: ReasoningEngine;
@@ -54,7 +58,9 @@ interface ActiveTurn {
  * text) and observes typed events. While push-to-talk is held, partial transcripts reach the
  * engine (the thinker may start); on release the final transcript closes the input and the writer
  * may start; its answer is spoken chunk by chunk. Pressing push-to-talk while it speaks stops the
- * audio at once, keeps only what was heard, and the new words enter as an interjection.
+ * audio at once, keeps only what was heard, and the new words enter as an interjection. Words said
+ * while the last ones are still being transcribed (push-to-talk pressed again, or hands-free) wait
+ * and become the next turn once that transcript is in.
  */
 export class VoiceSession {
   private readonly listeners = new Set<(event: SessionEvent) => void>();
@@ -73,8 +79,13 @@ export class VoiceSession {
   private listener: HandsFreeListener | undefined;
   /** The turn that is listening was started by the hands-free listener (not push-to-talk). */
   private listeningHandsFree = false;
-  /** The final transcript of the last utterance is being decoded. */
-  private finishing = false;
+  /**
+   * The last utterance is being finished (its final transcript decoded, its turn handed to the
+   * engine); settles when the next turn may start.
+   */
+  private finishing: Promise<void> | undefined;
+  /** Push-to-talk pressed while the last utterance was being finished: its audio, until it starts. */
+  private queuedKey: { frames: Float32Array[]; samples: number; released: boolean } | undefined;
 
   constructor(private readonly options: VoiceSessionOptions) {
     this.now = options.now ?? (() => performance.now());
@@ -258,6 +269,16 @@ export class VoiceSession {
 
   /** Push-to-talk pressed. While the assistant speaks, this is a barge-in. */
   pushToTalkDown(): void {
+    if (this.finishing) {
+      // The last utterance is still being transcribed: this one starts as soon as that is done,
+      // with everything said meanwhile. The key decides: what hands-free held is its beginning.
+      if (!this.queuedKey) {
+        const held = this.listener?.takeHeld() ?? [];
+        this.listener?.reset();
+        this.queuedKey = { frames: held, samples: held.reduce((n, f) => n + f.length, 0), released: false };
+      }
+      return;
+    }
     if (this.stateValue === "listening") return;
     const active = this.active;
     /** A turn that must end before the new one can start. */
@@ -342,19 +363,38 @@ export class VoiceSession {
    * hands-free mode, where the listener decides when the user's turn starts and ends.
    */
   audio(samples: Float32Array): void {
-    const listener = this.listener;
-    // Push-to-talk held while hands-free is on: the key decides.
-    if (!listener || (this.stateValue === "listening" && !this.listeningHandsFree)) {
-      this.transcriber?.push(samples);
+    const key = this.queuedKey;
+    if (key) {
+      // Bounded like a recording (LiveTranscriber's 10 minutes): the rest would be cut there anyway.
+      if (key.samples < MAX_QUEUED_KEY_SAMPLES) {
+        key.frames.push(samples.slice());
+        key.samples += samples.length;
+      }
       return;
     }
-    // A new utterance may start unless the answer is being spoken and talking over it is off,
-    // or the last one is still being transcribed.
-    const mayStart =
-      !this.finishing &&
-      this.stateValue !== "listening" &&
-      (this.stateValue !== "speaking" || this.handsFreeSettings.interruptBySpeaking);
-    for (const action of listener.push(samples, mayStart)) {
+    const listener = this.listener;
+    // Push-to-talk held while hands-free is on: the key decides.
+    const keyHeld = this.stateValue === "listening" && !this.listeningHandsFree && !this.finishing;
+    if (!listener || keyHeld) {
+      // After release (while finishing) the recording is closed: nothing more goes into it.
+      if (!this.finishing) this.transcriber?.push(samples);
+      return;
+    }
+    this.follow(listener, listener.push(samples, this.handsFreeGate()));
+  }
+
+  /** Whether the hands-free listener may start a new turn now (see `HandsFreeGate`). */
+  private handsFreeGate(): HandsFreeGate {
+    // The last utterance is being finished: the next may start once that is done, so it is held.
+    if (this.finishing || this.stateValue === "listening") return "soon";
+    // The answer is audible and talking over it is off: what the microphone hears now is not a turn.
+    if (this.stateValue === "speaking" && !this.handsFreeSettings.interruptBySpeaking) return "closed";
+    return "open";
+  }
+
+  /** Does what the hands-free listener decided. */
+  private follow(listener: HandsFreeListener, actions: HandsFreeAction[]): void {
+    for (const action of actions) {
       if (action.type === "start") {
         this.pushToTalkDown();
         if (this.stateValue !== "listening") {
@@ -372,24 +412,60 @@ export class VoiceSession {
     }
   }
 
-  /** Push-to-talk released: the final transcript goes to the engine. */
+  /**
+   * Push-to-talk released: the final transcript goes to the engine. Resolves once it is there.
+   */
   async pushToTalkUp(): Promise<void> {
+    if (this.queuedKey && this.finishing) {
+      this.queuedKey.released = true;
+      // The queued utterance starts, and then finishes, when the last one is done.
+      return this.finishing.then(() => this.finishing);
+    }
     if (this.listeningHandsFree) {
       // Push-to-talk released during a hands-free utterance: the key ended it.
       this.listeningHandsFree = false;
       this.listener?.reset();
     }
+    if (this.finishing) {
+      // Released (or muted) while the last utterance is finished: what hands-free held meanwhile
+      // ends here, else it would start a turn that no more audio comes to end.
+      this.listener?.endHeld();
+      return this.finishing;
+    }
     const transcriber = this.transcriber;
     if (!transcriber || this.stateValue !== "listening") return;
-    this.finishing = true;
+    const finishing = this.finishThenContinue(transcriber);
+    this.finishing = finishing;
+    return finishing;
+  }
+
+  /** Finishes the utterance, then starts the one said meanwhile (by key or hands-free), if any. */
+  private async finishThenContinue(transcriber: LiveTranscriber): Promise<void> {
     try {
       await this.finishListening(transcriber);
     } finally {
-      this.finishing = false;
+      this.finishing = undefined;
+      this.startWaitingUtterance();
     }
   }
 
+  private startWaitingUtterance(): void {
+    const key = this.queuedKey;
+    if (key) {
+      this.queuedKey = undefined;
+      this.pushToTalkDown();
+      for (const frame of key.frames) this.transcriber?.push(frame);
+      if (key.released) void this.pushToTalkUp();
+      return;
+    }
+    // Now, not at the next microphone frame; and even if the answer is audible by then: these words
+    // were said before it could be heard, so they are the user's, not its echo.
+    const listener = this.listener;
+    if (listener && this.stateValue !== "listening") this.follow(listener, listener.open());
+  }
+
   private async finishListening(transcriber: LiveTranscriber): Promise<void> {
+    const generation = this.generation;
     // The listening turn may still wait for the previous turn to end.
     await this.pendingStart;
     this.pendingStart = undefined;
@@ -402,6 +478,8 @@ export class VoiceSession {
     let silent = true;
     try {
       const final = await transcriber.finish();
+      // Stopped meanwhile: these words go nowhere.
+      if (this.generation !== generation) return;
       text = final.text;
       silent = final.silent;
       sttMs = final.decodeMs;
@@ -504,10 +582,17 @@ export class VoiceSession {
     this.generation++;
     this.transcriber?.cancel();
     this.transcriber = undefined;
+    this.queuedKey = undefined;
+    this.interjecting = false;
+    // A listening turn waiting for the previous one to end will not start.
+    this.pendingStart = undefined;
     this.listeningHandsFree = false;
     this.listener?.reset();
     this.silence();
     this.active?.turn.stop();
+    // Nothing listens any more (words being transcribed are dropped, see finishListening): idle
+    // once the stopped turn has ended.
+    if (this.stateValue === "listening") this.setState(this.active ? "thinking" : "idle");
   }
 
   /**

@@ -1,13 +1,18 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { ReasoningEngine } from "../../../src/engine/reasoning/engine.js";
-import { HandsFreeListener, type HandsFreeAction } from "../../../src/engine/session/handsFree.js";
+import {
+  HandsFreeListener,
+  type HandsFreeAction,
+  type HandsFreeGate,
+} from "../../../src/engine/session/handsFree.js";
 import { VoiceSession, type SessionEvent } from "../../../src/engine/session/voiceSession.js";
 import { TimelineSink } from "../../../src/engine/speech/answerSpeaker.js";
-import type { MonoAudio } from "../../../src/engine/speech/pcm.js";
+import { rms, type MonoAudio } from "../../../src/engine/speech/pcm.js";
 import type { SpeechRecognizer, Transcription } from "../../../src/engine/speech/stt.js";
 import type { SpeechSynthesizer, SynthesizedSpeech } from "../../../src/engine/speech/tts/synthesizer.js";
-import { EnergyVad, SileroVad } from "../../../src/engine/speech/vad.js";
+import { EnergyVad, SileroVad, type SpeechStream } from "../../../src/engine/speech/vad.js";
 import { DEMO_PROGRAM } from "../../../src/engine/tiny-model/demoProgram.js";
+import { fakeEngine, repeat } from "../../helpers/fakeEngine.js";
 import { joinWavs, loadSpeech, silenceWav, spokenWav } from "../../helpers/audio.js";
 import { tinyModelPath } from "../../helpers/models.js";
 import { sileroModelForTests } from "../../helpers/sileroModel.js";
@@ -38,12 +43,12 @@ function concat(parts: Float32Array[]): Float32Array {
 function run(
   listener: HandsFreeListener,
   audio: Float32Array,
-  mayStart: (ms: number) => boolean = () => true,
+  gate: (ms: number) => HandsFreeGate = () => "open",
 ) {
   const actions: Array<HandsFreeAction & { ms: number }> = [];
   for (let at = 0; at + FRAME <= audio.length; at += FRAME) {
     const ms = ((at + FRAME) * 1000) / RATE;
-    for (const action of listener.push(audio.subarray(at, at + FRAME), mayStart(ms)))
+    for (const action of listener.push(audio.subarray(at, at + FRAME), gate(ms)))
       actions.push({ ...action, ms });
   }
   return actions;
@@ -95,7 +100,7 @@ describe("hands-free turn taking", () => {
     const listener = new HandsFreeListener({ stream: new EnergyVad().stream(), pauseMs: 500 });
     const audio = concat([quiet(500), voiced(800), quiet(800), voiced(800), quiet(800)]);
     // Speaking is allowed only from 2 s on: the first utterance is ignored, the second is a turn.
-    const actions = run(listener, audio, (ms) => ms >= 2000);
+    const actions = run(listener, audio, (ms) => (ms >= 2000 ? "open" : "closed"));
     expect(kinds(actions)).toEqual(["start", "end"]);
     expect(actions[0]!.ms).toBeGreaterThan(2100);
   });
@@ -117,6 +122,120 @@ describe("hands-free turn taking", () => {
   });
 });
 
+/** Detection scripted by time: speech in the given spans (ms, from the first sample it was given). */
+class ScriptedStream implements SpeechStream {
+  private at = 0;
+  constructor(private readonly speech: ReadonlyArray<readonly [number, number]>) {}
+  accept(samples: Float32Array): boolean {
+    const ms = (this.at * 1000) / RATE;
+    this.at += samples.length;
+    return this.speech.some(([from, to]) => ms >= from && ms < to);
+  }
+  // Time goes on across turns: a reset forgets nothing here.
+  reset(): void {}
+  dispose(): void {}
+}
+
+/** `ms` of audio whose every sample is its own index: what was handed over can be checked exactly. */
+const numbered = (ms: number) => Float32Array.from({ length: (ms * RATE) / 1000 }, (_, i) => i);
+const sampleAt = (ms: number) => (ms * RATE) / 1000;
+/** Sample indices from `fromMs` (inclusive) to `toMs` (exclusive). */
+const range = (fromMs: number, toMs: number) =>
+  Float32Array.from({ length: sampleAt(toMs) - sampleAt(fromMs) }, (_, i) => sampleAt(fromMs) + i);
+
+type Timed = HandsFreeAction & { ms: number };
+const startAudio = (action: Timed | undefined) => {
+  expect(action?.type).toBe("start");
+  return concat((action as Extract<HandsFreeAction, { type: "start" }>).audio);
+};
+/** Everything handed over for the turn: the start's audio and the frames after it. */
+const turnAudio = (actions: Timed[]) =>
+  concat(actions.flatMap((a) => (a.type === "start" ? a.audio : a.type === "audio" ? [a.samples] : [])));
+
+describe("hands-free turn taking while a new turn cannot start yet", () => {
+  // Speech needs 200 ms to count; the pre-roll is 500 ms; a pause of 800 ms ends a turn.
+  const listener = (speech: ReadonlyArray<readonly [number, number]>, options: { maxHeldMs?: number } = {}) =>
+    new HandsFreeListener({ stream: new ScriptedStream(speech), pauseMs: 800, ...options });
+
+  it("speech begun while the last utterance is transcribed is kept from its pre-roll when the gate opens", () => {
+    const actions = run(listener([[1000, 5000]]), numbered(7000), (ms) => (ms < 3000 ? "soon" : "open"));
+    expect(kinds(actions)).toEqual(["start", "end"]);
+    // Detected at 1.2 s and held from its pre-roll (0.7 s) up to the frame that found the gate open.
+    expect(actions[0]!.ms).toBe(3000);
+    expect(startAudio(actions[0])).toEqual(range(700, 3000));
+    // Then it goes on live and ends one pause after the speech: one unbroken stretch of audio.
+    expect(actions.at(-1)!.ms).toBe(5800);
+    expect(turnAudio(actions)).toEqual(range(700, 5800));
+  });
+
+  it("a whole utterance said while waiting becomes a turn, started and ended, as soon as the gate opens", () => {
+    const l = listener([
+      [1000, 2000],
+      [5000, 6000],
+    ]);
+    const audio = numbered(8000);
+    const waiting = run(l, audio.subarray(0, sampleAt(4000)), () => "soon");
+    expect(waiting).toEqual([]);
+    // The gate opens between two frames (the transcript arrived): nothing waits for the next one.
+    const opened = l.open();
+    expect(opened.map((a) => a.type)).toEqual(["start", "end"]);
+    // From its pre-roll to the end of the pause that ended it (2 s + 0.8 s); the silence after is not kept.
+    expect(concat((opened[0] as Extract<HandsFreeAction, { type: "start" }>).audio)).toEqual(
+      range(700, 2800),
+    );
+    expect(l.open()).toEqual([]);
+    // Turn taking goes on as usual afterwards.
+    const after = run(l, audio.subarray(sampleAt(4000)), () => "open");
+    expect(kinds(after)).toEqual(["start", "end"]);
+    expect(turnAudio(after)).toEqual(range(4700, 6800));
+  });
+
+  it("held speech cut off by muting becomes a whole turn, with no pause after it", () => {
+    const l = listener([[1000, 4000]]);
+    expect(run(l, numbered(2000), () => "soon")).toEqual([]);
+    l.endHeld();
+    const opened = l.open();
+    expect(opened.map((a) => a.type)).toEqual(["start", "end"]);
+    expect(concat((opened[0] as Extract<HandsFreeAction, { type: "start" }>).audio)).toEqual(
+      range(700, 2000),
+    );
+  });
+
+  it("a second utterance said while still waiting joins the held one", () => {
+    const speech = [
+      [1000, 1600],
+      [3000, 3600],
+    ] as const;
+    const actions = run(listener(speech), numbered(6000), (ms) => (ms <= 5000 ? "soon" : "open"));
+    expect(kinds(actions)).toEqual(["start", "end"]);
+    expect(actions[0]!.ms).toBe(5020);
+    expect(startAudio(actions[0])).toEqual(concat([range(700, 2400), range(2700, 4400)]));
+  });
+
+  it("holds at most 30 s, the most recent", () => {
+    const actions = run(listener([[1000, 41000]]), numbered(42000), (ms) => (ms < 40000 ? "soon" : "open"));
+    expect(actions[0]!.ms).toBe(40000);
+    expect(startAudio(actions[0])).toEqual(range(10000, 40000));
+    // The cap is exact to the sample, even within a frame.
+    const capped = run(listener([[1000, 3000]], { maxHeldMs: 1010 }), numbered(2000), (ms) =>
+      ms < 2000 ? "soon" : "open",
+    );
+    expect(startAudio(capped[0])).toEqual(range(990, 2000));
+  });
+
+  it("keeps no more than the pre-roll while the gate is closed, drops what was held, and never starts", () => {
+    const speech = [[1000, 4000]] as const;
+    expect(run(listener(speech), numbered(6000), () => "closed")).toEqual([]);
+    // Held while "soon", then the answer became audible ("closed"): what was held goes.
+    const actions = run(listener(speech), numbered(6000), (ms) =>
+      ms <= 2000 ? "soon" : ms <= 3000 ? "closed" : "open",
+    );
+    expect(kinds(actions)).toEqual(["start", "end"]);
+    expect(actions[0]!.ms).toBe(3020);
+    expect(startAudio(actions[0])).toEqual(range(2520, 3020));
+  });
+});
+
 class ToneVoice implements SpeechSynthesizer {
   readonly name = "tone";
   async synthesize(text: string): Promise<SynthesizedSpeech> {
@@ -135,6 +254,14 @@ class FixedRecognizer implements SpeechRecognizer {
   }
   async dispose(): Promise<void> {}
 }
+
+/** Feeds a session audio in 20 ms frames, letting its timers and promises run between them. */
+const feed = async (s: VoiceSession, audio: Float32Array) => {
+  for (let at = 0; at + FRAME <= audio.length; at += FRAME) {
+    s.audio(audio.subarray(at, at + FRAME));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+};
 
 describe("the voice session in hands-free mode", () => {
   const engines: ReasoningEngine[] = [];
@@ -165,12 +292,6 @@ describe("the voice session in hands-free mode", () => {
     return { s, events, engine };
   }
 
-  const feed = async (s: VoiceSession, audio: Float32Array) => {
-    for (let at = 0; at + FRAME <= audio.length; at += FRAME) {
-      s.audio(audio.subarray(at, at + FRAME));
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  };
   const states = (events: SessionEvent[]) =>
     events.filter((e) => e.type === "state").map((e) => (e as { state: string }).state);
 
@@ -217,6 +338,149 @@ describe("the voice session in hands-free mode", () => {
     const count = events.length;
     await feed(s, concat([voiced(600), quiet(500)]));
     expect(events.length).toBe(count);
+  });
+});
+
+const NUMBERS = ["one", "two", "three", "four", "five", "six", "seven", "eight"];
+
+/** Hears one word per burst of speech ("one two three" for three); `hold` keeps every decode waiting. */
+class BurstCounter implements SpeechRecognizer {
+  readonly name = "bursts";
+  private gate: Promise<void> | undefined;
+  /** Decodes wait until the returned function is called (a slow final transcript). */
+  hold(): () => void {
+    let release = () => {};
+    this.gate = new Promise<void>((resolve) => (release = resolve));
+    return () => {
+      this.gate = undefined;
+      release();
+    };
+  }
+  async transcribe(audio: MonoAudio): Promise<Transcription> {
+    await this.gate;
+    let bursts = 0;
+    let loud = false;
+    for (let at = 0; at + FRAME <= audio.samples.length; at += FRAME) {
+      const now = rms(audio.samples, at, at + FRAME) > 0.05;
+      if (now && !loud) bursts++;
+      loud = now;
+    }
+    const audioMs = (audio.samples.length * 1000) / audio.sampleRate;
+    return { text: NUMBERS.slice(0, bursts).join(" "), segments: [], decodeMs: 1, audioMs };
+  }
+  async dispose(): Promise<void> {}
+}
+
+/** `count` bursts of speech with short breaths between them (shorter than the pause). */
+const bursts = (count: number) =>
+  concat(Array.from({ length: count }, () => [voiced(300), quiet(200)]).flat());
+
+describe("the voice session in hands-free mode, speaking again while the last words are transcribed", () => {
+  /** Think-first on the scripted engine: a new utterance during the answer ends that turn and starts the next. */
+  function fakeSession() {
+    const setup = fakeEngine(
+      { main: [...repeat(" t", 10), "</think>", ...repeat(" word", 20), "<|im_end|>"] },
+      ["yes"],
+      { mode: "thinking" },
+    );
+    const recognizer = new BurstCounter();
+    const start = performance.now();
+    const s = new VoiceSession({
+      engine: setup.engine,
+      recognizer,
+      vad: new EnergyVad(),
+      synthesizer: new ToneVoice(),
+      sink: new TimelineSink(() => performance.now() - start, 20),
+      // Talking over the answer is off: the held words become a turn all the same (they came before it).
+      handsFree: { handsFree: true, pauseMs: 400, interruptBySpeaking: false },
+    });
+    const events: SessionEvent[] = [];
+    s.on((e) => events.push(e));
+    return { s, events, recognizer, engine: setup.engine };
+  }
+  const finals = (events: SessionEvent[]) =>
+    events.flatMap((e) => (e.type === "transcript" && e.final ? [e.committed] : []));
+  const untilFinals = (s: VoiceSession, count: number) =>
+    new Promise<void>((resolve) => {
+      let seen = 0;
+      const off = s.on((e) => {
+        if (e.type === "transcript" && e.final && ++seen === count) {
+          off();
+          resolve();
+        }
+      });
+    });
+  const untilState = (s: VoiceSession, state: string) =>
+    new Promise<void>((resolve) => {
+      const off = s.on((e) => e.type === "state" && e.state === state && (off(), resolve()));
+    });
+
+  it("a whole sentence said while the first is transcribed becomes the next question", async () => {
+    const { s, events, recognizer, engine } = fakeSession();
+    const release = recognizer.hold();
+    await feed(s, concat([quiet(300), bursts(3), quiet(600)]));
+    // The first utterance ended and is being transcribed (held); the second is said meanwhile.
+    expect(s.state).toBe("listening");
+    await feed(s, concat([bursts(5), quiet(600)]));
+    expect(finals(events)).toEqual([]);
+    release();
+    // The second turn follows the first without a pause in between: idle comes after both.
+    await s.whenIdle();
+    expect(events.filter((e) => e.type === "error")).toEqual([]);
+    expect(finals(events)).toEqual(["one two three", "one two three four five"]);
+    expect(engine.history.map((h) => h.user)).toEqual(["one two three", "one two three four five"]);
+  });
+
+  it("a sentence begun while the first is transcribed keeps its beginning when its turn starts", async () => {
+    const { s, events, recognizer, engine } = fakeSession();
+    const release = recognizer.hold();
+    const both = untilFinals(s, 2);
+    await feed(s, concat([quiet(300), bursts(3), quiet(600)]));
+    const listeningAgain = untilState(s, "listening");
+    // Two of its five bursts before the first transcript is in, three after.
+    await feed(s, concat([voiced(300), quiet(200), voiced(300)]));
+    release();
+    await listeningAgain;
+    await feed(s, concat([quiet(200), bursts(3), quiet(600)]));
+    await both;
+    await s.whenIdle();
+    expect(events.filter((e) => e.type === "error")).toEqual([]);
+    expect(finals(events)).toEqual(["one two three", "one two three four five"]);
+    expect(engine.history.at(-1)).toMatchObject({ user: "one two three four five" });
+  });
+
+  it("muting while the first is transcribed ends the second where it was cut off", async () => {
+    const { s, events, recognizer } = fakeSession();
+    const release = recognizer.hold();
+    await feed(s, concat([quiet(300), bursts(3), quiet(600)]));
+    await feed(s, concat([voiced(300), quiet(200), voiced(300)]));
+    // The window mutes the microphone while listening: a push-to-talk release, then no more audio.
+    const muted = s.pushToTalkUp();
+    release();
+    await muted;
+    await s.whenIdle();
+    expect(finals(events)).toEqual(["one two three", "one two"]);
+  });
+
+  it("Stop while listening, or while the words are transcribed, ends in idle and the next words are heard", async () => {
+    const { s, events, recognizer } = fakeSession();
+    await feed(s, concat([quiet(300), bursts(2)]));
+    expect(s.state).toBe("listening");
+    s.stop();
+    await s.whenIdle();
+    const release = recognizer.hold();
+    await feed(s, concat([bursts(3), quiet(600)]));
+    expect(s.state).toBe("listening");
+    s.stop();
+    release();
+    await s.whenIdle();
+    // Stopped words go nowhere; the session listens as before.
+    const next = untilFinals(s, 1);
+    await feed(s, concat([bursts(4), quiet(600)]));
+    await next;
+    await s.whenIdle();
+    expect(finals(events)).toEqual(["one two three four"]);
+    expect(events.filter((e) => e.type === "error")).toEqual([]);
   });
 });
 

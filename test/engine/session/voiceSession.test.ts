@@ -42,9 +42,20 @@ class SentenceRecognizer implements SpeechRecognizer {
   readonly name = "sentence";
   failFinal = false;
   calls = 0;
+  private gate: Promise<void> | undefined;
   constructor(private readonly sentence: string) {}
+  /** Decodes wait until the returned function is called (a slow final transcript). */
+  hold(): () => void {
+    let release = () => {};
+    this.gate = new Promise<void>((resolve) => (release = resolve));
+    return () => {
+      this.gate = undefined;
+      release();
+    };
+  }
   async transcribe(audio: MonoAudio): Promise<Transcription> {
     this.calls++;
+    await this.gate;
     await new Promise((resolve) => setTimeout(resolve, 5));
     const audioMs = (audio.samples.length * 1000) / audio.sampleRate;
     const words = this.sentence.split(" ");
@@ -281,6 +292,40 @@ describe("the voice session", () => {
     await session.whenIdle();
     expect(events.filter((e) => e.type === "error")).toEqual([]);
     expect(setup.engine.history.map((h) => h.user)).toEqual(["Say many words", "in French please"]);
+  });
+
+  it("push-to-talk pressed while the last words are still transcribed: the new words wait and become the next turn", async () => {
+    const setup = fakeEngine(
+      { main: [...repeat(" t", 10), "</think>", ...repeat(" word", 20), "<|im_end|>"] },
+      ["yes"],
+      { mode: "thinking" },
+    );
+    const recognizer = new SentenceRecognizer("what is two plus two");
+    const start = performance.now();
+    const events: SessionEvent[] = [];
+    const session = new VoiceSession({
+      engine: setup.engine,
+      recognizer,
+      vad: new EnergyVad(),
+      synthesizer: new ToneVoice(8, 5),
+      sink: new TimelineSink(() => performance.now() - start, 20),
+    });
+    session.on((e) => events.push(e));
+    const release = recognizer.hold();
+    session.pushToTalkDown();
+    speak(session, 900);
+    const first = session.pushToTalkUp();
+    // Pressed again at once: the first words are still being transcribed (held here).
+    session.pushToTalkDown();
+    speak(session, 1500);
+    const second = session.pushToTalkUp();
+    release();
+    await Promise.all([first, second]);
+    await session.whenIdle();
+    expect(events.filter((e) => e.type === "error")).toEqual([]);
+    const finals = events.flatMap((e) => (e.type === "transcript" && e.final ? [e.committed] : []));
+    expect(finals).toEqual(["what is two", "what is two plus two"]);
+    expect(setup.engine.history.map((h) => h.user)).toEqual(["what is two", "what is two plus two"]);
   });
 
   it("barge-in while the answer is still being written becomes an interjection", async () => {
