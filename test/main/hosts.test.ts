@@ -479,7 +479,7 @@ describe("the app host with a data folder it cannot write", () => {
       modelsDir: join(dir, "blocker", "duet", "models"),
       launcher: new FakeLauncher(),
       probeLauncher: new FakeProbeLauncher("answer"),
-      emit: (e) => e.type === "download" && "error" in e && failed(e.error),
+      emit: (e) => e.type === "download" && e.error !== undefined && failed(e.error),
       emitAudio: () => {},
       // Nothing may reach the network if the folder were made after all.
       overrides: { models: { mirrorBaseUrl: await closedPortUrl() } },
