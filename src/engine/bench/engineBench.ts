@@ -3,14 +3,15 @@
  * npm run bench:engine [-- --json] [--model PATH] [--context N] [--steps N] [--threads N] [--quick]
  *
  * Measures, on a model with real shapes (Qwen3-0.6B dimensions, random weights, generated once):
- * - baselines, as raw decodes through the adapter in the same run: `plainStepMs` (one token) and
- *   `twoStreamStepMs` (two tokens, one per sequence, in one batch);
+ * - baselines, as raw decodes through the adapter in the same run, measured again right before
+ *   each policy: `plainStepMs` (one token) and `twoStreamStepMs` (two tokens, one per sequence, in
+ *   one batch); at top level their medians;
  * - the engine's asynchronous step (both streams decoding, probe forced yes so they always do),
  *   per placement and thought-sharing policy, on node-llama-cpp's stock binary and, when
  *   `npm run build:native` made one, on Duet's own build;
- * - per policy: `stepMs`, `overhead` (step / twoStreamStepMs), `lagMean` and `lagMax` (thought
- *   lag), and `aggregateRatio` (thinker + writer tokens per second over one plain stream's, that
- *   is 2 x plainStepMs / stepMs);
+ * - per policy: `stepMs`, `overhead` (step / its own twoStreamStepMs), `lagMean` and `lagMax`
+ *   (thought lag), and `aggregateRatio` (thinker + writer tokens per second over one plain
+ *   stream's, that is 2 x its own plainStepMs / stepMs);
  * - the probe and the K-shift pass against context size.
  * At top level: the default policy's `asyncOverhead`, `thoughtLagMax` and `aggregateRatio`.
  */
@@ -177,6 +178,9 @@ interface PolicyResult {
   thoughtSharing: string;
   layout: LayoutName;
   stepMs: number;
+  /** The baselines measured right before this policy's run, which its ratios divide by. */
+  plainStepMs: number;
+  twoStreamStepMs: number;
   overhead: number;
   lagMean: number;
   lagMax: number;
@@ -242,11 +246,16 @@ async function main(): Promise<void> {
     binary: defaultBinary,
     ...(threads ? { threads } : {}),
   });
-  const plainStepMs = await rawStepMs(raw.runtime, 1, 24, repeat);
-  const twoStreamStepMs = await rawStepMs(raw.runtime, 2, 24, repeat);
-  await raw.dispose();
-  log(`plain step (1 token, raw decode):          ${plainStepMs} ms`);
-  log(`two-stream step (2 tokens, one batch):     ${twoStreamStepMs} ms`);
+  // Measured again right before each policy, and each policy is compared with its own pair: on a
+  // shared machine the speed drifts over the minutes a run takes, and a ratio against a baseline
+  // taken minutes earlier measures the drift as much as the policy.
+  const baselines = async (): Promise<{ plain: number; two: number }> => ({
+    plain: await rawStepMs(raw.runtime, 1, 24, repeat),
+    two: await rawStepMs(raw.runtime, 2, 24, repeat),
+  });
+  const pairs: Array<{ plain: number; two: number }> = [await baselines()];
+  log(`plain step (1 token, raw decode):          ${pairs[0]!.plain} ms`);
+  log(`two-stream step (2 tokens, one batch):     ${pairs[0]!.two} ms`);
 
   const policies: Array<{
     binary: NativeBinaryKind;
@@ -272,7 +281,9 @@ async function main(): Promise<void> {
 
   const results: Record<string, PolicyResult> = {};
   let defaultName = "";
-  for (const policy of policies) {
+  for (const [index, policy] of policies.entries()) {
+    const pair = index === 0 ? pairs[0]! : await baselines();
+    if (index > 0) pairs.push(pair);
     const engine = await ReasoningEngine.open({
       modelPath,
       gpu: "cpu",
@@ -300,10 +311,12 @@ async function main(): Promise<void> {
       thoughtSharing: engine.options.thoughtSharing,
       layout: policy.layout,
       stepMs: run.meanMs,
-      overhead: round(run.meanMs / twoStreamStepMs, 3),
+      plainStepMs: pair.plain,
+      twoStreamStepMs: pair.two,
+      overhead: round(run.meanMs / pair.two, 3),
       lagMean: run.lagMean,
       lagMax: run.lagMax,
-      aggregateRatio: round((2 * plainStepMs) / run.meanMs, 3),
+      aggregateRatio: round((2 * pair.plain) / run.meanMs, 3),
       shiftPassesPerStep: run.shiftPassesPerStep,
       mirroredTokensPerStep: run.mirroredTokensPerStep,
       stalls: run.stepMs.stalls,
@@ -312,7 +325,7 @@ async function main(): Promise<void> {
     await engine.dispose();
     const r = results[name]!;
     log(
-      `${name.padEnd(32)} ${String(r.stepMs).padStart(7)} ms  overhead ${r.overhead}  lag ${r.lagMean} mean / ${r.lagMax} max  ` +
+      `${name.padEnd(32)} ${String(r.stepMs).padStart(7)} ms  (two-stream ${pair.two} ms)  overhead ${r.overhead}  lag ${r.lagMean} mean / ${r.lagMax} max  ` +
         `aggregate ${r.aggregateRatio}  (${r.shiftPassesPerStep} shift passes/step)`,
     );
   }
@@ -379,7 +392,9 @@ async function main(): Promise<void> {
     await session.dispose();
   }
 
+  await raw.dispose();
   const chosen = results[defaultName] ?? Object.values(results)[0]!;
+  const median = (values: number[]): number => stats(values).medianMs;
   const summary = {
     model: modelPath,
     threads: threadsUsed,
@@ -387,8 +402,8 @@ async function main(): Promise<void> {
     steps,
     binary: defaultBinary,
     defaultPolicy: defaultName,
-    plainStepMs,
-    twoStreamStepMs,
+    plainStepMs: median(pairs.map((p) => p.plain)),
+    twoStreamStepMs: median(pairs.map((p) => p.two)),
     asyncStepMs: chosen.stepMs,
     asyncOverhead: chosen.overhead,
     thoughtLagMax: chosen.lagMax,
