@@ -44,9 +44,34 @@ export interface TurnsState {
   turns: Record<number, TurnRecord>;
   /** Typed text sent but whose turn has not started yet (its "start" event carries no text). */
   pendingUserText: string | null;
+  /**
+   * The newest turn ended without a word and was removed: what still comes for it (its metrics)
+   * is dropped until the next turn starts, instead of landing on the turn before.
+   */
+  droppedTurn: boolean;
 }
 
-export const emptyTurns = (): TurnsState => ({ turnIds: [], turns: {}, pendingUserText: null });
+export const emptyTurns = (): TurnsState => ({
+  turnIds: [],
+  turns: {},
+  pendingUserText: null,
+  droppedTurn: false,
+});
+
+/**
+ * Something was said, thought or answered in the turn. One without (a tap on push-to-talk, a
+ * cough in hands-free mode) is no part of the conversation once it has ended.
+ */
+export function hasWords(
+  turn: Pick<TurnRecord, "user" | "thoughts" | "answerTokens" | "interjections">,
+): boolean {
+  return (
+    turn.user.trim() !== "" ||
+    turn.thoughts.trim() !== "" ||
+    turn.answerTokens.length > 0 ||
+    turn.interjections.length > 0
+  );
+}
 
 export function newTurn(id: number, user: string, startedAt: number): TurnRecord {
   return {
@@ -79,14 +104,26 @@ export function currentTurn(state: TurnsState): TurnRecord | undefined {
  * otherwise, so a store can skip re-rendering). `now` gives the wall clock for new turns.
  */
 export function reduceTurns(state: TurnsState, events: readonly AppEvent[], now: () => number): TurnsState {
-  let { turns, turnIds, pendingUserText } = state;
+  let { turns, turnIds, pendingUserText, droppedTurn } = state;
   let changed = false;
   const current = (): TurnRecord | undefined => {
     const id = turnIds[turnIds.length - 1];
-    return id === undefined ? undefined : turns[id];
+    return id === undefined || droppedTurn ? undefined : turns[id];
   };
   const update = (turn: TurnRecord, change: Partial<TurnRecord>) => {
     turns = { ...turns, [turn.id]: { ...turn, ...change } };
+    changed = true;
+  };
+  /** The turn is over: it stays if it has words, and is removed otherwise (its id goes to the next). */
+  const end = (turn: TurnRecord, change: Partial<TurnRecord>) => {
+    if (hasWords(turn)) {
+      update(turn, { ...change, done: true });
+      return;
+    }
+    const { [turn.id]: _removed, ...rest } = turns;
+    turns = rest;
+    turnIds = turnIds.filter((id) => id !== turn.id);
+    droppedTurn = true;
     changed = true;
   };
   for (const event of events) {
@@ -95,7 +132,7 @@ export function reduceTurns(state: TurnsState, events: readonly AppEvent[], now:
         // A turn cut short by an engine crash or failure is over; say so instead of waiting forever.
         const turn = current();
         if (turn && !turn.done && (event.engine.status === "crashed" || event.engine.status === "failed"))
-          update(turn, { done: true, endReason: "engine stopped", speaking: null });
+          end(turn, { endReason: "engine stopped", speaking: null });
         break;
       }
       case "transcript": {
@@ -111,6 +148,7 @@ export function reduceTurns(state: TurnsState, events: readonly AppEvent[], now:
           turns = { ...turns, [id]: newTurn(id, pendingUserText ?? "", now()) };
           turnIds = [...turnIds, id];
           pendingUserText = null;
+          droppedTurn = false;
           changed = true;
           break;
         }
@@ -141,7 +179,7 @@ export function reduceTurns(state: TurnsState, events: readonly AppEvent[], now:
         } else if (e.type === "input" && !turn.userFinal) {
           update(turn, { user: e.text, userFinal: e.final });
         } else if (e.type === "end") {
-          update(turn, { done: true, endReason: e.reason });
+          end(turn, { endReason: e.reason });
         }
         break;
       }
@@ -188,7 +226,9 @@ export function reduceTurns(state: TurnsState, events: readonly AppEvent[], now:
         break;
     }
   }
-  return changed || pendingUserText !== state.pendingUserText ? { turns, turnIds, pendingUserText } : state;
+  return changed || pendingUserText !== state.pendingUserText
+    ? { turns, turnIds, pendingUserText, droppedTurn }
+    : state;
 }
 
 /** The state with typed text expected to start the next turn. */
@@ -209,5 +249,5 @@ export function turnsFrom(records: readonly TurnRecord[]): TurnsState {
     turns[i + 1] = { ...record, id: i + 1 };
     turnIds.push(i + 1);
   });
-  return { turns, turnIds, pendingUserText: null };
+  return { turns, turnIds, pendingUserText: null, droppedTurn: false };
 }

@@ -9,6 +9,7 @@ import {
   type ConversationFileSystem,
 } from "../../src/main/conversations/store.js";
 import type { AppEvent } from "../../src/shared/ipc/contract.js";
+import type { VoiceTurnMetrics } from "../../src/shared/session.js";
 import type { TurnEvent } from "../../src/shared/turnEvents.js";
 
 const folder = () => join(mkdtempSync(join(tmpdir(), "duet-conversations-")), "conversations");
@@ -30,6 +31,36 @@ function askAndAnswer(keeper: ConversationKeeper, question: string, answer: stri
   );
   keeper.record(turn({ type: "end", reason: "end-of-turn", metrics: {} }));
 }
+
+/** A voice turn in which nothing was said (a tap on push-to-talk, a cough in hands-free mode). */
+function wordlessTurn(keeper: ConversationKeeper): void {
+  keeper.record(
+    turn({ type: "start", mode: "async", layout: "paper", turn: 1, thoughtSharing: "every step" }),
+  );
+  keeper.record({ type: "transcript", committed: "", tentative: "", final: true });
+  keeper.record(turn({ type: "end", reason: "cancelled", metrics: {} }));
+  keeper.record({ type: "metrics", metrics: { ...NO_METRICS } });
+}
+
+const NO_METRICS: VoiceTurnMetrics = {
+  releaseToFirstAudioMs: null,
+  sttMs: 5,
+  ttftMs: null,
+  stft: null,
+  stepsDelay: null,
+  totalDelay: 0,
+  adjustedDelay: 0,
+  heardSilence: 0,
+  answerTokensPerSecond: 0,
+  stepsPerSecond: 0,
+  thinkerTokens: 0,
+  writerTokens: 0,
+  heardTokens: 0,
+  chunks: 0,
+  thoughtLagMean: 0,
+  thoughtLagMax: 0,
+  endReason: "cancelled",
+};
 
 function keeperOn(store: ConversationStore, events: AppEvent[] = []) {
   return new ConversationKeeper({ store, emit: (e) => events.push(e), saveDelayMs: 5 });
@@ -99,6 +130,86 @@ describe("saved conversations", () => {
     expect(opened?.id).toBe(second);
     expect(store.list().map((c) => c.id)).toEqual([second]);
     expect(readdirSync(dir)).toEqual([`${second}.json`]);
+  });
+
+  it("keep no turn in which nothing was said, and are not even touched by one", async () => {
+    const dir = folder();
+    let writes = 0;
+    const fs: ConversationFileSystem = {
+      ...realConversationFileSystem,
+      writeFile: async (path, data, options) => {
+        writes++;
+        return realConversationFileSystem.writeFile(path, data, options);
+      },
+    };
+    let clock = 1000;
+    const store = await ConversationStore.open(dir, { fs });
+    const keeper = new ConversationKeeper({ store, emit: () => undefined, saveDelayMs: 5, now: () => clock });
+    await keeper.openLatest();
+    // A new conversation that only heard a tap is not written at all.
+    wordlessTurn(keeper);
+    await keeper.flush();
+    expect(() => readdirSync(dir)).toThrow();
+    expect(keeper.open().turns).toEqual([]);
+
+    askAndAnswer(keeper, "What is two plus two?", ["It is", " 4."]);
+    await keeper.flush();
+    const file = join(dir, `${keeper.id}.json`);
+    const saved = readFileSync(file, "utf8");
+    const written = writes;
+    clock += 60_000;
+    wordlessTurn(keeper);
+    await keeper.flush();
+    // Neither the file nor its time changed: the conversation does not move up the list for a cough.
+    expect(writes).toBe(written);
+    expect(readFileSync(file, "utf8")).toBe(saved);
+    expect(keeper.open().turns.map((t) => [t.id, t.user])).toEqual([[1, "What is two plus two?"]]);
+
+    askAndAnswer(keeper, "And three?", ["Six."]);
+    await keeper.flush();
+    const conversation = JSON.parse(readFileSync(file, "utf8")) as { turns: Array<{ user: string }> };
+    expect(conversation.turns.map((t) => t.user)).toEqual(["What is two plus two?", "And three?"]);
+    expect(store.list()).toMatchObject([{ turns: 2 }]);
+    const { text } = await keeper.markdown(keeper.id, false);
+    expect(text).toMatch(/## 1\. What is two plus two\?[\s\S]*## 2\. And three\?/);
+    expect(text).not.toMatch(/nothing was heard/i);
+    const again = keeperOn(await ConversationStore.open(dir));
+    await again.openLatest();
+    expect(again.open().turns.map((t) => [t.id, t.user])).toEqual([
+      [1, "What is two plus two?"],
+      [2, "And three?"],
+    ]);
+  });
+
+  it("leave out the word-less turns that files from earlier versions hold", async () => {
+    const dir = folder();
+    const keeper = keeperOn(await ConversationStore.open(dir));
+    await keeper.openLatest();
+    askAndAnswer(keeper, "First", ["one"]);
+    askAndAnswer(keeper, "Second", ["two"]);
+    await keeper.flush();
+    const file = join(dir, `${keeper.id}.json`);
+    const old = JSON.parse(readFileSync(file, "utf8")) as { turns: Array<Record<string, unknown>> };
+    const wordless = {
+      ...old.turns[0],
+      user: "",
+      thoughts: "",
+      answerTokens: [],
+      heardTokens: 0,
+      interjections: [],
+    };
+    old.turns = [wordless, old.turns[0]!, wordless, old.turns[1]!];
+    writeFileSync(file, JSON.stringify(old));
+
+    const store = await ConversationStore.open(dir);
+    expect(store.list()).toMatchObject([{ id: keeper.id, turns: 2 }]);
+    const reopened = keeperOn(store);
+    await reopened.openLatest();
+    expect(reopened.open().turns.map((t) => [t.id, t.user])).toEqual([
+      [1, "First"],
+      [2, "Second"],
+    ]);
+    expect((await reopened.markdown(keeper.id, false)).text).toMatch(/## 1\. First[\s\S]*## 2\. Second\n/);
   });
 
   it("keeps a damaged file aside with a notice, and leaves a newer Duet's file alone", async () => {

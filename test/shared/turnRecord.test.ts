@@ -120,6 +120,73 @@ describe("turn records from session events (the window's and the saved conversat
     expect(currentTurn(state)).toMatchObject({ done: true, endReason: "engine stopped" });
   });
 
+  it("removes a turn that ended without a word, and the turn after it takes its place, intact", () => {
+    const spoken = { type: "transcript", committed: "two plus two", tentative: "", final: true } as const;
+    let state = apply([start, spoken, answer("Four", 0), turn({ type: "end", reason: "end-of-turn" })]);
+    // The next answer was written but not all heard, so it never got its metrics.
+    state = apply([start, { type: "transcript", committed: "and", tentative: "", final: false }], state);
+    state = apply([answer("And", 0), turn({ type: "end", reason: "end-of-turn" })], state);
+    const kept = turnList(state);
+    // A tap on push-to-talk: nothing heard, the turn ends at once; its metrics come after its end.
+    state = apply(
+      [
+        start,
+        { type: "transcript", committed: "", tentative: "", final: true },
+        turn({ type: "end", reason: "cancelled" }),
+        { type: "metrics", metrics: metrics(0) },
+      ],
+      state,
+    );
+    expect(turnList(state)).toEqual(kept);
+    expect(state.turnIds).toEqual([1, 2]);
+    expect(state.turns[3]).toBeUndefined();
+    // Nothing for the removed turn lands on the one before it (which has no metrics of its own).
+    expect(state.turns[2]!.metrics).toBeNull();
+    state = apply(
+      [{ type: "audio-stop" }, { type: "transcript", committed: "x", tentative: "", final: false }],
+      state,
+    );
+    expect(turnList(state)).toEqual(kept);
+
+    state = apply(
+      [start, { type: "transcript", committed: "three", tentative: "", final: true }, thought("Hmm", 3)],
+      state,
+    );
+    state = apply([answer("Three", 0), turn({ type: "end", reason: "end-of-turn" })], state);
+    state = apply([{ type: "metrics", metrics: metrics(1) }], state);
+    expect(state.turnIds).toEqual([1, 2, 3]);
+    expect(currentTurn(state)).toMatchObject({
+      id: 3,
+      user: "three",
+      thoughts: "Hmm",
+      answerTokens: ["Three"],
+      done: true,
+      endReason: "end-of-turn",
+      metrics: metrics(1),
+    });
+  });
+
+  it("keeps a turn that has words of any kind when it ends, and removes a silent one an engine crash ended", () => {
+    const ended = turn({ type: "end", reason: "cancelled" });
+    const typed = apply([start, ended], expectUserText(emptyTurns(), "Q"));
+    const thinking = apply([start, thought("Hmm", 1), ended]);
+    const interjected = apply([
+      start,
+      turn({ type: "interjection", text: "wait", keptAnswerTokens: 0, droppedAnswerTokens: 0 }),
+      ended,
+    ]);
+    for (const state of [typed, thinking, interjected]) expect(turnList(state)).toHaveLength(1);
+    const crashed = apply([
+      start,
+      { type: "engine", engine: { status: "crashed", message: "x", restartInMs: 500 } },
+    ]);
+    expect(turnList(crashed)).toEqual([]);
+    // Blank words are no words.
+    expect(
+      turnList(apply([start, { type: "transcript", committed: " ", tentative: "", final: true }, ended])),
+    ).toEqual([]);
+  });
+
   it("returns the same state when nothing concerns the turns, so a store can skip the update", () => {
     const state = apply([start]);
     expect(

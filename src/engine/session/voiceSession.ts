@@ -109,7 +109,7 @@ export class VoiceSession {
       // An utterance under way ends as if the user had paused.
       if (this.listeningHandsFree) {
         this.listeningHandsFree = false;
-        void this.pushToTalkUp();
+        void this.endUtterance(true);
       }
       return;
     }
@@ -407,15 +407,25 @@ export class VoiceSession {
         this.transcriber?.push(action.samples);
       } else {
         this.listeningHandsFree = false;
-        void this.pushToTalkUp();
+        void this.endUtterance(true);
       }
     }
   }
 
   /**
    * Push-to-talk released: the final transcript goes to the engine. Resolves once it is there.
+   * The window also sends it when the microphone is muted during a hands-free utterance.
    */
-  async pushToTalkUp(): Promise<void> {
+  pushToTalkUp(): Promise<void> {
+    // An utterance the hands-free listener started stays one when the key or muting ends it.
+    return this.endUtterance(this.listeningHandsFree);
+  }
+
+  /**
+   * Ends the utterance under way. `handsFree`: the hands-free listener started it, so one that
+   * gives no words was noise (a cough, a door, the television), not worth an error.
+   */
+  private async endUtterance(handsFree: boolean): Promise<void> {
     if (this.queuedKey && this.finishing) {
       this.queuedKey.released = true;
       // The queued utterance starts, and then finishes, when the last one is done.
@@ -434,15 +444,15 @@ export class VoiceSession {
     }
     const transcriber = this.transcriber;
     if (!transcriber || this.stateValue !== "listening") return;
-    const finishing = this.finishThenContinue(transcriber);
+    const finishing = this.finishThenContinue(transcriber, handsFree);
     this.finishing = finishing;
     return finishing;
   }
 
   /** Finishes the utterance, then starts the one said meanwhile (by key or hands-free), if any. */
-  private async finishThenContinue(transcriber: LiveTranscriber): Promise<void> {
+  private async finishThenContinue(transcriber: LiveTranscriber, handsFree: boolean): Promise<void> {
     try {
-      await this.finishListening(transcriber);
+      await this.finishListening(transcriber, handsFree);
     } finally {
       this.finishing = undefined;
       this.startWaitingUtterance();
@@ -464,7 +474,7 @@ export class VoiceSession {
     if (listener && this.stateValue !== "listening") this.follow(listener, listener.open());
   }
 
-  private async finishListening(transcriber: LiveTranscriber): Promise<void> {
+  private async finishListening(transcriber: LiveTranscriber, handsFree: boolean): Promise<void> {
     const generation = this.generation;
     // The listening turn may still wait for the previous turn to end.
     await this.pendingStart;
@@ -515,7 +525,9 @@ export class VoiceSession {
     } catch (error) {
       this.error("engine", error);
     }
-    if (!text) {
+    // Push-to-talk that gave no words says why; in hands-free mode noise is normal, so it says
+    // nothing (the word-less turn leaves the conversation: src/shared/turnRecord.ts).
+    if (!text && !handsFree) {
       this.error(
         "stt",
         new DuetError(

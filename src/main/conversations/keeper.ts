@@ -11,19 +11,16 @@ import {
 } from "../../shared/conversations.js";
 import type { AppEvent } from "../../shared/ipc/contract.js";
 import {
+  currentTurn,
   emptyTurns,
   expectUserText,
+  hasWords,
   reduceTurns,
   turnList,
   turnsFrom,
-  type TurnRecord,
   type TurnsState,
 } from "../../shared/turnRecord.js";
 import type { ConversationStore } from "./store.js";
-
-/** A turn with words in it: something was asked, thought or answered. */
-const worthKeeping = (turn: TurnRecord): boolean =>
-  !turn.done || turn.user.trim() !== "" || turn.thoughts.trim() !== "" || turn.answerTokens.length > 0;
 
 export interface HistoryItem {
   user: string;
@@ -129,8 +126,11 @@ export class ConversationKeeper {
     const after = reduceTurns(before, [event], this.now);
     if (after === before) return;
     this.current.turns = after;
+    // The reducer changes only the newest turn. A turn without words yet (listening), or one removed
+    // at its end because none came, changes nothing that is saved: the conversation is not touched.
+    const latest = currentTurn(after);
+    if (!latest || !hasWords(latest) || latest === before.turns[latest.id]) return;
     const turns = turnList(after);
-    if (turns.length === 0) return;
     this.current.updatedAt = this.now();
     if (!this.current.titleIsCustom) this.current.title = titleFromQuestion(turns[0]!.user);
     const ended =
@@ -169,8 +169,9 @@ export class ConversationKeeper {
       titleIsCustom: current.titleIsCustom,
       createdAt: current.createdAt,
       updatedAt: current.updatedAt,
-      // A turn in which nothing was heard and nothing said is not worth keeping.
-      turns: turnList(current.turns).filter(worthKeeping).map(savedTurn),
+      // An ended turn without a word is gone from the turns already; one still listening is saved
+      // once words come (if none come, it never was part of the conversation).
+      turns: turnList(current.turns).filter(hasWords).map(savedTurn),
       history: current.history,
     };
   }

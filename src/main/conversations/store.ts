@@ -14,6 +14,7 @@ import {
   type Conversation,
   type ConversationSummary,
 } from "../../shared/conversations.js";
+import { hasWords } from "../../shared/turnRecord.js";
 
 /** The file operations the store needs; tests inject failures (a full disk, a read-only folder). */
 export interface ConversationFileSystem extends SettingsFileSystem {
@@ -134,7 +135,9 @@ export class ConversationStore {
       );
       return undefined;
     }
-    return parsed.data;
+    // Files saved before turns without a word were removed may still hold some: they are no part
+    // of the conversation (nor of its count of questions, nor of its export).
+    return { ...parsed.data, turns: parsed.data.turns.filter(hasWords) };
   }
 
   /** Moves a damaged file aside, byte for byte, and says where. */

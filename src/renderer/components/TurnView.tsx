@@ -264,21 +264,8 @@ export const TurnView = memo(function TurnView({ id, last }: { id: number; last:
     if (!turn) return null;
     return turn.endReason === "end-of-turn" && voiceStopped(turn) ? "voice-stopped" : turn.endReason;
   });
-  const empty = useDuet((s) => {
-    const turn = s.turns[id];
-    return (
-      !!turn && turn.done && !turn.user.trim() && !turn.thoughts.trim() && turn.answerTokens.length === 0
-    );
-  });
   if (done === undefined) return null;
   const live = last && !finished;
-  // Nothing was heard and nothing said (a cough in hands-free mode, a tap on the button): one line.
-  if (finished && empty)
-    return (
-      <article className="turn empty-turn" data-done={done} data-live={false} aria-label={`Turn ${id}`}>
-        <p className="summary">Nothing was heard.</p>
-      </article>
-    );
   return (
     <article
       className="turn"

@@ -184,8 +184,8 @@ function reduce(state: DuetState, events: readonly AppEvent[]): Partial<DuetStat
     }
     turns = reduceTurns(turns, [event], () => Date.now());
   }
-  const { turnIds, pendingUserText } = turns;
-  return turns === state ? patch : { ...patch, turns: turns.turns, turnIds, pendingUserText };
+  const { turnIds, pendingUserText, droppedTurn } = turns;
+  return turns === state ? patch : { ...patch, turns: turns.turns, turnIds, pendingUserText, droppedTurn };
 }
 
 export const useDuet = create<DuetState>()((set) => ({

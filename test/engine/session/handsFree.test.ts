@@ -12,6 +12,7 @@ import type { SpeechRecognizer, Transcription } from "../../../src/engine/speech
 import type { SpeechSynthesizer, SynthesizedSpeech } from "../../../src/engine/speech/tts/synthesizer.js";
 import { EnergyVad, SileroVad, type SpeechStream } from "../../../src/engine/speech/vad.js";
 import { DEMO_PROGRAM } from "../../../src/engine/tiny-model/demoProgram.js";
+import { emptyTurns, reduceTurns, turnList } from "../../../src/shared/turnRecord.js";
 import { fakeEngine, repeat } from "../../helpers/fakeEngine.js";
 import { joinWavs, loadSpeech, silenceWav, spokenWav } from "../../helpers/audio.js";
 import { tinyModelPath } from "../../helpers/models.js";
@@ -255,6 +256,15 @@ class FixedRecognizer implements SpeechRecognizer {
   async dispose(): Promise<void> {}
 }
 
+/** Hears no words in anything (what a cough or a door gives). */
+class DeafRecognizer implements SpeechRecognizer {
+  readonly name = "deaf";
+  async transcribe(audio: MonoAudio): Promise<Transcription> {
+    return { text: "", segments: [], decodeMs: 1, audioMs: (audio.samples.length * 1000) / audio.sampleRate };
+  }
+  async dispose(): Promise<void> {}
+}
+
 /** Feeds a session audio in 20 ms frames, letting its timers and promises run between them. */
 const feed = async (s: VoiceSession, audio: Float32Array) => {
   for (let at = 0; at + FRAME <= audio.length; at += FRAME) {
@@ -270,7 +280,11 @@ describe("the voice session in hands-free mode", () => {
   });
 
   /** `speed`: how many times faster than real time the answer "plays". */
-  async function session(interruptBySpeaking: boolean, speed = 20) {
+  async function session(
+    interruptBySpeaking: boolean,
+    speed = 20,
+    recognizer: SpeechRecognizer = new FixedRecognizer(),
+  ) {
     const engine = await ReasoningEngine.open({
       modelPath: await tinyModelPath({ program: DEMO_PROGRAM }),
       gpu: "cpu",
@@ -282,7 +296,7 @@ describe("the voice session in hands-free mode", () => {
     const events: SessionEvent[] = [];
     const s = new VoiceSession({
       engine,
-      recognizer: new FixedRecognizer(),
+      recognizer,
       vad: new EnergyVad(),
       synthesizer: new ToneVoice(),
       sink,
@@ -324,6 +338,46 @@ describe("the voice session in hands-free mode", () => {
       s.stop();
       await s.whenIdle();
     }
+  });
+
+  it("sounds without words raise no error and leave no turn; push-to-talk without words still says so", async () => {
+    const { s, events, engine } = await session(true, 20, new DeafRecognizer());
+    const finalTranscript = () =>
+      new Promise<void>((resolve) => {
+        const off = s.on((e) => e.type === "transcript" && e.final && (off(), resolve()));
+      });
+    // A cough: the listener starts a turn and the pause ends it.
+    let heard = finalTranscript();
+    await feed(s, concat([quiet(300), voiced(600), quiet(600)]));
+    await heard;
+    await s.whenIdle();
+    // A door, cut off by muting (the window sends the key's release).
+    await feed(s, concat([quiet(300), voiced(600)]));
+    expect(s.state).toBe("listening");
+    await s.pushToTalkUp();
+    await s.whenIdle();
+    // The television, cut off by turning hands-free off.
+    await feed(s, concat([quiet(300), voiced(600)]));
+    expect(s.state).toBe("listening");
+    heard = finalTranscript();
+    s.setHandsFree({ handsFree: false, pauseMs: 400, interruptBySpeaking: true });
+    await heard;
+    await s.whenIdle();
+    expect(states(events).filter((state) => state === "listening")).toHaveLength(3);
+    expect(events.filter((e) => e.type === "error")).toEqual([]);
+
+    // The key, held over the same sounds: the user asked to be heard, so the window says what happened.
+    s.pushToTalkDown();
+    await feed(s, concat([quiet(300), voiced(600), quiet(300)]));
+    await s.pushToTalkUp();
+    await s.whenIdle();
+    expect(events.filter((e) => e.type === "error")).toEqual([
+      expect.objectContaining({ stage: "stt", message: expect.stringMatching(/no words were recognised/) }),
+    ]);
+    // None of the four is part of the conversation.
+    expect(turnList(reduceTurns(emptyTurns(), events, () => 0))).toEqual([]);
+    expect(events.filter((e) => e.type === "turn" && e.event.type === "start")).toHaveLength(4);
+    expect(engine.history).toEqual([]);
   });
 
   it("turning hands-free off mid-utterance ends it as a pause would", async () => {

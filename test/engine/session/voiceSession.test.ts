@@ -11,6 +11,7 @@ import type { SpeechRecognizer, Transcription } from "../../../src/engine/speech
 import type { SpeechSynthesizer, SynthesizedSpeech } from "../../../src/engine/speech/tts/synthesizer.js";
 import { EnergyVad } from "../../../src/engine/speech/vad.js";
 import { DEMO_PROGRAM } from "../../../src/engine/tiny-model/demoProgram.js";
+import { emptyTurns, reduceTurns, turnList } from "../../../src/shared/turnRecord.js";
 import { fakeEngine, repeat } from "../../helpers/fakeEngine.js";
 import { tinyModelPath } from "../../helpers/models.js";
 
@@ -391,6 +392,33 @@ describe("the voice session", () => {
     session.sendText("What is two plus two?");
     await session.whenIdle();
     expect(metricsOf(events).at(-1)).toMatchObject({ endReason: "end-of-turn" });
+  });
+
+  it("push-to-talk that gives no words says why, and leaves no turn in the conversation", async () => {
+    // A recogniser that knows no words: what a cough gives.
+    const { session, events, engine } = await demoSession({ recognizer: new SentenceRecognizer("") });
+    // A tap on the key in silence.
+    session.pushToTalkDown();
+    session.audio(new Float32Array(8000));
+    await session.pushToTalkUp();
+    await session.whenIdle();
+    // A sound, between silences, that has no words in it.
+    session.pushToTalkDown();
+    session.audio(new Float32Array(8000));
+    speak(session, 400);
+    session.audio(new Float32Array(8000));
+    await session.pushToTalkUp();
+    await session.whenIdle();
+    expect(events.filter((e) => e.type === "error")).toEqual([
+      expect.objectContaining({ stage: "stt", message: "Nothing was heard. Hold the key while you speak." }),
+      expect.objectContaining({
+        stage: "stt",
+        message: expect.stringMatching(/^Speech was heard but no words/),
+      }),
+    ]);
+    expect(events.filter((e) => e.type === "turn" && e.event.type === "start")).toHaveLength(2);
+    expect(turnList(reduceTurns(emptyTurns(), events, () => 0))).toEqual([]);
+    expect(engine.history).toEqual([]);
   });
 
   it("says so when push-to-talk is used without a speech model, and refuses empty text", async () => {
