@@ -130,8 +130,6 @@ export const settingsSchema = z.object({
   reasoning: reasoning.stored,
   speech: speech.stored,
   hotkey: hotkey.stored,
-  /** The first-run flow was finished or skipped; the window shows it until then. */
-  firstRunDone: z.boolean().default(false),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 
@@ -143,7 +141,6 @@ export const settingsPatchSchema = z
     reasoning: reasoning.patch,
     speech: speech.patch,
     hotkey: hotkey.patch,
-    firstRunDone: z.boolean(),
   })
   .partial()
   .strict();

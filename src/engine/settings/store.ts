@@ -39,8 +39,7 @@ const namedFields = (fields: object): Json =>
 /**
  * Applies a patch section by section: each named field replaces the old one (arrays are replaced
  * whole), other fields stay. Works for settings and for merging two patches. A validated patch
- * holds sections (objects) and firstRunDone (a boolean); a section or field set to undefined
- * changes nothing.
+ * holds sections only; a section or field set to undefined changes nothing.
  *
  * The patch schema checks every field with the same rule as the stored settings, and no rule
  * spans fields, so merging valid settings with a valid patch always gives valid settings: the
@@ -50,8 +49,7 @@ function mergeSections<T extends object>(base: T, patch: SettingsPatch): T {
   const out = structuredClone(base) as Json;
   for (const [key, value] of Object.entries(patch)) {
     if (value === undefined) continue;
-    out[key] =
-      typeof value === "object" ? { ...(out[key] as object | undefined), ...namedFields(value) } : value;
+    out[key] = { ...(out[key] as object | undefined), ...namedFields(value) };
   }
   return out as T;
 }
@@ -70,7 +68,7 @@ function parseKeepingValidFields(raw: Json): { settings: Settings; dropped: stri
   const candidate = structuredClone(raw);
   const dropped = new Map<string, string>();
   // Zod reports every issue in one pass. An issue's path starts with a section and its field, or
-  // with the section alone when it is not an object (or with firstRunDone); never with the
+  // with the section alone when it is not an object; never with the
   // version, which settingsFormat checked (or a migration wrote).
   for (const issue of first.error.issues) {
     const [section, field] = issue.path.map(String) as [string, string?];

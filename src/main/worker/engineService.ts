@@ -9,6 +9,7 @@ import type { VoiceSession } from "../../engine/session/voiceSession.js";
 import type { AudioSink } from "../../engine/speech/answerSpeaker.js";
 import type { MonoAudio } from "../../engine/speech/pcm.js";
 import type { SpeechSynthesizer } from "../../engine/speech/tts/synthesizer.js";
+import type { PlaybackEvent } from "../../shared/ipc/contract.js";
 import type { FromWorker, ToWorker } from "./protocol.js";
 
 /**
@@ -34,7 +35,7 @@ export class WindowAudioSink implements AudioSink {
     });
   }
 
-  report(chunkId: number, event: "started" | "ended" | "stopped"): void {
+  report(chunkId: number, event: PlaybackEvent): void {
     if (event === "started") {
       this.current = { chunkId, startedAt: performance.now() };
       return;

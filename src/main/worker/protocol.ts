@@ -4,7 +4,7 @@
  * engine process validates before use.
  */
 import type { AssistantConfig } from "../../engine/session/config.js";
-import type { AppEvent, AudioChunk, EngineStatus } from "../../shared/ipc/contract.js";
+import type { AppEvent, AudioChunk, EngineStatus, PlaybackEvent } from "../../shared/ipc/contract.js";
 
 export interface HistoryItem {
   user: string;
@@ -30,7 +30,7 @@ export type ToWorker =
   | { type: "text"; text: string }
   | { type: "stop" }
   | { type: "audio"; samples: Float32Array }
-  | { type: "playback"; chunkId: number; event: "started" | "ended" | "stopped" }
+  | { type: "playback"; chunkId: number; event: PlaybackEvent }
   | { type: "preview"; text: string };
 
 export type FromWorker =

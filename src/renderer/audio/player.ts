@@ -1,4 +1,4 @@
-import type { AudioChunk } from "../../shared/ipc/contract.js";
+import type { AudioChunk, PlaybackEvent } from "../../shared/ipc/contract.js";
 
 /**
  * Plays the answer's chunks back to back without gaps, and stops everything at once on
@@ -11,7 +11,7 @@ export class AnswerPlayer {
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(
-    private readonly report: (chunkId: number, event: "started" | "ended" | "stopped") => void,
+    private readonly report: (chunkId: number, event: PlaybackEvent) => void,
     private readonly onPlaying: (playing: boolean) => void,
   ) {}
 

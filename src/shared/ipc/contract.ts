@@ -30,6 +30,10 @@ const modelId = z.string().min(1).max(4096);
 const conversationId = z.string().regex(/^[a-z0-9-]{1,64}$/, "That conversation does not exist.");
 
 /** Every request the window can make: channel -> the schema of its argument. */
+/** What the window's player reports about a spoken chunk. */
+const playbackEvent = z.enum(["started", "ended", "stopped"]);
+export type PlaybackEvent = z.infer<typeof playbackEvent>;
+
 export const requestSchemas = {
   "app:snapshot": none,
   "session:push-to-talk": z.object({ down: z.boolean() }).strict(),
@@ -42,9 +46,7 @@ export const requestSchemas = {
     })
     .strict(),
   "session:stop": none,
-  "playback:report": z
-    .object({ chunkId: z.number().int().min(0), event: z.enum(["started", "ended", "stopped"]) })
-    .strict(),
+  "playback:report": z.object({ chunkId: z.number().int().min(0), event: playbackEvent }).strict(),
   "settings:update": z.object({ patch: settingsPatchSchema }).strict(),
   "models:list": none,
   "models:download": z.object({ id: modelId }).strict(),

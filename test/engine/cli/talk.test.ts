@@ -31,7 +31,11 @@ describe("npm run talk", () => {
       answer: "Let me work it out!\n\nSo the answer is 4.",
       endReason: "end-of-turn",
       writerTokens: 12,
+      // The model file used, and how far the answer lagged the thoughts (0 with Duet's build).
+      model,
     });
+    expect(summary.thoughtLagMean).toBeGreaterThanOrEqual(0);
+    expect(summary.thoughtLagMax).toBeGreaterThanOrEqual(summary.thoughtLagMean as number);
     expect(summary.releaseToFirstAudioMs).toBeGreaterThan(0);
     expect(Math.abs(soxDuration(out) - (summary.outSeconds as number))).toBeLessThan(0.01);
     expect(summary.outSeconds).toBeGreaterThan(2);

@@ -107,21 +107,15 @@ describe("settings: the one store", () => {
     expect(() => store.override({ hardware: { threads: 0 } })).toThrow(/hardware\.threads/);
   });
 
-  it("sets firstRunDone, the one setting outside a section, in the same change as a section", async () => {
-    const dir = folder();
-    const store = await SettingsStore.open(dir);
-    await store.update({ firstRunDone: true, speech: { rate: 1.5 } });
-    const expected = {
+  it("reads a file that still holds firstRunDone (never used, removed) without a word", async () => {
+    const { store } = await openOn(
+      JSON.stringify({ version: 1, speech: { language: "de" }, firstRunDone: true }),
+    );
+    expect(store.get()).toEqual({
       ...defaultSettings(),
-      firstRunDone: true,
-      speech: { ...defaultSettings().speech, rate: 1.5 },
-    };
-    expect(store.get()).toEqual(expected);
-    expect((await SettingsStore.open(dir)).get()).toEqual(expected);
-    // An override of it holds for this run only.
-    store.override({ firstRunDone: false });
-    expect(store.get().firstRunDone).toBe(false);
-    expect((await SettingsStore.open(dir)).get().firstRunDone).toBe(true);
+      speech: { ...defaultSettings().speech, language: "de" },
+    });
+    expect(store.notice).toBeUndefined();
   });
 
   it("takes a section or a field set to undefined as not named: it changes nothing", async () => {
@@ -386,26 +380,23 @@ describe("settings: reading the file", () => {
       version: 1,
       hardware: 5,
       speech: { language: "de" },
-      firstRunDone: "yes",
       models: { llm: "q.gguf", imported: [{ path: "", kind: "llm", name: "x" }] },
     });
     const { store } = await openOn(original);
     expect(store.get().hardware).toEqual(defaultSettings().hardware);
     expect(store.get().speech.language).toBe("de");
-    expect(store.get().firstRunDone).toBe(false);
     expect(store.get().models).toMatchObject({ llm: "q.gguf", imported: [] });
     expect(store.notice!.message).toContain(
-      "Some settings could not be used and are back to their defaults: models.imported (Too small: expected string to have >=1 characters); hardware (expected object, received number); firstRunDone (expected boolean, received string).",
+      "Some settings could not be used and are back to their defaults: models.imported (Too small: expected string to have >=1 characters); hardware (expected object, received number).",
     );
   });
 
-  it("resets a section written as a list or as null, and firstRunDone written as an object", async () => {
+  it("resets a section written as a list or as null", async () => {
     const original = JSON.stringify({
       version: 1,
       hardware: [{ threads: 2 }],
       reasoning: null,
       speech: { language: "de" },
-      firstRunDone: { done: true },
     });
     const { store } = await openOn(original);
     expect(store.get()).toEqual({
@@ -413,7 +404,7 @@ describe("settings: reading the file", () => {
       speech: { ...defaultSettings().speech, language: "de" },
     });
     expect(store.notice!.message).toContain(
-      "back to their defaults: hardware (expected object, received array); reasoning (expected object, received null); firstRunDone (expected boolean, received object).",
+      "back to their defaults: hardware (expected object, received array); reasoning (expected object, received null).",
     );
   });
 
