@@ -32,8 +32,10 @@ export default {
     "src/engine/models/tarMember.ts",
     "src/engine/gguf/reader.ts",
   ],
-  reporters: ["clear-text", "progress", "html"],
+  reporters: ["clear-text", "progress", "html", "json"],
   htmlReporter: { fileName: "reports/mutation/index.html" },
+  // Every mutant and its status, for scripts (reports/mutation/mutation.json).
+  jsonReporter: { fileName: "reports/mutation/mutation.json" },
   tempDirName: ".stryker-tmp",
   concurrency: 2,
   timeoutMS: 10_000,
