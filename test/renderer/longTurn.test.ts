@@ -235,14 +235,35 @@ describe("a long turn in the window", () => {
     expect(record.slice(2).every((r) => r.jump)).toBe(true);
     await shoot(page, "long-turn-scrolled-up");
 
-    // The same in the answer while it is spoken: the user reads ahead, to its end; the part being
-    // said moves on, the view does not.
+    // The same in the answer while it is spoken: the user scrolls the part being said out of view
+    // (ahead, to the end, when the part being said is above it; back, to the start, otherwise: a
+    // scroll that keeps it in view still follows it); the part being said moves on, the view does not.
     const answer = 'article.turn[data-live="true"] .answer .track-body';
-    const bottom = await page.$eval(
-      answer,
-      (body) => (body.scrollTop = body.scrollHeight - body.clientHeight),
+    // A scroll is the user's only if it moves the box: right after the answer is all written, the
+    // box may still sit at the end, where following the newest text left it. So the user scrolls
+    // as soon as a place exists that moves the box and hides the part being said.
+    const bottom = Number(
+      await (
+        await page.waitForFunction(
+          (selector) => {
+            const body = document.querySelector<HTMLElement>(selector)!;
+            const said = body.querySelector(".speaking") ?? [...body.querySelectorAll(".heard")].at(-1);
+            if (!said) return false;
+            const b = body.getBoundingClientRect();
+            const s = said.getBoundingClientRect();
+            const top = s.top - b.top + body.scrollTop;
+            const end = body.scrollHeight - body.clientHeight;
+            const hides = (p: number) => top + s.height <= p || top >= p + body.clientHeight;
+            const place = [end, 0].find((p) => Math.abs(p - body.scrollTop) > 1 && hides(p));
+            if (place === undefined) return false;
+            body.scrollTop = place;
+            return String(body.scrollTop);
+          },
+          answer,
+          { timeout: 30_000 },
+        )
+      ).jsonValue(),
     );
-    expect(bottom).toBeGreaterThan(100);
     const heardBefore = await page.$$eval(`${answer} .heard`, (s) => s.map((e) => e.textContent).join(""));
     await page.waitForFunction(
       ([selector, before]) =>
