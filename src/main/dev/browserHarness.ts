@@ -118,8 +118,10 @@ async function main(): Promise<void> {
   const wss = new WebSocketServer({ server, path: "/bridge", maxPayload: MAX_FRAME_BYTES });
   wss.on("error", (error) => process.stderr.write(`harness: ${error.message}\n`));
   wss.on("connection", (socket, request) => {
-    // A socket error (a bad frame) closes that socket; it never ends the harness.
-    socket.on("error", () => socket.terminate());
+    // A socket error (a bad frame) closes that socket; it never ends the harness. ws has already
+    // queued a close frame that says why (1007, 1009): terminating at once could drop it before it
+    // leaves (the client then sees 1006), so the socket is cut only if it is still there a moment later.
+    socket.on("error", () => setTimeout(() => socket.terminate(), 1000).unref());
     // Only pages served by this harness may drive it.
     const origin = request.headers.origin;
     const address = server.address() as AddressInfo;
