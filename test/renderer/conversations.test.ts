@@ -4,11 +4,11 @@
  */
 import { readFileSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_PROGRAM } from "../../src/engine/tiny-model/demoProgram.js";
 import { builtWindow, launchChromium, startHarness, type Harness } from "../helpers/browserHarness.js";
 import { tinyModelPath } from "../helpers/models.js";
-import { openWindow, paragraphsOf, shoot } from "./windowPage.js";
+import { paragraphsOf, shoot, windowOpener } from "./windowPage.js";
 
 let harness: Harness;
 let browser: Browser;
@@ -26,14 +26,13 @@ afterAll(async () => {
   await harness?.stop();
 });
 
-const pages: Page[] = [];
-afterEach(async () => {
-  for (const page of pages.splice(0)) await page.close().catch(() => undefined);
-});
+const openPage = windowOpener(
+  () => browser,
+  () => harness.url,
+);
 
 async function open(): Promise<Page> {
-  const page = await openWindow(browser, harness.url);
-  pages.push(page);
+  const page = await openPage();
   return page;
 }
 

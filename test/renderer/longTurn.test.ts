@@ -6,11 +6,11 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { longProgram } from "../../src/engine/tiny-model/longProgram.js";
 import { builtWindow, launchChromium, startHarness, type Harness } from "../helpers/browserHarness.js";
 import { tinyModelPath } from "../helpers/models.js";
-import { artifacts, openWindow, shoot } from "./windowPage.js";
+import { artifacts, shoot, windowOpener } from "./windowPage.js";
 
 const LONG = longProgram({ thoughtWords: 420, answerWords: 160, answerParagraph: 8, unbroken: true });
 
@@ -33,14 +33,13 @@ afterAll(async () => {
   await harness?.stop();
 });
 
-const pages: Page[] = [];
-afterEach(async () => {
-  for (const page of pages.splice(0)) await page.close().catch(() => undefined);
-});
+const openPage = windowOpener(
+  () => browser,
+  () => harness.url,
+);
 
 async function open(): Promise<Page> {
-  const page = await openWindow(browser, harness.url);
-  pages.push(page);
+  const page = await openPage();
   // Each test starts from an empty conversation.
   await page.click(".new-conversation");
   await page.waitForSelector(".conversation .empty");

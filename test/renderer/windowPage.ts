@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { onTestFailed } from "vitest";
+import { afterEach, onTestFailed } from "vitest";
 
 /** Where the browser tests leave their screenshots (git-ignored). */
 export const artifacts = join(process.cwd(), "test-artifacts");
@@ -85,3 +85,16 @@ export const unlabelledControls = (page: Page) =>
       .filter((el) => !named(el))
       .map((el) => el.outerHTML.slice(0, 120));
   });
+
+/** Opens the window for one test of the calling file; every page it opened is closed after each test. */
+export function windowOpener(browser: () => Browser, url: () => string): () => Promise<Page> {
+  const pages: Page[] = [];
+  afterEach(async () => {
+    for (const page of pages.splice(0)) await page.close().catch(() => undefined);
+  });
+  return async () => {
+    const page = await openWindow(browser(), url());
+    pages.push(page);
+    return page;
+  };
+}

@@ -2,8 +2,6 @@ import { randomBytes } from "node:crypto";
 import * as nodeFs from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
-export { errnoCode, explainFileError } from "../fileErrors.js";
-
 /**
  * The file operations the settings store needs. The real file system by default; tests inject
  * failures (a read-only disk, a folder owned by another user) that root cannot produce with chmod.

@@ -10,13 +10,8 @@ import {
   type SettingsPatch,
 } from "../../shared/settings.js";
 import { migrateSettings, settingsFormat } from "./migrations.js";
-import {
-  errnoCode,
-  explainFileError,
-  realFileSystem,
-  writeFileAtomic,
-  type SettingsFileSystem,
-} from "./settingsFile.js";
+import { realFileSystem, writeFileAtomic, type SettingsFileSystem } from "./settingsFile.js";
+import { errnoCode, explainFileError } from "../fileErrors.js";
 
 export type { SettingsNotice, SettingsPatch };
 

@@ -2,12 +2,11 @@ import { randomBytes } from "node:crypto";
 import * as nodeFs from "node:fs/promises";
 import { join } from "node:path";
 import {
-  errnoCode,
-  explainFileError,
   realFileSystem,
   writeFileAtomic,
   type SettingsFileSystem,
 } from "../../engine/settings/settingsFile.js";
+import { errnoCode, explainFileError } from "../../engine/fileErrors.js";
 import {
   CONVERSATION_VERSION,
   conversationSchema,

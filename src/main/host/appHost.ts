@@ -12,7 +12,8 @@ import type { DownloadOptions, DownloadProgress } from "../../engine/models/down
 import { ModelManager, type ModelStatus } from "../../engine/models/manager.js";
 import { recommendSetup } from "../../engine/models/recommend.js";
 import { resolveAssistantConfig } from "../../engine/session/config.js";
-import { explainFileError, writeFileAtomic } from "../../engine/settings/settingsFile.js";
+import { explainFileError } from "../../engine/fileErrors.js";
+import { writeFileAtomic } from "../../engine/settings/settingsFile.js";
 import { SettingsStore } from "../../engine/settings/store.js";
 import type { AssistantConfig } from "../../engine/session/config.js";
 import type {

@@ -277,6 +277,16 @@ export function Settings() {
   const chosenLlm = settings.models.llm;
   const isChosen = (m: { id: string; path?: string }) =>
     chosenLlm !== null && (chosenLlm === m.id || chosenLlm === m.path);
+  /** A model file in the folder, imported, or found elsewhere: the same row wherever it is listed. */
+  const fileRow = (m: ModelStatus) => (
+    <FileModelRow
+      key={m.id}
+      model={m}
+      chosen={isChosen(m)}
+      running={running === m.path}
+      onUse={() => use("llm", m.path)}
+    />
+  );
   const speech = settings.speech;
   return (
     <main className="settings" aria-label="Settings">
@@ -306,15 +316,7 @@ export function Settings() {
               estimate={estimate(entry)}
             />
           ))}
-          {own.map((m) => (
-            <FileModelRow
-              key={m.id}
-              model={m}
-              chosen={isChosen(m)}
-              running={running === m.path}
-              onUse={() => use("llm", m.path)}
-            />
-          ))}
+          {own.map(fileRow)}
         </ul>
         {chosenLlm === null && (
           <p className="hint" data-testid="model-choice">
@@ -328,15 +330,7 @@ export function Settings() {
               Models other apps downloaded. Duet uses them where they are, without copying them.
             </p>
             <ul className="model-list" aria-labelledby="s-found">
-              {found.map((m) => (
-                <FileModelRow
-                  key={m.id}
-                  model={m}
-                  chosen={isChosen(m)}
-                  running={running === m.path}
-                  onUse={() => use("llm", m.path)}
-                />
-              ))}
+              {found.map(fileRow)}
             </ul>
           </>
         )}

@@ -17,6 +17,7 @@ import { fakeEngine, repeat } from "../../helpers/fakeEngine.js";
 import { joinWavs, loadSpeech, silenceWav, spokenWav } from "../../helpers/audio.js";
 import { tinyModelPath } from "../../helpers/models.js";
 import { sileroModelForTests } from "../../helpers/sileroModel.js";
+import { Gate } from "../../helpers/gate.js";
 
 const RATE = 16000;
 const FRAME = 320; // 20 ms
@@ -400,18 +401,13 @@ const NUMBERS = ["one", "two", "three", "four", "five", "six", "seven", "eight"]
 /** Hears one word per burst of speech ("one two three" for three); `hold` keeps every decode waiting. */
 class BurstCounter implements SpeechRecognizer {
   readonly name = "bursts";
-  private gate: Promise<void> | undefined;
+  private readonly gate = new Gate();
   /** Decodes wait until the returned function is called (a slow final transcript). */
   hold(): () => void {
-    let release = () => {};
-    this.gate = new Promise<void>((resolve) => (release = resolve));
-    return () => {
-      this.gate = undefined;
-      release();
-    };
+    return this.gate.hold();
   }
   async transcribe(audio: MonoAudio): Promise<Transcription> {
-    await this.gate;
+    await this.gate.pass();
     let bursts = 0;
     let loud = false;
     for (let at = 0; at + FRAME <= audio.samples.length; at += FRAME) {

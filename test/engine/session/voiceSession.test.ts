@@ -14,6 +14,7 @@ import { DEMO_PROGRAM } from "../../../src/engine/tiny-model/demoProgram.js";
 import { emptyTurns, reduceTurns, turnList } from "../../../src/shared/turnRecord.js";
 import { fakeEngine, repeat } from "../../helpers/fakeEngine.js";
 import { tinyModelPath } from "../../helpers/models.js";
+import { Gate } from "../../helpers/gate.js";
 
 /** A voice that makes `msPerChar` of tone per character, after `synthMs`; it can be told to fail on a chunk. */
 class ToneVoice implements SpeechSynthesizer {
@@ -43,20 +44,15 @@ class SentenceRecognizer implements SpeechRecognizer {
   readonly name = "sentence";
   failFinal = false;
   calls = 0;
-  private gate: Promise<void> | undefined;
   constructor(private readonly sentence: string) {}
+  private readonly gate = new Gate();
   /** Decodes wait until the returned function is called (a slow final transcript). */
   hold(): () => void {
-    let release = () => {};
-    this.gate = new Promise<void>((resolve) => (release = resolve));
-    return () => {
-      this.gate = undefined;
-      release();
-    };
+    return this.gate.hold();
   }
   async transcribe(audio: MonoAudio): Promise<Transcription> {
     this.calls++;
-    await this.gate;
+    await this.gate.pass();
     await new Promise((resolve) => setTimeout(resolve, 5));
     const audioMs = (audio.samples.length * 1000) / audio.sampleRate;
     const words = this.sentence.split(" ");

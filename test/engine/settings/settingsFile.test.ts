@@ -8,12 +8,11 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
-  errnoCode,
-  explainFileError,
   realFileSystem,
   writeFileAtomic,
   type SettingsFileSystem,
 } from "../../../src/engine/settings/settingsFile.js";
+import { errnoCode, explainFileError } from "../../../src/engine/fileErrors.js";
 
 const folder = () => mkdtempSync(join(tmpdir(), "duet-settings-file-"));
 const failure = (code: string) => Object.assign(new Error(`${code}: injected`), { code });
